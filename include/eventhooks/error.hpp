@@ -1,0 +1,90 @@
+// Error, Result<T>: how every delivery failure is reported — as a value, never as a swallowed log line.
+// Value types; safe to copy between threads.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <variant>
+
+#include "eventhooks/export.hpp"
+
+namespace eventhooks {
+
+// What went wrong, coarse enough to branch on. `retryable` on Error says whether trying again can help.
+enum class ErrorCode {
+  invalid_input,   // the event itself cannot be sent (empty data where data is required, header injection, ...)
+  config,          // the hook's configuration is wrong (bad URL, missing credentials)
+  dns,             // host name did not resolve
+  connect,         // TCP connection refused or unreachable
+  timeout,         // connect or total timeout elapsed
+  tls,             // handshake or certificate verification failed
+  protocol,        // the peer said something unexpected (malformed reply, STARTTLS not offered, ...)
+  http_status,     // the server answered with a non-2xx HTTP status
+  auth,            // credentials rejected
+  rejected,        // the server refused this message (SMTP 5xx, SES MessageRejected, AMQP nack/return)
+  throttled,       // the server asked us to slow down (HTTP 429, SES Throttling)
+  unavailable,     // the server is temporarily unable to take the message (HTTP 503, SMTP 4xx, broker down)
+  io,              // local I/O (file sink, outbox)
+  internal,        // a bug or an unexpected library failure
+};
+
+EVENTHOOKS_EXPORT const char* to_string(ErrorCode code) noexcept;
+
+struct Error {
+  ErrorCode code = ErrorCode::internal;
+  std::string message;  // readable, never contains secrets
+  bool retryable = false;
+  std::optional<int> status;                       // HTTP status or SMTP reply code, when there was one
+  std::optional<std::chrono::seconds> retry_after; // what the server asked for (HTTP Retry-After)
+
+  // "timeout: connect to 127.0.0.1:8080 timed out after 2000 ms (retryable)"
+  EVENTHOOKS_EXPORT std::string to_string() const;
+};
+
+// Holds a T or an Error. Small on purpose: g++ 12 / clang 14 cannot share std::expected.
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(google-explicit-constructor)
+
+  bool ok() const noexcept { return v_.index() == 0; }
+  explicit operator bool() const noexcept { return ok(); }
+
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  const Error& error() const& { return std::get<1>(v_); }
+  Error&& error() && { return std::get<1>(std::move(v_)); }
+
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : error_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+  bool ok() const noexcept { return !error_.has_value(); }
+  explicit operator bool() const noexcept { return ok(); }
+  const Error& error() const& { return *error_; }
+
+ private:
+  std::optional<Error> error_;
+};
+
+// Thrown only at construction time: a hook or config that cannot work (user error, with location),
+// never for a failed delivery.
+class EVENTHOOKS_EXPORT ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace eventhooks

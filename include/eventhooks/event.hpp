@@ -1,0 +1,29 @@
+// Event: one thing that happened, as handed to hooks. Its id is the idempotency key of every delivery of it.
+// Value type; safe to copy between threads.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "eventhooks/export.hpp"
+#include "eventhooks/payload.hpp"
+
+namespace eventhooks {
+
+struct Event {
+  std::string id;                     // UUIDv7 text, unique and time-ordered; stays the same across retries
+  std::string name;                   // what happened (the hook's name for a direct trigger)
+  std::optional<std::string> realm;   // the caller's origin, matched against each hook's realms
+  Payload payload;
+  std::chrono::system_clock::time_point created_at{};
+
+  // A new event with a fresh id and the current time.
+  EVENTHOOKS_EXPORT static Event make(std::string name, Payload payload,
+                                      std::optional<std::string> realm = std::nullopt);
+};
+
+// A new UUIDv7 ("0190b1c2-...") from the system clock and OpenSSL's RNG.
+EVENTHOOKS_EXPORT std::string new_event_id();
+
+}  // namespace eventhooks

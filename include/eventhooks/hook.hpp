@@ -1,0 +1,61 @@
+// Hook: the base of every hook type. A hook checks realms, renders an Event into a message and hands it to
+// its transport. trigger() and deliver() are safe to call from many threads at once on the same hook.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "eventhooks/event.hpp"
+#include "eventhooks/export.hpp"
+#include "eventhooks/outcome.hpp"
+#include "eventhooks/realms.hpp"
+
+namespace eventhooks {
+
+// What every hook has, whatever its type.
+struct HookCommon {
+  std::string name;
+  Realms realms;
+  bool enabled = true;
+};
+
+class EVENTHOOKS_EXPORT Hook {
+ public:
+  explicit Hook(HookCommon common);
+  virtual ~Hook();
+  Hook(const Hook&) = delete;
+  Hook& operator=(const Hook&) = delete;
+
+  const std::string& name() const noexcept { return common_.name; }
+  const Realms& realms() const noexcept { return common_.realms; }
+  bool enabled() const noexcept { return common_.enabled; }
+
+  // The seed's realm rule (and `enabled`): would a trigger with this realm fire this hook?
+  bool allows(std::optional<std::string_view> realm) const noexcept;
+
+  // Synchronous: make an Event named after the hook, check realms, send, return what happened.
+  Outcome trigger(Payload data = {}, std::optional<std::string> realm = std::nullopt);
+  // Checks realms for an existing event, then delivers it (the event's id is the idempotency key).
+  Outcome trigger(const Event& event);
+  // Sends without the realm check: the dispatcher already selected this hook for the event.
+  Outcome deliver(const Event& event);
+
+  // "WebHook", "MattermostWebHook", ... — the factory's type name.
+  virtual std::string_view type() const noexcept = 0;
+  // One line describing the hook with every secret masked ("WebHook 'x' -> https://host/***").
+  virtual std::string describe() const = 0;
+
+ protected:
+  // Formats the event and sends it; the only thing a hook type must write.
+  virtual Result<Receipt> send(const Event& event) = 0;
+
+ private:
+  HookCommon common_;
+};
+
+using HookPtr = std::shared_ptr<Hook>;
+
+}  // namespace eventhooks

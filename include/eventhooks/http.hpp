@@ -1,0 +1,72 @@
+// HttpClient: the HTTP transport every HTTP hook (and SES) sends through. libcurl underneath, behind a pimpl.
+// Thread-safe: any number of threads may call send() at once; each borrows a pooled connection handle,
+// so connections are kept alive and reused across calls.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "eventhooks/error.hpp"
+#include "eventhooks/export.hpp"
+#include "eventhooks/tls.hpp"
+
+namespace eventhooks {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpOptions {
+  std::chrono::milliseconds connect_timeout{10'000};  // TCP + TLS handshake
+  std::chrono::milliseconds timeout{30'000};          // the whole request, connect included
+  TlsOptions tls;
+  bool follow_redirects = false;      // a 3xx is a failure unless this is on
+  std::size_t max_response_bytes = 64 * 1024;  // the response body is read up to this, the rest dropped
+  std::string user_agent = "eventhooks/0.1";
+  // Proxies come from HTTP_PROXY / HTTPS_PROXY / NO_PROXY (libcurl's rules) unless set here.
+  std::string proxy;
+};
+
+struct HttpRequest {
+  std::string method = "POST";
+  std::string url;
+  Headers headers;
+  std::string body;
+  // Masked form of `url` for logs and errors (a hook whose URL carries a token sets it); empty = derive.
+  std::string redacted_url;
+};
+
+struct HttpResponse {
+  int status = 0;
+  Headers headers;     // names lower-cased
+  std::string body;    // at most HttpOptions::max_response_bytes
+  bool body_truncated = false;
+
+  // First header with that (lower-case) name, or nullptr.
+  EVENTHOOKS_EXPORT const std::string* header(std::string_view lower_name) const;
+};
+
+class EVENTHOOKS_EXPORT HttpClient {
+ public:
+  explicit HttpClient(HttpOptions options = {});
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Transport-level success: any HTTP status is a response. Failure: DNS, connect, TLS, timeout, ...
+  Result<HttpResponse> perform(const HttpRequest& request);
+
+  // perform() plus the status rules of DESIGN.md: 2xx ok; 3xx, 4xx fail (408/429 retryable); 5xx retryable;
+  // Retry-After (seconds or HTTP date) goes into the Error.
+  Result<HttpResponse> send(const HttpRequest& request);
+
+  const HttpOptions& options() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace eventhooks

@@ -1,0 +1,49 @@
+// Payload: the data of an event — a text or a JSON value — and the seed's rules for turning it into bytes.
+// Value type; safe to copy between threads.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "eventhooks/export.hpp"
+
+namespace eventhooks {
+
+class EVENTHOOKS_EXPORT Payload {
+ public:
+  Payload() = default;                                                // no data
+  Payload(std::string text) : v_(std::move(text)) {}                  // NOLINT(google-explicit-constructor)
+  Payload(const char* text) : v_(std::string(text ? text : "")) {}    // NOLINT(google-explicit-constructor)
+  Payload(std::string_view text) : v_(std::string(text)) {}           // NOLINT(google-explicit-constructor)
+  Payload(nlohmann::ordered_json value);                              // NOLINT(google-explicit-constructor)
+  Payload(const nlohmann::json& value);                               // NOLINT(google-explicit-constructor)
+
+  // DESIGN.md's --data rule: text that parses as a JSON object is an object, anything else is a string.
+  static Payload from_cli_text(std::string_view text);
+
+  bool is_text() const noexcept { return v_.index() == 1; }
+  bool is_json() const noexcept { return v_.index() == 2; }
+  bool is_null() const noexcept { return v_.index() == 0; }
+  // The seed's "not data": nothing, an empty string, or an empty object/array.
+  bool empty() const noexcept;
+
+  const std::string& text() const { return std::get<1>(v_); }
+  const nlohmann::ordered_json& json() const { return std::get<2>(v_); }
+
+  // Body of a JSON webhook: an object as compact JSON, a string as a JSON string, nothing as null.
+  std::string to_json_body() const;
+  // Body of an email, an AMQP message or a chat text: a string as is, an object as JSON indented by 2.
+  std::string to_text() const;
+  // For storing: {"text": "..."} or {"json": ...} or {} — round-trips through from_stored().
+  nlohmann::ordered_json to_stored() const;
+  static Payload from_stored(const nlohmann::ordered_json& stored);
+
+  friend bool operator==(const Payload&, const Payload&) = default;
+
+ private:
+  std::variant<std::monostate, std::string, nlohmann::ordered_json> v_;
+};
+
+}  // namespace eventhooks

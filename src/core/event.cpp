@@ -1,0 +1,43 @@
+#include "eventhooks/event.hpp"
+
+#include <openssl/rand.h>
+
+#include <array>
+#include <cstdint>
+#include <random>
+#include <stdexcept>
+
+namespace eventhooks {
+
+std::string new_event_id() {
+  // UUIDv7 (RFC 9562): 48-bit Unix milliseconds, version, 74 random bits. Time-ordered, so outbox rows
+  // and logs sort by creation.
+  std::array<unsigned char, 16> b{};
+  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) {
+    // OpenSSL's RNG failing is near impossible; fall back rather than hand out a fixed id.
+    std::random_device rd;
+    for (auto& x : b) x = static_cast<unsigned char>(rd());
+  }
+  auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count());
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (8 * (5 - i)));
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x70);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(hex[b[i] >> 4]);
+    out.push_back(hex[b[i] & 0xF]);
+  }
+  return out;
+}
+
+Event Event::make(std::string name, Payload payload, std::optional<std::string> realm) {
+  return Event{new_event_id(), std::move(name), std::move(realm), std::move(payload),
+               std::chrono::system_clock::now()};
+}
+
+}  // namespace eventhooks

@@ -1,0 +1,89 @@
+#include "eventhooks/hook.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "eventhooks/logger.hpp"
+
+namespace eventhooks {
+
+Hook::Hook(HookCommon common) : common_(std::move(common)) {
+  if (common_.name.empty()) throw ConfigError("a hook needs a name");
+}
+
+Hook::~Hook() = default;
+
+bool Hook::allows(std::optional<std::string_view> realm) const noexcept {
+  return common_.enabled && common_.realms.allows(realm);
+}
+
+Outcome Hook::trigger(Payload data, std::optional<std::string> realm) {
+  return trigger(Event::make(common_.name, std::move(data), std::move(realm)));
+}
+
+Outcome Hook::trigger(const Event& event) {
+  std::optional<std::string_view> realm;
+  if (event.realm) realm = *event.realm;
+  if (!allows(realm)) {
+    Outcome out;
+    out.kind = Outcome::Kind::skipped;
+    out.hook = common_.name;
+    out.event_id = event.id;
+    if (!common_.enabled) {
+      out.reason = "hook is disabled";
+    } else if (!event.realm) {
+      out.reason = "hook has realms [" + common_.realms.to_string() + "] and no realm was given";
+    } else {
+      out.reason = "realm '" + *event.realm + "' not in [" + common_.realms.to_string() + "]";
+    }
+    logger()->debug("{} '{}' skipped event {}: {}", type(), common_.name, event.id, out.reason);
+    return out;
+  }
+  return deliver(event);
+}
+
+Outcome Hook::deliver(const Event& event) {
+  const auto start = std::chrono::steady_clock::now();
+  Outcome out;
+  out.hook = common_.name;
+  out.event_id = event.id;
+  Result<Receipt> sent = [&]() -> Result<Receipt> {
+    try {
+      return send(event);
+    } catch (const std::exception& e) {
+      // A hook type that throws is a bug; still, the caller gets a value, not an exception from a send.
+      return Error{ErrorCode::internal, std::string("unexpected exception: ") + e.what(), false, {}, {}};
+    }
+  }();
+  out.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+  if (sent) {
+    out.kind = Outcome::Kind::delivered;
+    out.receipt = std::move(sent).value();
+    logger()->info("{} '{}' delivered event {} ({}, {} ms)", type(), common_.name, event.id, out.receipt.detail,
+                   out.elapsed.count() / 1000);
+  } else {
+    out.kind = Outcome::Kind::failed;
+    out.error = std::move(sent).error();
+    logger()->info("{} '{}' failed event {}: {}", type(), common_.name, event.id, out.error->to_string());
+  }
+  return out;
+}
+
+const char* Outcome::kind_name() const noexcept {
+  switch (kind) {
+    case Kind::delivered: return "delivered";
+    case Kind::skipped: return "skipped";
+    case Kind::failed: return "failed";
+  }
+  return "failed";
+}
+
+std::string Outcome::detail() const {
+  switch (kind) {
+    case Kind::delivered: return receipt.detail;
+    case Kind::skipped: return reason;
+    case Kind::failed: return error ? error->to_string() : std::string("failed");
+  }
+  return {};
+}
+
+}  // namespace eventhooks

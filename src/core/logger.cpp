@@ -1,0 +1,32 @@
+#include "eventhooks/logger.hpp"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+
+namespace eventhooks {
+namespace {
+std::mutex g_mutex;
+std::shared_ptr<spdlog::logger> g_logger;  // the one piece of global state: the library's logger
+}  // namespace
+
+std::shared_ptr<spdlog::logger> logger() {
+  std::lock_guard lock(g_mutex);
+  if (!g_logger) {
+    // A host application that registered its own "eventhooks" logger with spdlog gets it.
+    g_logger = spdlog::get("eventhooks");
+    if (!g_logger) {
+      g_logger = std::make_shared<spdlog::logger>("eventhooks", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+      g_logger->set_level(spdlog::level::info);
+    }
+  }
+  return g_logger;
+}
+
+void set_logger(std::shared_ptr<spdlog::logger> logger) {
+  std::lock_guard lock(g_mutex);
+  g_logger = std::move(logger);
+}
+
+}  // namespace eventhooks

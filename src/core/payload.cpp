@@ -1,0 +1,64 @@
+#include "eventhooks/payload.hpp"
+
+namespace eventhooks {
+
+Payload::Payload(nlohmann::ordered_json value) {
+  if (value.is_string()) {
+    v_ = value.get<std::string>();
+  } else if (value.is_null()) {
+    v_ = std::monostate{};
+  } else {
+    v_ = std::move(value);
+  }
+}
+
+Payload::Payload(const nlohmann::json& value) : Payload(nlohmann::ordered_json(value)) {}
+
+Payload Payload::from_cli_text(std::string_view text) {
+  // Only an object counts as JSON: "42" or "[1]" on a command line are meant as text.
+  auto first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && text[first] == '{') {
+    auto parsed = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_object()) return Payload(std::move(parsed));
+  }
+  return Payload(std::string(text));
+}
+
+bool Payload::empty() const noexcept {
+  switch (v_.index()) {
+    case 0: return true;
+    case 1: return std::get<1>(v_).empty();
+    default: return std::get<2>(v_).empty();
+  }
+}
+
+std::string Payload::to_json_body() const {
+  switch (v_.index()) {
+    case 0: return "null";
+    case 1: return nlohmann::ordered_json(std::get<1>(v_)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    default: return std::get<2>(v_).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+}
+
+std::string Payload::to_text() const {
+  switch (v_.index()) {
+    case 0: return {};
+    case 1: return std::get<1>(v_);
+    default: return std::get<2>(v_).dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+}
+
+nlohmann::ordered_json Payload::to_stored() const {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  if (v_.index() == 1) out["text"] = std::get<1>(v_);
+  if (v_.index() == 2) out["json"] = std::get<2>(v_);
+  return out;
+}
+
+Payload Payload::from_stored(const nlohmann::ordered_json& stored) {
+  if (stored.contains("text")) return Payload(stored.at("text").get<std::string>());
+  if (stored.contains("json")) return Payload(stored.at("json"));
+  return Payload();
+}
+
+}  // namespace eventhooks

@@ -1,0 +1,31 @@
+// Where the test servers started by scripts/test-servers.sh listen. A missing variable fails the test:
+// integration tests never skip.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace eventhooks::test {
+
+// The value of an environment variable set by scripts/test-servers.sh; throws (failing the test) if unset.
+std::string require_env(const char* name);
+int require_port(const char* name);
+
+// A fresh empty directory under the build tree, removed when the object goes away.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Runs a shell command, returns its exit status and fills `output` with stdout+stderr.
+int run_command(const std::string& command, std::string* output = nullptr);
+
+}  // namespace eventhooks::test
