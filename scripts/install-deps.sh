@@ -13,7 +13,7 @@ test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
   rabbitmq-server amqp-tools python3-aiosmtpd python3-botocore
   postfix nginx-light wrk hyperfine curl openssl nodejs npm
-  clang-format clang-tidy sqlite3 procps
+  clang-format clang-tidy sqlite3 procps time
 )
 
 missing=()

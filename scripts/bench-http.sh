@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# WebHook figures of issue 2, measured against references in the same run:
+#  1. deliveries/s from one process (bench_webhook) to a local nginx keep-alive sink, at concurrency 1 and 32,
+#     next to wrk POSTing the same body to the same sink with the same connection count;
+#  2. one-shot `eventhooks trigger` wall time (hyperfine) and peak RSS next to curl POSTing the same body.
+# Prints a markdown table. Usage: scripts/bench-http.sh [BUILD_DIR] [SECONDS]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build/release}
+secs=${2:-5}
+source "$root/scripts/servers/lib.sh"
+work=$(mktemp -d)
+trap 'kill_pidfile "$work/nginx.pid"; rm -rf "$work"' EXIT
+
+port=$(free_port)
+mkdir -p "$work/tmp"
+cat >"$work/nginx.conf" <<CONF
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/error.log warn;
+daemon on;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work/tmp; proxy_temp_path $work/tmp; fastcgi_temp_path $work/tmp;
+  uwsgi_temp_path $work/tmp; scgi_temp_path $work/tmp;
+  keepalive_requests 100000000; keepalive_timeout 60s;
+  client_body_buffer_size 64k;
+  server { listen 127.0.0.1:$port; location / { return 200 "ok"; } }
+}
+CONF
+/usr/sbin/nginx -c "$work/nginx.conf" -p "$work"
+wait_port "$port" 10
+url="http://127.0.0.1:$port/hook"
+
+body='{"event": "deploy_finished", "service": "api", "ok": true, "host": "web-01", "duration_ms": 8123}'
+printf '%s' "$body" >"$work/body.json"
+cat >"$work/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$body'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+
+echo "| concurrency | eventhooks WebHook (req/s) | wrk (req/s) | ratio |"
+echo "|---:|---:|---:|---:|"
+for c in 1 32; do
+  threads=$(( c < 2 ? 1 : 2 ))
+  wrk_rate=$(wrk -t"$threads" -c"$c" -d"${secs}s" -s "$work/post.lua" "$url" | awk '/Requests\/sec/ {print $2}')
+  eh_line=$("$build/bench/bench_webhook" "$url" "$c" "$secs" "$work/body.json")
+  eh_rate=${eh_line##*rate=}
+  ratio=$(awk -v a="$eh_rate" -v b="$wrk_rate" 'BEGIN {printf "%.0f %%", 100*a/b}')
+  printf '| %s | %.0f | %.0f | %s |\n' "$c" "$eh_rate" "$wrk_rate" "$ratio"
+done
+
+# One-shot: a whole process that posts once.
+cat >"$work/hook.yaml" <<YAML
+hooks:
+  bench:
+    type: WebHook
+    url: $url
+YAML
+cli="$build/eventhooks"
+hyperfine -N --warmup 5 --runs 100 --export-json "$work/oneshot.json" \
+  -n eventhooks "$cli trigger -c $work/hook.yaml --data @$work/body.json" \
+  -n curl "curl -s -o /dev/null -X POST -H 'Content-Type: application/json' --data-binary @$work/body.json $url" \
+  >/dev/null
+rss() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -n 1; }
+eh_rss=$(rss "$cli" trigger -c "$work/hook.yaml" --data "@$work/body.json")
+curl_rss=$(rss curl -s -o /dev/null -X POST -H 'Content-Type: application/json' --data-binary "@$work/body.json" "$url")
+echo
+echo "| one-shot POST | mean wall time (ms) | peak RSS (MiB) |"
+echo "|---|---:|---:|"
+/usr/bin/python3 - "$work/oneshot.json" "$eh_rss" "$curl_rss" <<'PY'
+import json, sys
+res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+rss = {"eventhooks": int(sys.argv[2]) / 1024, "curl": int(sys.argv[3]) / 1024}
+for name in ("eventhooks", "curl"):
+    r = res[name]
+    print(f"| {name} | {r['mean']*1000:.2f} ± {r['stddev']*1000:.2f} | {rss[name]:.1f} |")
+print(f"\neventhooks / curl wall time: {res['eventhooks']['mean']/res['curl']['mean']:.2f}x")
+PY
