@@ -1,0 +1,385 @@
+// HttpClient on libcurl. Each easy handle keeps its own connection cache, so handles are pooled and reused:
+// a request borrows one, and the next request on the same thread of work finds the connection still open.
+#include "eventhooks/http.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "eventhooks/redact.hpp"
+
+namespace eventhooks {
+namespace {
+
+// Idle handles kept beyond this are closed: a burst of threads should not leave a pile of sockets behind.
+constexpr std::size_t kMaxIdleHandles = 16;
+constexpr std::size_t kSnippetChars = 200;
+
+void global_init_once() {
+  // curl_global_init is not thread-safe; call_once makes the first HttpClient do it, once per process.
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string trim(std::string_view s) {
+  const auto* ws = " \t\r\n";
+  const auto b = s.find_first_not_of(ws);
+  if (b == std::string_view::npos) return {};
+  const auto e = s.find_last_not_of(ws);
+  return std::string(s.substr(b, e - b + 1));
+}
+
+bool has_line_break(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+
+struct Transfer {
+  HttpResponse response;
+  std::size_t max_body = 0;
+};
+
+size_t on_body(char* data, size_t size, size_t nmemb, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const size_t n = size * nmemb;
+  auto& body = t->response.body;
+  if (body.size() < t->max_body) {
+    const size_t take = std::min(n, t->max_body - body.size());
+    body.append(data, take);
+    if (take < n) t->response.body_truncated = true;
+  } else if (n > 0) {
+    t->response.body_truncated = true;
+  }
+  // Accept (and drop) the rest, so the connection stays usable for the next request.
+  return n;
+}
+
+size_t on_header(char* data, size_t size, size_t nitems, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const size_t n = size * nitems;
+  std::string_view line(data, n);
+  if (line.substr(0, 5) == "HTTP/") {
+    // A new status line (after 100 Continue or a followed redirect): only the final response's headers count.
+    t->response.headers.clear();
+    return n;
+  }
+  const auto colon = line.find(':');
+  if (colon != std::string_view::npos && colon > 0) {
+    t->response.headers.emplace_back(lower(trim(line.substr(0, colon))), trim(line.substr(colon + 1)));
+  }
+  return n;
+}
+
+// Pieces of the real URL that its masked form leaves out (tokens in the path, query values): they must not
+// reach an error message, even when a server echoes them back in its reply.
+std::vector<std::string> url_secrets(const std::string& url, const std::string& redacted) {
+  std::vector<std::string> out;
+  if (url == redacted) return out;
+  std::string piece;
+  auto flush = [&] {
+    if (piece.size() >= 4 && redacted.find(piece) == std::string::npos) out.push_back(piece);
+    piece.clear();
+  };
+  for (char c : url) {
+    if (c == '/' || c == '?' || c == '&' || c == '=' || c == '#' || c == '@' || c == ':') {
+      flush();
+    } else {
+      piece.push_back(c);
+    }
+  }
+  flush();
+  return out;
+}
+
+struct Scrubber {
+  std::vector<std::string> secrets;
+  std::string operator()(std::string text) const {
+    for (const auto& s : secrets) text = scrub(std::move(text), s);
+    return text;
+  }
+};
+
+Scrubber make_scrubber(const HttpRequest& request, const std::string& redacted) {
+  Scrubber s{url_secrets(request.url, redacted)};
+  for (const auto& [name, value] : request.headers) {
+    const auto n = lower(name);
+    if (n == "authorization" || n == "proxy-authorization" || n == "cookie" || n.find("token") != std::string::npos ||
+        n.find("secret") != std::string::npos || n.find("signature") != std::string::npos ||
+        n.find("key") != std::string::npos) {
+      if (!value.empty()) s.secrets.push_back(value);
+    }
+  }
+  return s;
+}
+
+std::string snippet(std::string_view body) {
+  std::string out;
+  for (char c : body.substr(0, kSnippetChars)) {
+    out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
+  }
+  out = trim(out);
+  if (body.size() > kSnippetChars) out += "...";
+  return out;
+}
+
+Error curl_error(CURLcode rc, CURL* curl, const char* errbuf, const HttpRequest& request, const std::string& where,
+                 const HttpOptions& options) {
+  Error e;
+  std::string why = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
+  switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      e.code = ErrorCode::dns;
+      e.retryable = true;  // resolvers fail transiently; a name that never resolves ends in the dead letters
+      break;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+      e.code = ErrorCode::connect;
+      e.retryable = true;
+      break;
+    case CURLE_OPERATION_TIMEDOUT: {
+      e.code = ErrorCode::timeout;
+      e.retryable = true;
+      curl_off_t connected_us = 0;
+      curl_easy_getinfo(curl, CURLINFO_CONNECT_TIME_T, &connected_us);
+      why = connected_us == 0
+                ? "connect timed out after " + std::to_string(options.connect_timeout.count()) + " ms"
+                : "no complete response within " + std::to_string(options.timeout.count()) + " ms";
+      break;
+    }
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+      // A certificate that does not verify will not verify on the next attempt either.
+      e.code = ErrorCode::tls;
+      e.retryable = false;
+      break;
+    case CURLE_SSL_CONNECT_ERROR:
+      // The handshake itself broke (reset, version mismatch): may be transient.
+      e.code = ErrorCode::tls;
+      e.retryable = true;
+      break;
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+      e.code = ErrorCode::protocol;
+      e.retryable = true;
+      break;
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      e.code = ErrorCode::config;
+      e.retryable = false;
+      break;
+    case CURLE_OUT_OF_MEMORY:
+    case CURLE_FAILED_INIT:
+      e.code = ErrorCode::internal;
+      e.retryable = true;
+      break;
+    default:
+      e.code = ErrorCode::protocol;
+      e.retryable = false;
+      break;
+  }
+  e.message = make_scrubber(request, where)(request.method + " " + where + ": " + why);
+  return e;
+}
+
+// Retry-After: delta-seconds or an HTTP-date (RFC 9110 10.2.3). Unparseable values are ignored.
+std::optional<std::chrono::seconds> parse_retry_after(const std::string& value) {
+  const std::string v = trim(value);
+  if (v.empty()) return std::nullopt;
+  if (std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c) != 0; })) {
+    if (v.size() > 9) return std::chrono::seconds(999'999'999);
+    return std::chrono::seconds(std::stoll(v));
+  }
+  const time_t when = curl_getdate(v.c_str(), nullptr);
+  if (when == -1) return std::nullopt;
+  const time_t now = std::time(nullptr);
+  return std::chrono::seconds(when > now ? when - now : 0);
+}
+
+}  // namespace
+
+const std::string* HttpResponse::header(std::string_view lower_name) const {
+  for (const auto& [name, value] : headers) {
+    if (name == lower_name) return &value;
+  }
+  return nullptr;
+}
+
+struct HttpClient::Impl {
+  HttpOptions options;
+  std::mutex mutex;
+  std::vector<CURL*> idle;  // LIFO: the most recently used handle has the warmest connection
+
+  CURL* borrow() {
+    {
+      std::lock_guard lock(mutex);
+      if (!idle.empty()) {
+        CURL* h = idle.back();
+        idle.pop_back();
+        return h;
+      }
+    }
+    return curl_easy_init();
+  }
+
+  void give_back(CURL* h) {
+    // curl_easy_reset keeps the live connections, DNS and TLS session caches: exactly what reuse needs.
+    curl_easy_reset(h);
+    {
+      std::lock_guard lock(mutex);
+      if (idle.size() < kMaxIdleHandles) {
+        idle.push_back(h);
+        return;
+      }
+    }
+    curl_easy_cleanup(h);
+  }
+
+  ~Impl() {
+    for (CURL* h : idle) curl_easy_cleanup(h);
+  }
+};
+
+HttpClient::HttpClient(HttpOptions options) : impl_(std::make_unique<Impl>()) {
+  global_init_once();
+  impl_->options = std::move(options);
+}
+
+HttpClient::~HttpClient() = default;
+
+const HttpOptions& HttpClient::options() const noexcept { return impl_->options; }
+
+Result<HttpResponse> HttpClient::perform(const HttpRequest& request) {
+  const HttpOptions& o = impl_->options;
+  const std::string where = request.redacted_url.empty() ? redact_url(request.url) : request.redacted_url;
+
+  for (const auto& [name, value] : request.headers) {
+    if (name.empty() || has_line_break(name) || has_line_break(value) || name.find(':') != std::string::npos) {
+      return Error{ErrorCode::invalid_input,
+                   "header '" + (has_line_break(name) ? std::string("(invalid name)") : name) +
+                       "' contains a line break or an invalid name; refused to send to " + where,
+                   false, {}, {}};
+    }
+  }
+  if (has_line_break(request.method) || request.method.empty()) {
+    return Error{ErrorCode::invalid_input, "invalid HTTP method", false, {}, {}};
+  }
+
+  CURL* curl = impl_->borrow();
+  if (curl == nullptr) return Error{ErrorCode::internal, "curl_easy_init failed", true, {}, {}};
+
+  Transfer transfer;
+  transfer.max_body = o.max_response_bytes;
+  char errbuf[CURL_ERROR_SIZE] = {0};
+
+  curl_slist* headers = nullptr;
+  for (const auto& [name, value] : request.headers) {
+    const std::string line = value.empty() ? name + ";" : name + ": " + value;  // "Name;" sends an empty header
+    headers = curl_slist_append(headers, line.c_str());
+  }
+  // libcurl sends "Expect: 100-continue" for larger bodies and then waits up to a second; webhooks are small.
+  headers = curl_slist_append(headers, "Expect:");
+
+  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for DNS timeouts
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(o.connect_timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(o.timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#endif
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, o.user_agent.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, o.follow_redirects ? 1L : 0L);
+  if (o.follow_redirects) curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
+  if (!o.proxy.empty()) curl_easy_setopt(curl, CURLOPT_PROXY, o.proxy.c_str());
+
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, o.tls.verify ? 1L : 0L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, o.tls.verify ? 2L : 0L);
+  if (!o.tls.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, o.tls.ca_file.c_str());
+  if (!o.tls.cert_file.empty()) curl_easy_setopt(curl, CURLOPT_SSLCERT, o.tls.cert_file.c_str());
+  if (!o.tls.key_file.empty()) curl_easy_setopt(curl, CURLOPT_SSLKEY, o.tls.key_file.c_str());
+
+  if (request.method == "GET") {
+    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+  } else if (request.method == "HEAD") {
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  } else {
+    if (request.method != "POST") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  }
+
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
+
+  const CURLcode rc = curl_easy_perform(curl);
+  Result<HttpResponse> result = [&]() -> Result<HttpResponse> {
+    if (rc != CURLE_OK) return curl_error(rc, curl, errbuf, request, where, o);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    transfer.response.status = static_cast<int>(status);
+    return std::move(transfer.response);
+  }();
+
+  curl_slist_free_all(headers);
+  impl_->give_back(curl);
+  return result;
+}
+
+Result<HttpResponse> HttpClient::send(const HttpRequest& request) {
+  auto result = perform(request);
+  if (!result) return result;
+  const HttpResponse& r = result.value();
+  if (r.status >= 200 && r.status < 300) return result;
+
+  const std::string where = request.redacted_url.empty() ? redact_url(request.url) : request.redacted_url;
+  Error e;
+  e.status = r.status;
+  e.code = ErrorCode::http_status;
+  if (r.status >= 300 && r.status < 400) {
+    e.retryable = false;  // redirects are not followed unless asked: the URL is wrong, retrying will not fix it
+  } else if (r.status == 429) {
+    e.code = ErrorCode::throttled;
+    e.retryable = true;
+  } else if (r.status == 503) {
+    e.code = ErrorCode::unavailable;
+    e.retryable = true;
+  } else if (r.status == 408 || r.status >= 500) {
+    e.retryable = true;
+  } else {
+    e.retryable = false;
+  }
+  if (const auto* ra = r.header("retry-after")) e.retry_after = parse_retry_after(*ra);
+
+  std::string message = request.method + " " + where + ": HTTP " + std::to_string(r.status);
+  if (r.status >= 300 && r.status < 400) {
+    if (const auto* loc = r.header("location")) message += " (redirect to " + redact_url(*loc) + ", not followed)";
+  }
+  const std::string body = snippet(r.body);
+  if (!body.empty()) message += ": " + body;
+  e.message = make_scrubber(request, where)(std::move(message));
+  return e;
+}
+
+}  // namespace eventhooks
