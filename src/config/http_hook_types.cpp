@@ -8,6 +8,7 @@
 #include "config/builtin_types.hpp"
 #include "eventhooks/hooks/file_hook.hpp"
 #include "eventhooks/hooks/webhook.hpp"
+#include "transport/signing.hpp"
 
 namespace eventhooks::detail {
 namespace {
@@ -40,15 +41,25 @@ HookPtr build_webhook(HookCommon common, ConfigReader& keys) {
   options.enabled = common.enabled;
   options.url = keys.url(has_url ? "url" : "webhook", true);
   options.headers = keys.string_map("headers");
+  for (const auto& [name, value] : options.headers) {
+    // Checked here too (WebHook checks again) so that the error carries the file and line of the header.
+    const bool name_ok = !name.empty() && name.find_first_of(" \t\r\n:") == std::string::npos;
+    if (!name_ok) keys.fail("headers", "'" + name + "' is not a valid header name");
+    if (value.find_first_of("\r\n") != std::string::npos) {
+      keys.fail("headers." + name, "must not contain a line break (header injection)");
+    }
+  }
+  const bool secret_from_file = keys.has("secret_file");
   options.secret = keys.secret("secret", false);
+  if (!options.secret.empty() && !detail::decode_webhook_secret(options.secret)) {
+    keys.fail(secret_from_file ? "secret_file" : "secret",
+              "is not a Standard Webhooks key (expected whsec_ followed by base64)");
+  }
   options.http = read_http_options(keys);
   try {
     return std::make_shared<WebHook>(std::move(options));
   } catch (const ConfigError& e) {
-    // The hook names what is wrong (a bad secret, a header with a line break); the reader adds where.
-    keys.fail(keys.has("secret") && std::string(e.what()).find("secret") != std::string::npos ? "secret"
-                                                                                             : "headers",
-              e.what());
+    keys.fail("url", e.what());
   }
 }
 

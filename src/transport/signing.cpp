@@ -37,7 +37,10 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
-std::string hmac_sha256(std::string_view key, std::string_view message) {
+namespace {
+
+// Raw HMAC-SHA256 (sigv4.cpp has its own for SigV4; this one stays private to avoid a second exported symbol).
+std::string webhook_hmac(std::string_view key, std::string_view message) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
@@ -46,6 +49,8 @@ std::string hmac_sha256(std::string_view key, std::string_view message) {
   }
   return std::string(reinterpret_cast<const char*>(digest), len);
 }
+
+}  // namespace
 
 std::optional<std::string> decode_webhook_secret(std::string_view secret) {
   constexpr std::string_view prefix = "whsec_";
@@ -59,7 +64,7 @@ std::string sign_webhook(std::string_view key, std::string_view id, std::int64_t
   std::string message;
   message.reserve(id.size() + body.size() + 24);
   message.append(id).append(".").append(std::to_string(timestamp)).append(".").append(body);
-  return "v1," + base64_encode(hmac_sha256(key, message));
+  return "v1," + base64_encode(webhook_hmac(key, message));
 }
 
 }  // namespace eventhooks::detail

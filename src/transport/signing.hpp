@@ -13,8 +13,6 @@ namespace eventhooks::detail {
 std::string base64_encode(std::string_view bytes);
 // Decodes standard base64; nullopt when the text is not valid base64.
 std::optional<std::string> base64_decode(std::string_view text);
-// Raw HMAC-SHA256 of `message` under `key`.
-std::string hmac_sha256(std::string_view key, std::string_view message);
 
 // The signing key of a "whsec_<base64>" secret (a bare base64 secret is accepted too, as the reference
 // libraries do); nullopt when it does not decode to at least one byte.
