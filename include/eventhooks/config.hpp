@@ -44,6 +44,8 @@ class EVENTHOOKS_EXPORT ConfigReader {
   std::optional<std::string> maybe_string(std::string_view key);
   bool optional_bool(std::string_view key, bool fallback);
   std::int64_t optional_int(std::string_view key, std::int64_t fallback, std::int64_t min, std::int64_t max);
+  // Any number (integer or not) in [min, max].
+  double optional_number(std::string_view key, double fallback, double min, double max);
   // Seconds as a number (0.5 = 500 ms); falls back to the file's `defaults:` block, then `fallback`.
   std::chrono::milliseconds optional_seconds(std::string_view key, std::chrono::milliseconds fallback);
   // A list of strings, or one string split on `,` with spaces trimmed (the seed's recipients rule).
@@ -59,16 +61,23 @@ class EVENTHOOKS_EXPORT ConfigReader {
   // The raw value, marked as used (nullptr when absent).
   const nlohmann::json* raw(std::string_view key);
 
+  // A reader for a mapping inside this one (`retry:`): its errors name keys as "retry.max_attempts", and it
+  // falls back to the same block of `defaults:`. An absent key reads as an empty mapping.
+  ConfigReader nested(std::string_view key);
+
   // Throws for every key present but never read (suggesting the nearest known one).
   void finish();
   [[noreturn]] void fail(std::string_view key, const std::string& message) const;
 
  private:
+  const nlohmann::json* fallback(std::string_view key) const;
+
   std::string hook_name_;
   const nlohmann::json& object_;
   Locator locate_;
   const nlohmann::json* defaults_;
-  std::set<std::string, std::less<>> used_;
+  mutable std::set<std::string, std::less<>> used_;  // every key asked for, present or not
+  std::string prefix_;  // "retry." for a nested reader
 };
 
 // Makes a hook of one type from its common part and its keys.

@@ -1,0 +1,288 @@
+// Loading a config file: YAML (or JSON, which yaml-cpp also reads) → nlohmann::json with the line of every
+// key kept for error messages, ${VAR} interpolation, relative *_file paths, then one hook at a time through
+// the registry. Nothing is returned unless every hook is valid.
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "config/located_error.hpp"
+#include "config/retry_keys.hpp"
+#include "eventhooks/config.hpp"
+
+namespace eventhooks {
+namespace {
+
+// Key paths are joined with '.', the form ConfigReader hands to its Locator ("retry.max_attempts").
+using LineMap = std::map<std::string, int, std::less<>>;
+
+std::string join_path(const std::vector<std::string>& path) {
+  std::string out;
+  for (const auto& p : path) out += (out.empty() ? "" : ".") + p;
+  return out;
+}
+
+class YamlToJson {
+ public:
+  YamlToJson(std::string source, std::string base_dir) : source_(std::move(source)), base_dir_(std::move(base_dir)) {}
+
+  nlohmann::json convert(const YAML::Node& node, std::vector<std::string>& path) {
+    switch (node.Type()) {
+      case YAML::NodeType::Map: {
+        nlohmann::json out = nlohmann::json::object();
+        for (auto it = node.begin(); it != node.end(); ++it) {
+          const YAML::Node& key_node = it->first;
+          if (!key_node.IsScalar()) {
+            error(key_node.Mark().line + 1, path, "a key must be a plain name");
+            continue;
+          }
+          const std::string key = key_node.Scalar();
+          path.push_back(key);
+          lines_.emplace(join_path(path), key_node.Mark().line + 1);
+          if (out.contains(key)) {
+            error(key_node.Mark().line + 1, path, "duplicate key");
+          } else {
+            nlohmann::json value = convert(it->second, path);
+            out[key] = resolve_file_path(path, std::move(value));
+          }
+          path.pop_back();
+        }
+        return out;
+      }
+      case YAML::NodeType::Sequence: {
+        nlohmann::json out = nlohmann::json::array();
+        for (std::size_t i = 0; i < node.size(); ++i) out.push_back(convert(node[i], path));
+        return out;
+      }
+      case YAML::NodeType::Scalar: return scalar(node, path);
+      default: return nullptr;
+    }
+  }
+
+  const LineMap& lines() const { return lines_; }
+  const std::vector<std::string>& errors() const { return errors_; }
+
+  // "hooks.x.retry.max_attempts" → its line, or the nearest enclosing key's line.
+  int line_of(std::string path) const {
+    while (!path.empty()) {
+      if (auto it = lines_.find(path); it != lines_.end()) return it->second;
+      const auto dot = path.rfind('.');
+      if (dot == std::string::npos) break;
+      path.erase(dot);
+    }
+    return 0;
+  }
+
+ private:
+  void error(int line, const std::vector<std::string>& path, const std::string& message) {
+    std::string text = source_ + ":" + std::to_string(line) + ": ";
+    std::size_t key_start = 0;
+    if (path.size() >= 2 && path[0] == "hooks") {
+      text += "hook '" + path[1] + "': ";
+      key_start = 2;
+    }
+    std::string key;
+    for (std::size_t i = key_start; i < path.size(); ++i) key += (key.empty() ? "" : ".") + path[i];
+    if (!key.empty()) text += "key '" + key + "': ";
+    errors_.push_back(text + message);
+  }
+
+  // `${VAR}`, `${VAR:-default}`; `$${` is a literal `${`.
+  std::optional<std::string> interpolate(const std::string& in, int line, const std::vector<std::string>& path) {
+    std::string out;
+    for (std::size_t i = 0; i < in.size();) {
+      if (in.compare(i, 3, "$${") == 0) {
+        out += "${";
+        i += 3;
+        continue;
+      }
+      if (in.compare(i, 2, "${") != 0) {
+        out += in[i++];
+        continue;
+      }
+      const std::size_t close = in.find('}', i + 2);
+      if (close == std::string::npos) {
+        error(line, path, "unterminated '${' (write '$${' for a literal '${')");
+        return std::nullopt;
+      }
+      const std::string inner = in.substr(i + 2, close - i - 2);
+      const std::size_t sep = inner.find(":-");
+      const std::string name = inner.substr(0, sep);
+      static const std::regex valid_name("[A-Za-z_][A-Za-z0-9_]*");
+      if (!std::regex_match(name, valid_name)) {
+        error(line, path, "'${" + inner + "}' is not a valid variable reference");
+        return std::nullopt;
+      }
+      if (const char* value = std::getenv(name.c_str()); value != nullptr && *value != '\0') {
+        out += value;
+      } else if (sep != std::string::npos) {
+        out += inner.substr(sep + 2);
+      } else {
+        error(line, path, "environment variable '" + name + "' is not set (give a default with ${" + name +
+                              ":-value})");
+        return std::nullopt;
+      }
+      i = close + 1;
+    }
+    return out;
+  }
+
+  nlohmann::json scalar(const YAML::Node& node, const std::vector<std::string>& path) {
+    const std::string& raw = node.Scalar();
+    const int line = node.Mark().line + 1;
+    const bool plain = node.Tag() == "?";
+    const bool has_reference = raw.find("${") != std::string::npos;
+    std::string text = raw;
+    if (has_reference) {
+      auto value = interpolate(raw, line, path);
+      if (!value) return nullptr;
+      text = std::move(*value);
+    }
+    // A quoted scalar is a string, whatever it looks like; a plain one gets YAML's core types.
+    if (!plain) return text;
+    if (!has_reference && (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL")) {
+      return nullptr;
+    }
+    if (text == "true" || text == "True" || text == "TRUE") return true;
+    if (text == "false" || text == "False" || text == "FALSE") return false;
+    // Leading zeros stay text: `0123` is more likely a token than the number 123.
+    static const std::regex integer("[-+]?(0|[1-9][0-9]*)");
+    static const std::regex floating("[-+]?([0-9]+\\.[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+");
+    if (std::regex_match(text, integer)) {
+      errno = 0;
+      const long long v = std::strtoll(text.c_str(), nullptr, 10);
+      if (errno == 0) return v;
+      return text;
+    }
+    if (std::regex_match(text, floating)) return std::strtod(text.c_str(), nullptr);
+    return text;
+  }
+
+  // A hook's `<key>_file` (secret files, ca_file, cert_file, ...) is relative to the config file's folder,
+  // so that a config works from any working directory.
+  nlohmann::json resolve_file_path(const std::vector<std::string>& path, nlohmann::json value) const {
+    if (path.size() != 3 || path[0] != "hooks" || !value.is_string()) return value;
+    const std::string& key = path[2];
+    if (key.size() <= 5 || key.compare(key.size() - 5, 5, "_file") != 0) return value;
+    const std::string file = value.get<std::string>();
+    if (file.empty() || std::filesystem::path(file).is_absolute()) return value;
+    return (std::filesystem::path(base_dir_) / file).lexically_normal().string();
+  }
+
+  std::string source_;
+  std::string base_dir_;
+  LineMap lines_;
+  std::vector<std::string> errors_;
+};
+
+[[noreturn]] void throw_all(const std::vector<std::string>& errors) {
+  std::string message;
+  for (const auto& e : errors) message += (message.empty() ? "" : "\n") + e;
+  throw detail::LocatedConfigError(message);
+}
+
+}  // namespace
+
+HookPtr Config::find(std::string_view name) const {
+  for (const auto& entry : hooks) {
+    if (entry.hook && entry.hook->name() == name) return entry.hook;
+  }
+  return nullptr;
+}
+
+Config parse_config(std::string_view text, const std::string& source, const HookRegistry& registry,
+                    const std::string& base_dir) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    std::string message = source;
+    if (!e.mark.is_null()) {
+      message += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
+    }
+    throw detail::LocatedConfigError(message + ": not valid YAML or JSON: " + e.msg);
+  }
+  if (!root.IsMap()) {
+    const int line = root.IsDefined() && !root.IsNull() ? root.Mark().line + 1 : 1;
+    throw detail::LocatedConfigError(source + ":" + std::to_string(line) +
+                                     ": the file must be a mapping with a 'hooks:' key");
+  }
+
+  YamlToJson converter(source, base_dir);
+  std::vector<std::string> path;
+  const nlohmann::json document = converter.convert(root, path);
+  if (!converter.errors().empty()) throw_all(converter.errors());
+
+  auto locate_top = [&](std::string_view key) {
+    return SourceLocation{source, key.empty() ? 1 : converter.line_of(std::string(key))};
+  };
+  ConfigReader top("", document, locate_top);
+
+  Config config;
+  config.source = source;
+
+  // defaults: validated once here, so that a bad default is reported at its own line, not at every hook.
+  ConfigReader defaults = top.nested("defaults");
+  (void)detail::read_timeout(defaults);
+  (void)detail::read_retry_policy(defaults);
+  defaults.finish();
+  if (const nlohmann::json* d = top.raw("defaults"); d != nullptr && d->is_object()) config.defaults = *d;
+  else config.defaults = nlohmann::json::object();
+
+  ConfigReader outbox = top.nested("outbox");
+  if (top.has("outbox")) {
+    config.outbox = OutboxConfig{.path = outbox.required_string("path")};
+    const std::filesystem::path p(config.outbox->path);
+    if (p.is_relative()) config.outbox->path = (std::filesystem::path(base_dir) / p).lexically_normal().string();
+  }
+  outbox.finish();
+
+  const nlohmann::json* hooks = top.raw("hooks");
+  top.finish();  // before the check for `hooks`: a misspelt `hook:` gets "did you mean 'hooks'?"
+  if (hooks == nullptr) top.fail("hooks", "is required: a mapping of hook name to its settings");
+  if (!hooks->is_object()) top.fail("hooks", "must be a mapping of hook name to its settings");
+
+  // Hooks in file order (nlohmann::json sorts keys; the YAML node keeps them as written).
+  std::vector<std::string> errors;
+  const YAML::Node hook_nodes = root["hooks"];
+  for (auto it = hook_nodes.begin(); it != hook_nodes.end(); ++it) {
+    const std::string name = it->first.Scalar();
+    const std::string prefix = "hooks." + name;
+    const int hook_line = it->first.Mark().line + 1;
+    auto locate = [&converter, &source, prefix](std::string_view key) {
+      return SourceLocation{source, converter.line_of(key.empty() ? prefix : prefix + "." + std::string(key))};
+    };
+    const nlohmann::json& settings = hooks->at(name);
+    try {
+      HookEntry entry;
+      entry.hook = registry.build(name, settings, locate, &config.defaults);
+      ConfigReader keys(name, settings, locate, &config.defaults);
+      entry.retry = detail::read_retry_policy(keys);
+      entry.location = SourceLocation{source, hook_line};
+      config.hooks.push_back(std::move(entry));
+    } catch (const ConfigError& e) {
+      errors.emplace_back(e.what());
+    }
+  }
+  if (!errors.empty()) throw_all(errors);
+  return config;
+}
+
+Config load_config(const std::string& path, const HookRegistry& registry) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw detail::LocatedConfigError(path + ": cannot read config file: " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw detail::LocatedConfigError(path + ": cannot read config file");
+  std::string base_dir = std::filesystem::path(path).parent_path().string();
+  if (base_dir.empty()) base_dir = ".";
+  return parse_config(text.str(), path, registry, base_dir);
+}
+
+}  // namespace eventhooks

@@ -1,0 +1,17 @@
+// "Did you mean ...?" for unknown keys and hook types: the nearest known name by edit distance. Pure functions.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace eventhooks::detail {
+
+// Levenshtein distance, case-insensitive (a user who types `webhook` for `WebHook` meant it).
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
+// The candidate closest to `name`, if it is close enough to be a plausible typo.
+std::optional<std::string> nearest_name(std::string_view name, const std::vector<std::string>& candidates);
+
+}  // namespace eventhooks::detail
