@@ -1,0 +1,79 @@
+// Builder for RabbitMqHook: the seed's keys (host, vhost, exchange, routing_key, user, password) plus url, port,
+// tls, heartbeat, timeouts, headers, mandatory and an opt-in declare block, read through ConfigReader.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "config/builtin_types.hpp"
+#include "eventhooks/hooks/rabbitmq.hpp"
+
+namespace eventhooks::detail {
+namespace {
+
+using std::chrono::milliseconds;
+
+HookPtr build_rabbitmq(HookCommon common, ConfigReader& keys) {
+  const RabbitMqOptions defaults;
+  RabbitMqOptions o;
+  o.name = std::move(common.name);
+  o.realms = std::move(common.realms);
+  o.enabled = common.enabled;
+
+  // A url may carry the password, so it is read like a secret (and may come from url_file).
+  o.url = keys.secret("url", false);
+  o.host = keys.optional_string("host", defaults.host);
+  o.port = static_cast<int>(keys.optional_int("port", 0, 0, 65535));
+  o.vhost = keys.optional_string("vhost", defaults.vhost);
+  o.user = keys.optional_string("user");
+  o.password = keys.secret("password", false);
+  o.tls = keys.optional_bool("tls", false);
+  o.tls_options = keys.tls();
+
+  o.exchange = keys.optional_string("exchange", defaults.exchange);
+  o.routing_key = keys.optional_string("routing_key", defaults.routing_key);
+  o.headers = keys.string_map("headers");
+  o.mandatory = keys.optional_bool("mandatory", false);
+  o.app_id = keys.optional_string("app_id", defaults.app_id);
+
+  o.heartbeat = std::chrono::seconds(keys.optional_int("heartbeat", defaults.heartbeat.count(), 0, 3600));
+  o.timeout = keys.optional_seconds("timeout", defaults.timeout);
+  o.connect_timeout = keys.optional_seconds("connect_timeout", defaults.connect_timeout);
+  if (o.timeout.count() <= 0) keys.fail("timeout", "must be greater than 0");
+  if (o.connect_timeout.count() <= 0) keys.fail("connect_timeout", "must be greater than 0");
+
+  if (keys.has("declare")) {
+    ConfigReader d = keys.nested("declare");
+    RabbitMqDeclare declare;
+    declare.exchange = d.optional_string("exchange");
+    declare.exchange_type = d.optional_string("exchange_type", declare.exchange_type);
+    declare.queue = d.optional_string("queue");
+    declare.bind = d.optional_bool("bind", true);
+    declare.durable = d.optional_bool("durable", true);
+    d.finish();
+    if (declare.exchange.empty() && declare.queue.empty()) keys.fail("declare", "needs an `exchange` or a `queue`");
+    const auto& t = declare.exchange_type;
+    if (t != "direct" && t != "fanout" && t != "topic" && t != "headers") {
+      keys.fail("declare", "exchange_type must be direct, fanout, topic or headers");
+    }
+    o.declare = std::move(declare);
+  }
+
+  const bool has_url = !o.url.empty();
+  try {
+    return std::make_shared<RabbitMqHook>(std::move(o));
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    // Point at the key the user has to fix.
+    if (what.find(": url:") != std::string::npos) keys.fail("url", what);
+    if (what.find("user is required") != std::string::npos) keys.fail(has_url ? "url" : "user", what);
+    if (what.find("password is required") != std::string::npos) keys.fail(has_url ? "url" : "password", what);
+    keys.fail("host", what);
+  }
+}
+
+}  // namespace
+
+void register_rabbitmq_hook_type(HookRegistry& registry) { registry.add("RabbitMqHook", build_rabbitmq); }
+
+}  // namespace eventhooks::detail

@@ -1,0 +1,610 @@
+#include "transport/amqp_publisher.hpp"
+
+#include <amqp.h>
+#include <amqp_ssl_socket.h>
+#include <amqp_tcp_socket.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "eventhooks/logger.hpp"
+#include "eventhooks/redact.hpp"
+
+namespace eventhooks::detail {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr amqp_channel_t kChannel = 1;
+
+amqp_bytes_t bytes_of(const std::string& s) { return amqp_bytes_t{s.size(), const_cast<char*>(s.data())}; }
+std::string string_of(amqp_bytes_t b) { return std::string(static_cast<const char*>(b.bytes), b.len); }
+
+timeval to_timeval(milliseconds ms) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
+  return tv;
+}
+
+Error make_error(ErrorCode code, std::string message, bool retryable, std::optional<int> status = {}) {
+  return Error{code, std::move(message), retryable, status, {}};
+}
+
+// rabbitmq-c status codes of socket_open / frame I/O, classified as DESIGN.md asks.
+Error error_from_status(int status, const std::string& what) {
+  std::string text = what + ": " + amqp_error_string2(status);
+  switch (status) {
+    case AMQP_STATUS_HOSTNAME_RESOLUTION_FAILED: return make_error(ErrorCode::dns, text, true);
+    case AMQP_STATUS_TIMEOUT: return make_error(ErrorCode::timeout, text, true);
+    case AMQP_STATUS_SOCKET_ERROR:
+    case AMQP_STATUS_TCP_ERROR: return make_error(ErrorCode::connect, text, true);
+    case AMQP_STATUS_CONNECTION_CLOSED:
+    case AMQP_STATUS_HEARTBEAT_TIMEOUT:
+    case AMQP_STATUS_SOCKET_CLOSED: return make_error(ErrorCode::unavailable, text, true);
+    case AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED:
+    case AMQP_STATUS_SSL_PEER_VERIFY_FAILED:
+    case AMQP_STATUS_SSL_CONNECTION_FAILED:
+    case AMQP_STATUS_SSL_SET_ENGINE_FAILED:
+    case AMQP_STATUS_SSL_ERROR: return make_error(ErrorCode::tls, text, false);
+    default: return make_error(ErrorCode::protocol, text, true);
+  }
+}
+
+// A broker's connection.close / channel.close reply code and text as an Error.
+Error error_from_close(int code, const std::string& text, const std::string& what) {
+  std::string message = what + ": broker closed the " + (code >= 500 || code == 320 ? "connection" : "channel") +
+                        " with " + std::to_string(code) + " " + text;
+  switch (code) {
+    case 403: return make_error(ErrorCode::auth, std::move(message), false, code);           // ACCESS_REFUSED
+    case 404: return make_error(ErrorCode::config, std::move(message), false, code);         // NOT_FOUND
+    case 530: return make_error(ErrorCode::config, std::move(message), false, code);         // NOT_ALLOWED (vhost)
+    case 320: return make_error(ErrorCode::unavailable, std::move(message), true, code);     // CONNECTION_FORCED
+    case 311:                                                                                // CONTENT_TOO_LARGE
+    case 406: return make_error(ErrorCode::rejected, std::move(message), false, code);       // PRECONDITION_FAILED
+    default: return make_error(ErrorCode::protocol, std::move(message), code < 500, code);
+  }
+}
+
+// The outcome of an RPC (login, channel.open, confirm.select, declare).
+std::optional<Error> error_from_reply(const amqp_rpc_reply_t& reply, const std::string& what) {
+  switch (reply.reply_type) {
+    case AMQP_RESPONSE_NORMAL: return std::nullopt;
+    case AMQP_RESPONSE_NONE: return make_error(ErrorCode::protocol, what + ": no reply from the broker", true);
+    case AMQP_RESPONSE_LIBRARY_EXCEPTION: {
+      Error e = error_from_status(reply.library_error, what);
+      return e;
+    }
+    case AMQP_RESPONSE_SERVER_EXCEPTION:
+      if (reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+        const auto* m = static_cast<const amqp_connection_close_t*>(reply.reply.decoded);
+        return error_from_close(m->reply_code, string_of(m->reply_text), what);
+      }
+      if (reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        const auto* m = static_cast<const amqp_channel_close_t*>(reply.reply.decoded);
+        return error_from_close(m->reply_code, string_of(m->reply_text), what);
+      }
+      return make_error(ErrorCode::protocol, what + ": unexpected reply from the broker", true);
+  }
+  return make_error(ErrorCode::internal, what + ": unknown rpc reply", false);
+}
+
+// One message handed to the I/O thread by a caller, and how the caller learns what became of it.
+struct Pending {
+  AmqpMessage message;
+  std::promise<Result<Receipt>> done;
+  bool finished = false;
+  Clock::time_point deadline{};
+  std::uint64_t tag = 0;
+  std::optional<Error> returned;  // basic.return seen; the ack that follows reports this instead
+
+  void finish(Result<Receipt> r) {
+    if (finished) return;
+    finished = true;
+    done.set_value(std::move(r));
+  }
+};
+
+}  // namespace
+
+struct AmqpPublisher::State {
+  AmqpPublisherOptions opt;
+  std::string where;  // "amqp://user:***@host:5672/vhost" — safe to print
+
+  // Shared with callers.
+  std::mutex mu;
+  std::deque<std::shared_ptr<Pending>> queue;
+  bool stopping = false;
+  int wake_fd = -1;
+
+  // Owned by the I/O thread only.
+  amqp_connection_state_t conn = nullptr;
+  std::map<std::uint64_t, std::shared_ptr<Pending>> inflight;
+  std::uint64_t next_tag = 1;
+  int failures = 0;
+  Clock::time_point next_attempt{};
+  std::optional<Error> last_connect_error;
+  std::mt19937 rng{std::random_device{}()};
+  std::thread io;
+
+  explicit State(AmqpPublisherOptions o) : opt(std::move(o)), where(opt.endpoint.redacted_url()) {}
+
+  Error scrubbed(Error e) const {
+    // Belt and braces: nothing we build contains the password, but a broker's text could echo anything.
+    if (!opt.endpoint.password.empty()) e.message = scrub(std::move(e.message), opt.endpoint.password);
+    return e;
+  }
+
+  void wake() const {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd, &one, sizeof one);
+  }
+
+  // --- connection ------------------------------------------------------------------------------------------
+
+  std::optional<Error> connect() {
+    const AmqpEndpoint& ep = opt.endpoint;
+    const std::string what = "connect to " + where;
+    conn = amqp_new_connection();
+    if (conn == nullptr) return make_error(ErrorCode::internal, what + ": out of memory", true);
+    amqp_socket_t* socket = ep.tls ? amqp_ssl_socket_new(conn) : amqp_tcp_socket_new(conn);
+    if (socket == nullptr) return fail_connect(make_error(ErrorCode::internal, what + ": cannot make a socket", false));
+    if (ep.tls) {
+      // TLS 1.2 or later, peer and host name verified unless the user turned verification off.
+      amqp_ssl_socket_set_ssl_versions(socket, AMQP_TLSv1_2, AMQP_TLSvLATEST);
+      amqp_ssl_socket_set_verify_peer(socket, ep.tls_options.verify ? 1 : 0);
+      amqp_ssl_socket_set_verify_hostname(socket, ep.tls_options.verify ? 1 : 0);
+      if (!ep.tls_options.ca_file.empty() &&
+          amqp_ssl_socket_set_cacert(socket, ep.tls_options.ca_file.c_str()) != AMQP_STATUS_OK) {
+        return fail_connect(make_error(ErrorCode::tls, what + ": cannot read ca_file " + ep.tls_options.ca_file, false));
+      }
+      if (!ep.tls_options.cert_file.empty()) {
+        const std::string& key = ep.tls_options.key_file.empty() ? ep.tls_options.cert_file : ep.tls_options.key_file;
+        if (amqp_ssl_socket_set_key(socket, ep.tls_options.cert_file.c_str(), key.c_str()) != AMQP_STATUS_OK) {
+          return fail_connect(make_error(ErrorCode::tls, what + ": cannot read cert_file/key_file", false));
+        }
+      }
+    }
+    timeval handshake = to_timeval(opt.connect_timeout);
+    amqp_set_handshake_timeout(conn, &handshake);
+    timeval rpc = to_timeval(opt.connect_timeout);
+    amqp_set_rpc_timeout(conn, &rpc);
+
+    timeval tv = to_timeval(opt.connect_timeout);
+    const int status = amqp_socket_open_noblock(socket, ep.host.c_str(), ep.effective_port(), &tv);
+    if (status != AMQP_STATUS_OK) return fail_connect(error_from_status(status, what));
+
+    const amqp_rpc_reply_t login =
+        amqp_login(conn, ep.vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE, static_cast<int>(opt.heartbeat.count()),
+                   AMQP_SASL_METHOD_PLAIN, ep.user.c_str(), ep.password.c_str());
+    if (auto e = error_from_reply(login, what)) {
+      // RabbitMQ refuses a login by closing the socket unless the client advertises
+      // authentication_failure_close; rabbitmq-c does, but a closed socket during login still means "refused".
+      if (login.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && login.library_error == AMQP_STATUS_CONNECTION_CLOSED) {
+        e = make_error(ErrorCode::auth, what + ": the broker closed the connection during login (wrong user or password?)",
+                       false);
+      }
+      return fail_connect(std::move(*e));
+    }
+    if (auto e = open_channel(what)) return fail_connect(std::move(*e));
+    if (auto e = declare(what)) return fail_connect(std::move(*e));
+
+    // From here on RPCs are rare (channel re-open); publishes have their own deadlines.
+    timeval rpc_after = to_timeval(opt.timeout);
+    amqp_set_rpc_timeout(conn, &rpc_after);
+    failures = 0;
+    last_connect_error.reset();
+    logger()->info("{}: connected to {}", opt.log_name, where);
+    return std::nullopt;
+  }
+
+  std::optional<Error> open_channel(const std::string& what) {
+    amqp_channel_open(conn, kChannel);
+    if (auto e = error_from_reply(amqp_get_rpc_reply(conn), what + " (channel.open)")) return e;
+    amqp_confirm_select(conn, kChannel);
+    if (auto e = error_from_reply(amqp_get_rpc_reply(conn), what + " (confirm.select)")) return e;
+    next_tag = 1;
+    return std::nullopt;
+  }
+
+  std::optional<Error> declare(const std::string& what) {
+    if (!opt.declare) return std::nullopt;
+    const RabbitMqDeclare& d = *opt.declare;
+    if (!d.exchange.empty()) {
+      amqp_exchange_declare(conn, kChannel, bytes_of(d.exchange), bytes_of(d.exchange_type), 0, d.durable ? 1 : 0, 0,
+                            0, amqp_empty_table);
+      if (auto e = error_from_reply(amqp_get_rpc_reply(conn), what + " (declare exchange '" + d.exchange + "')")) return e;
+    }
+    if (!d.queue.empty()) {
+      amqp_queue_declare(conn, kChannel, bytes_of(d.queue), 0, d.durable ? 1 : 0, 0, 0, amqp_empty_table);
+      if (auto e = error_from_reply(amqp_get_rpc_reply(conn), what + " (declare queue '" + d.queue + "')")) return e;
+      if (d.bind && !d.exchange.empty()) {
+        amqp_queue_bind(conn, kChannel, bytes_of(d.queue), bytes_of(d.exchange), bytes_of(opt.declare_routing_key),
+                        amqp_empty_table);
+        if (auto e = error_from_reply(amqp_get_rpc_reply(conn), what + " (bind queue '" + d.queue + "')")) return e;
+      }
+    }
+    return std::nullopt;
+  }
+
+  Error fail_connect(Error e) {
+    drop_connection();
+    e = scrubbed(std::move(e));
+    // Backoff between attempts: 0.1 s doubling to 5 s, with jitter so that many hooks do not reconnect in step.
+    ++failures;
+    const auto base = std::min<long>(5'000, 100L << std::min(failures - 1, 6));
+    std::uniform_int_distribution<long> jitter(base * 8 / 10, base * 12 / 10);
+    next_attempt = Clock::now() + milliseconds(jitter(rng));
+    last_connect_error = e;
+    logger()->warn("{}: {}", opt.log_name, e.to_string());
+    return e;
+  }
+
+  void drop_connection() {
+    if (conn != nullptr) {
+      amqp_destroy_connection(conn);
+      conn = nullptr;
+    }
+  }
+
+  void close_connection() {
+    if (conn == nullptr) return;
+    timeval tv = to_timeval(milliseconds(1000));
+    amqp_set_rpc_timeout(conn, &tv);
+    amqp_channel_close(conn, kChannel, AMQP_REPLY_SUCCESS);
+    amqp_connection_close(conn, AMQP_REPLY_SUCCESS);
+    drop_connection();
+  }
+
+  // The connection is gone: nothing in flight can be confirmed any more.
+  void lose_connection(const Error& cause) {
+    logger()->warn("{}: connection lost: {}", opt.log_name, cause.to_string());
+    drop_connection();
+    const Error e = scrubbed(make_error(cause.code == ErrorCode::unavailable ? ErrorCode::unavailable : cause.code,
+                                        "connection to " + where + " lost before the broker confirmed: " + cause.message,
+                                        true, cause.status));
+    for (auto& [tag, p] : inflight) p->finish(e);
+    inflight.clear();
+    // The next trigger reconnects at once; repeated failures back off in fail_connect().
+    failures = 0;
+    next_attempt = Clock::now();
+  }
+
+  // --- publishing ------------------------------------------------------------------------------------------
+
+  void publish_one(const std::shared_ptr<Pending>& p) {
+    const AmqpMessage& m = p->message;
+    amqp_basic_properties_t props{};
+    props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG;
+    props.delivery_mode = m.persistent ? 2 : 1;
+    if (!m.content_type.empty()) {
+      props._flags |= AMQP_BASIC_CONTENT_TYPE_FLAG;
+      props.content_type = bytes_of(m.content_type);
+    }
+    if (!m.message_id.empty()) {
+      props._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
+      props.message_id = bytes_of(m.message_id);
+    }
+    if (!m.app_id.empty()) {
+      props._flags |= AMQP_BASIC_APP_ID_FLAG;
+      props.app_id = bytes_of(m.app_id);
+    }
+    if (!m.type.empty()) {
+      props._flags |= AMQP_BASIC_TYPE_FLAG;
+      props.type = bytes_of(m.type);
+    }
+    if (m.timestamp != std::chrono::system_clock::time_point{}) {
+      props._flags |= AMQP_BASIC_TIMESTAMP_FLAG;
+      props.timestamp = static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::seconds>(m.timestamp.time_since_epoch()).count());
+    }
+    std::vector<amqp_table_entry_t> entries;
+    if (!m.headers.empty()) {
+      entries.reserve(m.headers.size());
+      for (const auto& [k, v] : m.headers) {
+        amqp_table_entry_t e{};
+        e.key = bytes_of(k);
+        e.value.kind = AMQP_FIELD_KIND_UTF8;
+        e.value.value.bytes = bytes_of(v);
+        entries.push_back(e);
+      }
+      props._flags |= AMQP_BASIC_HEADERS_FLAG;
+      props.headers.num_entries = static_cast<int>(entries.size());
+      props.headers.entries = entries.data();
+    }
+    const int status = amqp_basic_publish(conn, kChannel, bytes_of(m.exchange), bytes_of(m.routing_key),
+                                          m.mandatory ? 1 : 0, 0, &props, bytes_of(m.body));
+    if (status != AMQP_STATUS_OK) {
+      p->finish(scrubbed(make_error(ErrorCode::unavailable, "publish to " + where + ": " + amqp_error_string2(status),
+                                    true)));
+      lose_connection(error_from_status(status, "publish"));
+      return;
+    }
+    p->tag = next_tag++;
+    p->deadline = Clock::now() + opt.timeout;
+    inflight.emplace(p->tag, p);
+  }
+
+  void handle_batch(std::deque<std::shared_ptr<Pending>>& batch) {
+    if (batch.empty()) return;
+    if (conn == nullptr) {
+      if (Clock::now() < next_attempt && last_connect_error) {
+        // Within the backoff window: answer at once with the last reason instead of hammering the broker.
+        Error e = *last_connect_error;
+        const auto wait = std::chrono::duration_cast<milliseconds>(next_attempt - Clock::now()).count();
+        e.message += " (next attempt in " + std::to_string(wait) + " ms)";
+        for (auto& p : batch) p->finish(e);
+        batch.clear();
+        return;
+      }
+      if (auto e = connect()) {
+        for (auto& p : batch) p->finish(*e);
+        batch.clear();
+        return;
+      }
+    }
+    for (auto& p : batch) {
+      if (conn == nullptr) {
+        p->finish(scrubbed(make_error(ErrorCode::unavailable, "connection to " + where + " lost", true)));
+        continue;
+      }
+      publish_one(p);
+    }
+    batch.clear();
+  }
+
+  // --- reading confirms ------------------------------------------------------------------------------------
+
+  void complete_acked(std::uint64_t tag, bool multiple) {
+    auto end = multiple ? inflight.upper_bound(tag) : inflight.find(tag);
+    auto begin = multiple ? inflight.begin() : end;
+    if (!multiple) {
+      if (end == inflight.end()) return;  // a confirm for a message we already gave up on
+      ++end;
+    }
+    for (auto it = begin; it != end; ++it) {
+      auto& p = it->second;
+      if (p->returned) {
+        p->finish(*p->returned);
+      } else {
+        p->finish(Receipt{{}, {}, "basic.ack (delivery tag " + std::to_string(it->first) + ")"});
+      }
+    }
+    inflight.erase(begin, end);
+  }
+
+  void complete_nacked(std::uint64_t tag, bool multiple) {
+    auto end = multiple ? inflight.upper_bound(tag) : inflight.find(tag);
+    auto begin = multiple ? inflight.begin() : end;
+    if (!multiple) {
+      if (end == inflight.end()) return;
+      ++end;
+    }
+    for (auto it = begin; it != end; ++it) {
+      it->second->finish(scrubbed(make_error(ErrorCode::rejected,
+                                             "broker refused the message (basic.nack) on " + where, true)));
+    }
+    inflight.erase(begin, end);
+  }
+
+  // basic.return is followed by a content header and body frames; the header's message_id says which
+  // in-flight message came back (returns carry no delivery tag). Its ack follows and reports the failure.
+  bool handle_return(const amqp_basic_return_t& r) {
+    const std::string text = string_of(r.reply_text);
+    const int code = r.reply_code;
+    amqp_frame_t frame;
+    timeval tv = to_timeval(opt.timeout);
+    if (amqp_simple_wait_frame_noblock(conn, &frame, &tv) != AMQP_STATUS_OK || frame.frame_type != AMQP_FRAME_HEADER) {
+      return false;
+    }
+    std::string message_id;
+    const auto* props = static_cast<const amqp_basic_properties_t*>(frame.payload.properties.decoded);
+    if (props != nullptr && (props->_flags & AMQP_BASIC_MESSAGE_ID_FLAG)) message_id = string_of(props->message_id);
+    std::uint64_t remaining = frame.payload.properties.body_size;
+    while (remaining > 0) {
+      if (amqp_simple_wait_frame_noblock(conn, &frame, &tv) != AMQP_STATUS_OK || frame.frame_type != AMQP_FRAME_BODY) {
+        return false;
+      }
+      remaining -= std::min<std::uint64_t>(remaining, frame.payload.body_fragment.len);
+    }
+    for (auto& [tag, p] : inflight) {
+      if (!p->returned && p->message.message_id == message_id) {
+        p->returned = scrubbed(make_error(
+            ErrorCode::rejected,
+            "broker returned the message as unroutable (" + std::to_string(code) + " " + text + "): exchange '" +
+                p->message.exchange + "', routing key '" + p->message.routing_key + "'",
+            false, code));
+        break;
+      }
+    }
+    return true;
+  }
+
+  // A channel error (e.g. 404 unknown exchange) closes the channel and drops everything in flight on it.
+  // The message that caused it gets the broker's reason; the others were merely caught up in it and may be
+  // retried. Then the channel is re-opened so that the hook keeps working.
+  void handle_channel_close(const amqp_channel_close_t& c) {
+    amqp_channel_close_ok_t ok{};
+    amqp_send_method(conn, kChannel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
+    const std::string text = string_of(c.reply_text);
+    const Error cause = scrubbed(error_from_close(c.reply_code, text, "publish to " + where));
+    logger()->warn("{}: {}", opt.log_name, cause.to_string());
+    bool blamed = false;
+    for (auto& [tag, p] : inflight) {
+      const bool culprit = !blamed && text.find("'" + p->message.exchange + "'") != std::string::npos;
+      if (culprit) {
+        blamed = true;
+        p->finish(cause);
+      } else {
+        p->finish(scrubbed(make_error(ErrorCode::unavailable,
+                                      "channel closed by the broker before the confirm (" + text + ")", true)));
+      }
+    }
+    inflight.clear();
+    if (auto e = open_channel("re-open channel on " + where)) lose_connection(*e);
+  }
+
+  void handle_frame(const amqp_frame_t& frame) {
+    if (frame.frame_type != AMQP_FRAME_METHOD) return;  // stray content of a return we could not match
+    const amqp_method_t& m = frame.payload.method;
+    switch (m.id) {
+      case AMQP_BASIC_ACK_METHOD: {
+        const auto* a = static_cast<const amqp_basic_ack_t*>(m.decoded);
+        complete_acked(a->delivery_tag, a->multiple != 0);
+        break;
+      }
+      case AMQP_BASIC_NACK_METHOD: {
+        const auto* n = static_cast<const amqp_basic_nack_t*>(m.decoded);
+        complete_nacked(n->delivery_tag, n->multiple != 0);
+        break;
+      }
+      case AMQP_BASIC_RETURN_METHOD:
+        if (!handle_return(*static_cast<const amqp_basic_return_t*>(m.decoded))) {
+          lose_connection(make_error(ErrorCode::protocol, "malformed basic.return", true));
+        }
+        break;
+      case AMQP_CHANNEL_CLOSE_METHOD:
+        handle_channel_close(*static_cast<const amqp_channel_close_t*>(m.decoded));
+        break;
+      case AMQP_CONNECTION_CLOSE_METHOD: {
+        const auto* c = static_cast<const amqp_connection_close_t*>(m.decoded);
+        amqp_connection_close_ok_t ok{};
+        amqp_send_method(conn, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
+        lose_connection(error_from_close(c->reply_code, string_of(c->reply_text), "broker"));
+        break;
+      }
+      case AMQP_CONNECTION_BLOCKED_METHOD:
+        logger()->warn("{}: broker blocked publishing (resource alarm); confirms will wait", opt.log_name);
+        break;
+      case AMQP_CONNECTION_UNBLOCKED_METHOD:
+        logger()->info("{}: broker unblocked publishing", opt.log_name);
+        break;
+      default: break;
+    }
+  }
+
+  // Reads every frame already available without blocking.
+  void read_frames() {
+    while (conn != nullptr) {
+      amqp_frame_t frame;
+      timeval zero{0, 0};
+      const int status = amqp_simple_wait_frame_noblock(conn, &frame, &zero);
+      if (status == AMQP_STATUS_TIMEOUT) break;
+      if (status != AMQP_STATUS_OK) {
+        lose_connection(error_from_status(status, "read from " + where));
+        break;
+      }
+      handle_frame(frame);
+    }
+    if (conn != nullptr) amqp_maybe_release_buffers(conn);
+  }
+
+  void expire_deadlines() {
+    const auto now = Clock::now();
+    for (auto it = inflight.begin(); it != inflight.end();) {
+      if (it->second->deadline <= now) {
+        it->second->finish(scrubbed(make_error(
+            ErrorCode::timeout,
+            "no confirm from " + where + " within " + std::to_string(opt.timeout.count()) + " ms", true)));
+        it = inflight.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  // --- the I/O thread --------------------------------------------------------------------------------------
+
+  void run() {
+    std::deque<std::shared_ptr<Pending>> batch;
+    for (;;) {
+      {
+        std::lock_guard lock(mu);
+        if (stopping) break;
+        batch.swap(queue);
+      }
+      std::uint64_t drained = 0;
+      [[maybe_unused]] auto n = ::read(wake_fd, &drained, sizeof drained);
+      handle_batch(batch);
+      if (conn != nullptr) read_frames();
+      expire_deadlines();
+
+      // Sleep until the broker sends something, a caller hands a message over, the earliest confirm
+      // deadline passes, or it is time to look at heartbeats again.
+      milliseconds wait(1000);
+      if (opt.heartbeat.count() > 0) wait = std::min<milliseconds>(wait, opt.heartbeat / 2);
+      for (auto& [tag, p] : inflight) {
+        wait = std::min(wait, std::chrono::duration_cast<milliseconds>(p->deadline - Clock::now()) + milliseconds(1));
+      }
+      wait = std::max(wait, milliseconds(0));
+      if (conn != nullptr && (amqp_frames_enqueued(conn) || amqp_data_in_buffer(conn))) continue;
+      pollfd fds[2] = {{wake_fd, POLLIN, 0}, {conn != nullptr ? amqp_get_sockfd(conn) : -1, POLLIN, 0}};
+      {
+        std::lock_guard lock(mu);
+        if (!queue.empty() || stopping) continue;
+      }
+      ::poll(fds, conn != nullptr ? 2 : 1, static_cast<int>(wait.count()));
+    }
+    // Shutting down: whatever is still waiting gets an answer.
+    std::deque<std::shared_ptr<Pending>> rest;
+    {
+      std::lock_guard lock(mu);
+      rest.swap(queue);
+    }
+    const Error closed = make_error(ErrorCode::unavailable, "publisher to " + where + " was closed", true);
+    for (auto& p : rest) p->finish(closed);
+    for (auto& [tag, p] : inflight) p->finish(closed);
+    inflight.clear();
+    close_connection();
+  }
+};
+
+AmqpPublisher::AmqpPublisher(AmqpPublisherOptions options) : state_(std::make_unique<State>(std::move(options))) {
+  state_->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (state_->wake_fd < 0) throw std::runtime_error("eventfd failed");
+  state_->io = std::thread([s = state_.get()] { s->run(); });
+}
+
+AmqpPublisher::~AmqpPublisher() {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->stopping = true;
+  }
+  state_->wake();
+  state_->io.join();
+  ::close(state_->wake_fd);
+}
+
+Result<Receipt> AmqpPublisher::publish(const AmqpMessage& message) {
+  auto p = std::make_shared<Pending>();
+  p->message = message;
+  auto future = p->done.get_future();
+  {
+    std::lock_guard lock(state_->mu);
+    if (state_->stopping) return make_error(ErrorCode::unavailable, "publisher is closing", true);
+    state_->queue.push_back(p);
+  }
+  state_->wake();
+  // The I/O thread answers every message within connect + confirm timeouts; this bound only guards
+  // against a bug there, so that a caller never hangs.
+  const auto bound = state_->opt.connect_timeout * 3 + state_->opt.timeout + milliseconds(5'000);
+  if (future.wait_for(bound) != std::future_status::ready) {
+    return make_error(ErrorCode::timeout, "no answer from the AMQP publisher for " + state_->where, true);
+  }
+  return future.get();
+}
+
+}  // namespace eventhooks::detail

@@ -1,0 +1,149 @@
+// amqp:// and amqps:// URLs (RabbitMQ's URI spec): parsing, and the masked form used in logs and describe().
+#include <cctype>
+#include <charconv>
+#include <string>
+#include <string_view>
+
+#include "eventhooks/hooks/rabbitmq.hpp"
+#include "eventhooks/redact.hpp"
+
+namespace eventhooks {
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// False on a malformed escape; the caller names the part, never quotes it (it may be the password).
+bool percent_decode(std::string_view in, std::string& out) {
+  out.clear();
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;
+    const int hi = hex_value(in[i + 1]);
+    const int lo = hex_value(in[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return true;
+}
+
+std::string percent_encode(std::string_view in) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : in) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+Error bad_url(std::string what) {
+  return Error{ErrorCode::config, "invalid AMQP url: " + std::move(what), false, {}, {}};
+}
+
+}  // namespace
+
+std::string AmqpEndpoint::redacted_url() const {
+  std::string out = tls ? "amqps://" : "amqp://";
+  if (!user.empty()) {
+    out += percent_encode(user);
+    if (!password.empty()) out += ":***";
+    out += '@';
+  }
+  out += host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  out += ':' + std::to_string(effective_port());
+  out += '/' + percent_encode(vhost);
+  return out;
+}
+
+Result<AmqpEndpoint> parse_amqp_url(std::string_view url, AmqpEndpoint base) {
+  AmqpEndpoint ep = std::move(base);
+  std::string_view rest;
+  if (url.substr(0, 8) == "amqps://") {
+    ep.tls = true;
+    rest = url.substr(8);
+  } else if (url.substr(0, 7) == "amqp://") {
+    ep.tls = false;
+    rest = url.substr(7);
+  } else {
+    // Only the scheme is quoted: the rest may hold a password.
+    const auto colon = url.find("://");
+    return bad_url("scheme must be amqp:// or amqps://" +
+                   (colon == std::string_view::npos ? std::string() : " (got '" + std::string(url.substr(0, colon)) + "')"));
+  }
+  ep.port = 0;
+  if (rest.find_first_of("?#") != std::string_view::npos) return bad_url("query strings and fragments are not supported");
+
+  const auto slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+
+  // userinfo: the last '@' ends it, so that a password with an unescaped '@' still parses.
+  const auto at = authority.rfind('@');
+  if (at != std::string_view::npos) {
+    std::string_view userinfo = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+    const auto colon = userinfo.find(':');
+    std::string decoded;
+    if (!percent_decode(userinfo.substr(0, colon), decoded)) return bad_url("malformed %-escape in the user name");
+    ep.user = decoded;
+    if (colon != std::string_view::npos) {
+      if (!percent_decode(userinfo.substr(colon + 1), decoded)) return bad_url("malformed %-escape in the password");
+      ep.password = decoded;
+    }
+  }
+
+  std::string_view host_port = authority;
+  std::string_view port_text;
+  if (!host_port.empty() && host_port.front() == '[') {
+    const auto close = host_port.find(']');
+    if (close == std::string_view::npos) return bad_url("unterminated '[' in the host");
+    ep.host = std::string(host_port.substr(1, close - 1));
+    std::string_view after = host_port.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return bad_url("unexpected text after ']'");
+      port_text = after.substr(1);
+    }
+  } else {
+    const auto colon = host_port.rfind(':');
+    if (colon != std::string_view::npos) {
+      port_text = host_port.substr(colon + 1);
+      host_port = host_port.substr(0, colon);
+    }
+    std::string decoded;
+    if (!percent_decode(host_port, decoded)) return bad_url("malformed %-escape in the host");
+    ep.host = decoded;
+  }
+  if (ep.host.empty()) return bad_url("no host");
+  if (!port_text.empty()) {
+    int port = 0;
+    const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc() || end != port_text.data() + port_text.size() || port < 1 || port > 65535) {
+      return bad_url("port must be a number from 1 to 65535");
+    }
+    ep.port = port;
+  }
+
+  // RabbitMQ's rule is that an empty path is the vhost "" — which no broker has. "/" is what every user
+  // means, so both no path and an empty one select "/", and "/%2F" says it explicitly.
+  if (path.find('/') != std::string_view::npos) return bad_url("the vhost must be one path segment (write '/' as %2F)");
+  std::string vhost;
+  if (!percent_decode(path, vhost)) return bad_url("malformed %-escape in the vhost");
+  ep.vhost = vhost.empty() ? "/" : vhost;
+  return ep;
+}
+
+}  // namespace eventhooks
