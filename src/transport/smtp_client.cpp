@@ -1,0 +1,248 @@
+#include "transport/smtp_client.hpp"
+
+#include <curl/curl.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+
+#include "eventhooks/logger.hpp"
+#include "eventhooks/redact.hpp"
+
+namespace eventhooks::detail {
+namespace {
+
+struct Upload {
+  std::string_view data;
+  std::size_t pos = 0;
+};
+
+size_t read_upload(char* buffer, size_t size, size_t count, void* user) {
+  auto* up = static_cast<Upload*>(user);
+  const std::size_t n = std::min(size * count, up->data.size() - up->pos);
+  std::memcpy(buffer, up->data.data() + up->pos, n);
+  up->pos += n;
+  return n;
+}
+
+// The server's replies, kept to classify failures and to quote the server in errors and receipts.
+struct Transcript {
+  std::string last_reply;  // last complete reply line ("250 2.0.0 Ok: queued")
+  std::string partial;
+};
+
+int debug_capture(CURL*, curl_infotype type, char* data, size_t size, void* user) {
+  if (type != CURLINFO_HEADER_IN) return 0;  // only what the server said; never our AUTH lines
+  auto* t = static_cast<Transcript*>(user);
+  t->partial.append(data, size);
+  std::size_t nl;
+  while ((nl = t->partial.find('\n')) != std::string::npos) {
+    std::string line = t->partial.substr(0, nl);
+    t->partial.erase(0, nl + 1);
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+    if (!line.empty()) t->last_reply = std::move(line);
+  }
+  return 0;
+}
+
+int reply_code(const std::string& line) {
+  if (line.size() < 3) return 0;
+  for (int i = 0; i < 3; ++i) {
+    if (line[static_cast<std::size_t>(i)] < '0' || line[static_cast<std::size_t>(i)] > '9') return 0;
+  }
+  return std::stoi(line.substr(0, 3));
+}
+
+std::string printable(std::string text) {
+  for (auto& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  if (text.size() > 300) text = text.substr(0, 300) + "...";
+  return text;
+}
+
+const char* mode_name(SmtpMode mode) {
+  switch (mode) {
+    case SmtpMode::plain: return "plain";
+    case SmtpMode::starttls: return "STARTTLS";
+    case SmtpMode::implicit: return "implicit TLS";
+  }
+  return "?";
+}
+
+}  // namespace
+
+struct SmtpClient::Handle {
+  CURL* curl = nullptr;
+  curl_slist* recipients = nullptr;
+  Transcript transcript;
+  Upload upload;
+  ~Handle() {
+    if (recipients) curl_slist_free_all(recipients);
+    if (curl) curl_easy_cleanup(curl);
+  }
+};
+
+SmtpClient::SmtpClient(SmtpClientOptions options) : options_(std::move(options)) {
+  std::string host = options_.host;
+  if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+  url_ = std::string(options_.mode == SmtpMode::implicit ? "smtps://" : "smtp://") + host + ":" +
+         std::to_string(options_.port);
+}
+
+SmtpClient::~SmtpClient() = default;
+
+std::string SmtpClient::describe() const { return url_ + " (" + mode_name(options_.mode) + ")"; }
+
+std::unique_ptr<SmtpClient::Handle> SmtpClient::borrow() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!idle_.empty()) {
+      auto h = std::move(idle_.back());
+      idle_.pop_back();
+      return h;
+    }
+  }
+  auto h = std::make_unique<Handle>();
+  h->curl = curl_easy_init();
+  if (!h->curl) return nullptr;
+  CURL* c = h->curl;
+  curl_easy_setopt(c, CURLOPT_URL, url_.c_str());
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
+  curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt(c, CURLOPT_READFUNCTION, &read_upload);
+  curl_easy_setopt(c, CURLOPT_READDATA, &h->upload);
+  // The debug callback is how libcurl hands over the server's reply lines; nothing is printed.
+  curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, &debug_capture);
+  curl_easy_setopt(c, CURLOPT_DEBUGDATA, &h->transcript);
+  curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
+  if (options_.mode == SmtpMode::plain) {
+    curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_NONE));
+  } else {
+    // CURLUSESSL_ALL: if the server does not offer STARTTLS the transfer fails before AUTH or MAIL;
+    // credentials and mail never travel in plain text.
+    curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+    if (!options_.username.empty()) {
+      curl_easy_setopt(c, CURLOPT_USERNAME, options_.username.c_str());
+      curl_easy_setopt(c, CURLOPT_PASSWORD, options_.password.c_str());
+    }
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, options_.tls.verify ? 1L : 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, options_.tls.verify ? 2L : 0L);
+    if (!options_.tls.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.tls.ca_file.c_str());
+    if (!options_.tls.cert_file.empty()) curl_easy_setopt(c, CURLOPT_SSLCERT, options_.tls.cert_file.c_str());
+    if (!options_.tls.key_file.empty()) curl_easy_setopt(c, CURLOPT_SSLKEY, options_.tls.key_file.c_str());
+  }
+  return h;
+}
+
+void SmtpClient::give_back(std::unique_ptr<Handle> handle) {
+  std::lock_guard lock(mutex_);
+  idle_.push_back(std::move(handle));
+}
+
+Result<Receipt> SmtpClient::send(const std::string& sender, const std::vector<std::string>& recipients,
+                                 std::string_view message) {
+  auto h = borrow();
+  if (!h) return Error{ErrorCode::internal, "curl_easy_init failed", false, {}, {}};
+  CURL* c = h->curl;
+  if (h->recipients) {
+    curl_slist_free_all(h->recipients);
+    h->recipients = nullptr;
+  }
+  for (const auto& r : recipients) {
+    const std::string bracketed = "<" + r + ">";
+    curl_slist* next = curl_slist_append(h->recipients, bracketed.c_str());
+    if (!next) return Error{ErrorCode::internal, "out of memory building the recipient list", false, {}, {}};
+    h->recipients = next;
+  }
+  const std::string from = "<" + sender + ">";
+  curl_easy_setopt(c, CURLOPT_MAIL_FROM, from.c_str());
+  curl_easy_setopt(c, CURLOPT_MAIL_RCPT, h->recipients);
+  h->upload = Upload{message, 0};
+  curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(message.size()));
+  h->transcript = Transcript{};
+
+  const CURLcode rc = curl_easy_perform(c);
+  const std::string reply = scrub(printable(h->transcript.last_reply), options_.password);
+  const int code = reply_code(h->transcript.last_reply);
+  const std::string where = describe();
+
+  auto fail = [&](ErrorCode ec, std::string text, bool retryable) -> Result<Receipt> {
+    Error e{ec, std::move(text), retryable, {}, {}};
+    if (code > 0) e.status = code;
+    return e;
+  };
+
+  Result<Receipt> result = [&]() -> Result<Receipt> {
+    switch (rc) {
+      case CURLE_OK:
+        if (code != 250) {
+          return fail(ErrorCode::protocol, "SMTP server " + where + " ended DATA with: " + reply, false);
+        }
+        return Receipt{code, {}, reply};
+      case CURLE_COULDNT_RESOLVE_HOST:
+        return fail(ErrorCode::dns, "cannot resolve SMTP host '" + options_.host + "'", true);
+      case CURLE_COULDNT_CONNECT:
+        return fail(ErrorCode::connect, "cannot connect to " + where, true);
+      case CURLE_OPERATION_TIMEDOUT:
+        return fail(ErrorCode::timeout,
+                    "SMTP exchange with " + where + " timed out (connect " +
+                        std::to_string(options_.connect_timeout.count()) + " ms, total " +
+                        std::to_string(options_.timeout.count()) + " ms)" +
+                        (reply.empty() ? std::string() : "; last reply: " + reply),
+                    true);
+      case CURLE_LOGIN_DENIED:
+        return fail(ErrorCode::auth,
+                    "SMTP server " + where + " rejected the credentials" +
+                        (reply.empty() ? std::string() : ": " + reply),
+                    false);
+      case CURLE_USE_SSL_FAILED:
+        return fail(ErrorCode::protocol,
+                    "SMTP server " + where +
+                        " does not offer STARTTLS; refusing to send credentials or mail in plain text",
+                    false);
+      case CURLE_PEER_FAILED_VERIFICATION:
+      case CURLE_SSL_CACERT_BADFILE:
+      case CURLE_SSL_CERTPROBLEM:
+      case CURLE_SSL_ISSUER_ERROR:
+      case CURLE_SSL_CRL_BADFILE:
+        return fail(ErrorCode::tls,
+                    "TLS with " + where + " failed: " + curl_easy_strerror(rc) +
+                        " (check ca_file, or the server's certificate)",
+                    false);
+      case CURLE_SSL_CONNECT_ERROR:
+        return fail(ErrorCode::tls, std::string("TLS handshake with ") + where + " failed: " + curl_easy_strerror(rc),
+                    true);
+      default:
+        break;
+    }
+    // The server answered with an error reply somewhere in the exchange: its code decides.
+    if (code >= 400 && code < 500) {
+      return fail(ErrorCode::unavailable, "SMTP server " + where + " temporarily refused: " + reply, true);
+    }
+    if (code == 530 || code == 534 || code == 535 || code == 538) {
+      return fail(ErrorCode::auth, "SMTP server " + where + " refused authentication: " + reply, false);
+    }
+    if (code >= 500) return fail(ErrorCode::rejected, "SMTP server " + where + " refused: " + reply, false);
+    if (rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING) {
+      return fail(ErrorCode::connect, "connection to " + where + " lost: " + curl_easy_strerror(rc), true);
+    }
+    return fail(ErrorCode::protocol,
+                "SMTP exchange with " + where + " failed: " + curl_easy_strerror(rc) +
+                    (reply.empty() ? std::string() : "; last reply: " + reply),
+                false);
+  }();
+
+  // The handle (and the session libcurl keeps in it) goes back to the pool even after a failure: libcurl
+  // closes a connection it cannot trust and opens a new one on the next send.
+  curl_easy_setopt(c, CURLOPT_MAIL_RCPT, nullptr);
+  curl_easy_setopt(c, CURLOPT_MAIL_FROM, nullptr);
+  give_back(std::move(h));
+  if (result) {
+    logger()->debug("smtp: {} accepted a message for {} recipient(s): {}", where, recipients.size(), reply);
+  }
+  return result;
+}
+
+}  // namespace eventhooks::detail

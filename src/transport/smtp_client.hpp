@@ -1,0 +1,64 @@
+// SmtpClient: sends one prepared message over SMTP with libcurl (plain, STARTTLS required, or implicit TLS).
+// Thread-safe: each send() borrows an easy handle from a small pool, so an SMTP session is kept open and reused
+// by the next send on that handle, and concurrent sends use separate sessions.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "eventhooks/error.hpp"
+#include "eventhooks/outcome.hpp"
+#include "eventhooks/tls.hpp"
+
+namespace eventhooks::detail {
+
+enum class SmtpMode {
+  plain,     // no TLS, no AUTH (port 25 relay style)
+  starttls,  // STARTTLS required (never falls back to plain text), then AUTH
+  implicit,  // TLS from the first byte (smtps://, port 465), then AUTH
+};
+
+struct SmtpClientOptions {
+  std::string host;
+  int port = 587;
+  SmtpMode mode = SmtpMode::starttls;
+  std::string username;
+  std::string password;  // secret
+  std::chrono::milliseconds connect_timeout{10'000};  // TCP + TLS handshake
+  std::chrono::milliseconds timeout{60'000};          // one whole exchange, connect included
+  TlsOptions tls;
+};
+
+class SmtpClient {
+ public:
+  explicit SmtpClient(SmtpClientOptions options);
+  ~SmtpClient();
+  SmtpClient(const SmtpClient&) = delete;
+  SmtpClient& operator=(const SmtpClient&) = delete;
+
+  // MAIL FROM sender, RCPT TO each recipient (any refusal aborts the whole message), DATA `message`
+  // (CRLF line ends). Delivered only on the server's 250 after DATA. The reply codes decide retryable:
+  // 4xx yes, 5xx no, 535 (authentication) no.
+  Result<Receipt> send(const std::string& sender, const std::vector<std::string>& recipients,
+                       std::string_view message);
+
+  // "smtp://host:port (STARTTLS)" without credentials.
+  std::string describe() const;
+  const SmtpClientOptions& options() const noexcept { return options_; }
+
+ private:
+  struct Handle;
+  std::unique_ptr<Handle> borrow();
+  void give_back(std::unique_ptr<Handle> handle);
+
+  SmtpClientOptions options_;
+  std::string url_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Handle>> idle_;
+};
+
+}  // namespace eventhooks::detail
