@@ -83,19 +83,37 @@ size_t on_header(char* data, size_t size, size_t nitems, void* user) {
 std::vector<std::string> url_secrets(const std::string& url, const std::string& redacted) {
   std::vector<std::string> out;
   if (url == redacted) return out;
-  std::string piece;
-  auto flush = [&] {
-    if (piece.size() >= 4 && redacted.find(piece) == std::string::npos) out.push_back(piece);
-    piece.clear();
+  auto consider = [&](std::string_view piece) {
+    if (piece.size() >= 3 && redacted.find(piece) == std::string::npos) out.emplace_back(piece);
   };
-  for (char c : url) {
-    if (c == '/' || c == '?' || c == '&' || c == '=' || c == '#' || c == '@' || c == ':') {
-      flush();
-    } else {
-      piece.push_back(c);
+  const auto scheme = url.find("://");
+  const std::size_t authority = scheme == std::string::npos ? 0 : scheme + 3;
+  const auto path_start = std::min(url.find_first_of("/?#", authority), url.size());
+  // userinfo: "user:password@" — the password
+  const auto at = url.rfind('@', path_start);
+  if (at != std::string::npos && at >= authority) {
+    const auto colon = url.find(':', authority);
+    if (colon != std::string::npos && colon < at) consider(std::string_view(url).substr(colon + 1, at - colon - 1));
+  }
+  // path segments and query values (not query names: "token" alone is no secret, and scrubbing it garbles text)
+  const auto query = std::min(url.find('?', path_start), url.size());
+  const auto fragment = std::min(url.find('#', path_start), url.size());
+  std::size_t i = path_start;
+  while (i < std::min(query, fragment)) {
+    const auto next = std::min(url.find('/', i + 1), std::min(query, fragment));
+    consider(std::string_view(url).substr(i + 1, next - i - 1));
+    i = next;
+  }
+  if (query < fragment) {
+    std::string_view q = std::string_view(url).substr(query + 1, fragment - query - 1);
+    while (!q.empty()) {
+      const auto amp = std::min(q.find('&'), q.size());
+      std::string_view pair = q.substr(0, amp);
+      const auto eq = pair.find('=');
+      consider(eq == std::string_view::npos ? pair : pair.substr(eq + 1));
+      q.remove_prefix(std::min(amp + 1, q.size()));
     }
   }
-  flush();
   return out;
 }
 

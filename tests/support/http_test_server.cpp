@@ -40,12 +40,15 @@ bool RecordedRequest::has_header(std::string_view name) const {
 
 TestCertificates make_test_certificates(const std::filesystem::path& dir) {
   // EC keys: generating them takes milliseconds, RSA would slow every TLS test down.
-  TestCertificates c{dir / "ca.pem", dir / "server.pem", dir / "server.key", dir / "client.pem", dir / "client.key"};
+  TestCertificates c{dir / "ca.pem", dir / "server.pem", dir / "server.key", dir / "client.pem", dir / "client.key",
+                     dir / "wrong.pem", dir / "wrong.key"};
   const std::string d = dir.string();
   {
     std::ofstream ext(dir / "server.ext");
     ext << "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
            "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n";
+    std::ofstream wext(dir / "wrong.ext");
+    wext << "subjectAltName=DNS:other.invalid\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n";
     std::ofstream cext(dir / "client.ext");
     cext << "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n";
   }
@@ -53,9 +56,9 @@ TestCertificates make_test_certificates(const std::filesystem::path& dir) {
   run_or_throw("openssl req -x509 " + ec + " -keyout '" + d + "/ca.key' -out '" + d +
                "/ca.pem' -days 2 -subj '/CN=eventhooks test CA' -addext basicConstraints=critical,CA:TRUE "
                "-addext keyUsage=critical,keyCertSign,cRLSign");
-  for (const std::string who : {"server", "client"}) {
+  for (const std::string who : {"server", "client", "wrong"}) {
     run_or_throw("openssl req " + ec + " -keyout '" + d + "/" + who + ".key' -out '" + d + "/" + who +
-                 ".csr' -subj '/CN=" + (who == "server" ? "localhost" : "eventhooks test client") + "'");
+                 ".csr' -subj '/CN=" + (who == "server" ? "localhost" : who == "wrong" ? "other.invalid" : "eventhooks test client") + "'");
     run_or_throw("openssl x509 -req -in '" + d + "/" + who + ".csr' -CA '" + d + "/ca.pem' -CAkey '" + d +
                  "/ca.key' -CAcreateserial -out '" + d + "/" + who + ".pem' -days 2 -extfile '" + d + "/" + who +
                  ".ext'");
@@ -107,6 +110,10 @@ void HttpTestServer::start() {
     if (m == "PATCH") server_->Patch(".*", handler);
     if (m == "DELETE") server_->Delete(".*", handler);
   }
+  // Enough workers that kept-alive idle client connections (each holds a worker) never starve new ones, and
+  // no cap on requests per connection, so a test can prove reuse across many requests.
+  server_->new_task_queue = [] { return new httplib::ThreadPool(32); };
+  server_->set_keep_alive_max_count(100000);
   port_ = server_->bind_to_any_port("127.0.0.1");
   if (port_ <= 0) throw std::runtime_error("test HTTP server cannot bind a loopback port");
   thread_ = std::thread([this] { server_->listen_after_bind(); });

@@ -49,6 +49,8 @@ struct TestCertificates {
   std::filesystem::path key_file;    // its key
   std::filesystem::path client_cert_file;  // a client certificate signed by the same CA (for mutual TLS)
   std::filesystem::path client_key_file;
+  std::filesystem::path wrong_name_cert_file;  // signed by the same CA, but only for "other.invalid"
+  std::filesystem::path wrong_name_key_file;
 };
 TestCertificates make_test_certificates(const std::filesystem::path& dir);
 

@@ -1,0 +1,627 @@
+// The HTTP hooks and FileHook against real servers: an in-process cpp-httplib server (plain and HTTPS with a
+// CA made at test time), a port that refuses connections, a name that cannot resolve, and npm's
+// `standardwebhooks` as the independent judge of signatures.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "eventhooks/config.hpp"
+#include "eventhooks/hooks/file_hook.hpp"
+#include "eventhooks/hooks/webhook.hpp"
+#include "http_test_server.hpp"
+#include "test_env.hpp"
+
+using namespace eventhooks;
+using namespace std::chrono_literals;
+using test::CannedResponse;
+using test::HttpTestServer;
+
+namespace {
+
+constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+// A loopback port that is bound but not listening: connecting to it is refused, and no one else can take it.
+class RefusingPort {
+ public:
+  RefusingPort() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      throw std::runtime_error("cannot bind a loopback port");
+    }
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~RefusingPort() { ::close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+WebHookOptions webhook_to(const std::string& url) {
+  WebHookOptions o;
+  o.name = "alarm";
+  o.url = url;
+  o.http.timeout = 10s;
+  o.http.connect_timeout = 5s;
+  return o;
+}
+
+Outcome fire(Hook& hook, Payload data = nlohmann::json{{"temperature", 42}}) { return hook.trigger(std::move(data)); }
+
+Error failure_of(const Outcome& out) {
+  EXPECT_TRUE(out.failed()) << out.detail();
+  return out.error.value_or(Error{});
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------- WebHook
+
+TEST(WebHookHttp, Trigger_PostsJsonWithExactHeadersAndBody) {
+  HttpTestServer server;
+  auto options = webhook_to(server.url("/alarm?x=1"));
+  options.headers = {{"X-Env", "test"}, {"Authorization", "Bearer abc"}};
+  WebHook hook(options);
+
+  const Outcome out = fire(hook);
+
+  ASSERT_TRUE(out.delivered()) << out.detail();
+  EXPECT_EQ(out.receipt.detail, "HTTP 200");
+  EXPECT_EQ(out.receipt.status, 200);
+  ASSERT_EQ(server.request_count(), 1u);
+  const auto r = server.requests().front();
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.target, "/alarm?x=1");
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  EXPECT_EQ(r.header("x-env"), "test");
+  EXPECT_EQ(r.header("authorization"), "Bearer abc");
+  EXPECT_EQ(r.header("user-agent"), "eventhooks/0.1");
+  EXPECT_FALSE(r.has_header("expect"));
+  EXPECT_FALSE(r.has_header("webhook-signature"));
+  EXPECT_EQ(r.body, R"({"temperature":42})");
+}
+
+TEST(WebHookHttp, TextData_IsSentAsJsonString) {
+  HttpTestServer server;
+  WebHook hook(webhook_to(server.url("/t")));
+  ASSERT_TRUE(fire(hook, "it's \"hot\"").delivered());
+  EXPECT_EQ(server.requests().at(0).body, R"("it's \"hot\"")");
+}
+
+TEST(WebHookHttp, Signed_AcceptedByStandardWebhooksReference) {
+  HttpTestServer server;
+  auto options = webhook_to(server.url("/signed"));
+  options.secret = kSecret;
+  WebHook hook(options);
+
+  const Event event = Event::make("alarm", nlohmann::json{{"a", "ü"}, {"b", 1}});
+  ASSERT_TRUE(hook.trigger(event).delivered());
+
+  const auto r = server.requests().at(0);
+  EXPECT_EQ(r.header("webhook-id"), event.id);
+  std::string verifier_output;
+  EXPECT_TRUE(test::verify_with_standardwebhooks(kSecret, r, &verifier_output)) << verifier_output;
+}
+
+TEST(WebHookHttp, SignedWithOtherSecret_RejectedByStandardWebhooksReference) {
+  // Proves the verifier can say no: the same request checked with a different key must fail.
+  HttpTestServer server;
+  auto options = webhook_to(server.url("/signed"));
+  options.secret = kSecret;
+  WebHook hook(options);
+  ASSERT_TRUE(fire(hook).delivered());
+  std::string verifier_output;
+  EXPECT_FALSE(test::verify_with_standardwebhooks("whsec_dGhpcyBpcyBhbm90aGVyIGtleQ==", server.requests().at(0),
+                                                  &verifier_output));
+}
+
+TEST(WebHookHttp, SameEventTwice_KeepsWebhookId) {
+  HttpTestServer server;
+  auto options = webhook_to(server.url("/signed"));
+  options.secret = kSecret;
+  WebHook hook(options);
+  const Event event = Event::make("alarm", "x");
+  ASSERT_TRUE(hook.deliver(event).delivered());
+  ASSERT_TRUE(hook.deliver(event).delivered());
+  const auto rs = server.requests();
+  ASSERT_EQ(rs.size(), 2u);
+  EXPECT_EQ(rs[0].header("webhook-id"), rs[1].header("webhook-id"));
+}
+
+TEST(WebHookHttp, SequentialTriggers_ReuseOneConnection) {
+  HttpTestServer server;
+  WebHook hook(webhook_to(server.url("/ka")));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(fire(hook).delivered());
+  const auto rs = server.requests();
+  ASSERT_EQ(rs.size(), 5u);
+  std::set<int> ports;
+  for (const auto& r : rs) {
+    ASSERT_GT(r.remote_port, 0);
+    ports.insert(r.remote_port);
+  }
+  EXPECT_EQ(ports.size(), 1u) << "each trigger opened a new connection";
+}
+
+TEST(WebHookHttp, SharedClient_ReusesConnectionAcrossHooks) {
+  HttpTestServer server;
+  auto client = std::make_shared<HttpClient>();
+  auto a = webhook_to(server.url("/a"));
+  a.http.client = client;
+  auto b = webhook_to(server.url("/b"));
+  b.name = "other";
+  b.http.client = client;
+  WebHook first(a), second(b);
+  ASSERT_TRUE(fire(first).delivered());
+  ASSERT_TRUE(fire(second).delivered());
+  const auto rs = server.requests();
+  ASSERT_EQ(rs.size(), 2u);
+  EXPECT_EQ(rs[0].remote_port, rs[1].remote_port);
+}
+
+TEST(WebHookHttp, ServerNeverAnswers_FailsWithRetryableTimeout) {
+  HttpTestServer server;
+  server.respond({.delay = 1h});
+  auto options = webhook_to(server.url("/slow"));
+  options.http.timeout = 300ms;
+  WebHook hook(options);
+
+  const Error e = failure_of(fire(hook));
+
+  EXPECT_EQ(e.code, ErrorCode::timeout) << e.to_string();
+  EXPECT_TRUE(e.retryable);
+  EXPECT_NE(e.message.find("300 ms"), std::string::npos) << e.message;
+}
+
+TEST(WebHookHttp, ConnectionRefused_FailsWithRetryableConnectError) {
+  RefusingPort port;
+  WebHook hook(webhook_to("http://127.0.0.1:" + std::to_string(port.port()) + "/x"));
+  const Error e = failure_of(fire(hook));
+  EXPECT_EQ(e.code, ErrorCode::connect) << e.to_string();
+  EXPECT_TRUE(e.retryable);
+}
+
+TEST(WebHookHttp, UnresolvableHost_FailsWithDnsError) {
+  WebHook hook(webhook_to("http://no-such-host.eventhooks.invalid/x"));
+  const Error e = failure_of(fire(hook));
+  EXPECT_EQ(e.code, ErrorCode::dns) << e.to_string();
+  EXPECT_NE(e.message.find("no-such-host.eventhooks.invalid"), std::string::npos) << e.message;
+}
+
+TEST(WebHookHttp, Redirect_FailsNotRetryableAndIsNotFollowed) {
+  HttpTestServer server;
+  server.respond("/old", {.status = 302, .headers = {{"Location", "/new"}}});
+  WebHook hook(webhook_to(server.url("/old")));
+  const Error e = failure_of(fire(hook));
+  EXPECT_EQ(e.code, ErrorCode::http_status);
+  EXPECT_EQ(e.status, 302);
+  EXPECT_FALSE(e.retryable);
+  EXPECT_EQ(server.request_count(), 1u);
+}
+
+TEST(HttpClient, FollowRedirectsOn_FollowsToTheNewLocation) {
+  HttpTestServer server;
+  server.respond("/old", {.status = 308, .headers = {{"Location", "/new"}}});
+  HttpClient client({.follow_redirects = true});
+  auto r = client.send({.method = "POST", .url = server.url("/old"), .body = "x"});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->status, 200);
+  ASSERT_EQ(server.request_count(), 2u);
+  EXPECT_EQ(server.requests()[1].path, "/new");
+  EXPECT_EQ(server.requests()[1].body, "x");
+}
+
+TEST(WebHookHttp, ClientError404_FailsNotRetryableWithBodySnippet) {
+  HttpTestServer server;
+  server.respond({.status = 404, .body = "no such hook here"});
+  WebHook hook(webhook_to(server.url("/missing")));
+  const Error e = failure_of(fire(hook));
+  EXPECT_EQ(e.code, ErrorCode::http_status);
+  EXPECT_EQ(e.status, 404);
+  EXPECT_FALSE(e.retryable);
+  EXPECT_NE(e.message.find("no such hook here"), std::string::npos) << e.message;
+}
+
+TEST(WebHookHttp, RequestTimeout408_IsRetryable) {
+  HttpTestServer server;
+  server.respond({.status = 408});
+  WebHook hook(webhook_to(server.url("/x")));
+  const Error e = failure_of(fire(hook));
+  EXPECT_EQ(e.status, 408);
+  EXPECT_TRUE(e.retryable);
+}
+
+TEST(WebHookHttp, ServerError500_IsRetryable) {
+  HttpTestServer server;
+  server.respond({.status = 500, .body = "boom"});
+  WebHook hook(webhook_to(server.url("/x")));
+  const Error e = failure_of(fire(hook));
+  EXPECT_EQ(e.code, ErrorCode::http_status);
+  EXPECT_EQ(e.status, 500);
+  EXPECT_TRUE(e.retryable);
+}
+
+TEST(WebHookHttp, Unavailable503_IsRetryableUnavailable) {
+  HttpTestServer server;
+  server.respond({.status = 503});
+  WebHook hook(webhook_to(server.url("/x")));
+  const Error e = failure_of(fire(hook));
+  EXPECT_EQ(e.code, ErrorCode::unavailable);
+  EXPECT_TRUE(e.retryable);
+}
+
+TEST(WebHookHttp, TooManyRequestsWithRetryAfterSeconds_IsThrottledWithDelay) {
+  HttpTestServer server;
+  server.respond({.status = 429, .headers = {{"Retry-After", "120"}}});
+  WebHook hook(webhook_to(server.url("/x")));
+  const Error e = failure_of(fire(hook));
+  EXPECT_EQ(e.code, ErrorCode::throttled);
+  EXPECT_TRUE(e.retryable);
+  EXPECT_EQ(e.status, 429);
+  ASSERT_TRUE(e.retry_after.has_value());
+  EXPECT_EQ(*e.retry_after, 120s);
+}
+
+TEST(WebHookHttp, RetryAfterAsHttpDate_BecomesADelay) {
+  HttpTestServer server;
+  // A date far in the future, so the delay is large whatever the clock says.
+  server.respond({.status = 503, .headers = {{"Retry-After", "Fri, 31 Dec 2100 23:59:59 GMT"}}});
+  WebHook hook(webhook_to(server.url("/x")));
+  const Error e = failure_of(fire(hook));
+  ASSERT_TRUE(e.retry_after.has_value());
+  EXPECT_GT(e.retry_after->count(), 3600);
+}
+
+TEST(WebHookHttp, RetryAfterInThePast_IsZero) {
+  HttpTestServer server;
+  server.respond({.status = 429, .headers = {{"Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT"}}});
+  WebHook hook(webhook_to(server.url("/x")));
+  const Error e = failure_of(fire(hook));
+  ASSERT_TRUE(e.retry_after.has_value());
+  EXPECT_EQ(e.retry_after->count(), 0);
+}
+
+TEST(WebHookHttp, ErrorMessage_HidesQueryToken) {
+  HttpTestServer server;
+  server.respond({.status = 401, .body = "bad token s3cr3t-t0ken"});
+  // (the server echoing the token is what a careless receiver does; the message must still hide it)
+  WebHook hook(webhook_to(server.url("/x?token=s3cr3t-t0ken")));
+  const Error e = failure_of(fire(hook));
+  EXPECT_FALSE(e.retryable);
+  EXPECT_EQ(e.message.find("s3cr3t-t0ken"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("bad token"), std::string::npos) << e.message;
+}
+
+TEST(HttpClient, LargeResponse_IsCappedAndMarkedTruncated) {
+  HttpTestServer server;
+  server.respond({.body = std::string(10000, 'x')});
+  HttpClient client({.max_response_bytes = 100});
+  auto r = client.send({.url = server.url("/big"), .body = "{}"});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->body.size(), 100u);
+  EXPECT_TRUE(r->body_truncated);
+}
+
+TEST(HttpClient, ResponseHeaders_AreLowerCased) {
+  HttpTestServer server;
+  server.respond({.headers = {{"X-Request-ID", "req-7"}}});
+  HttpClient client;
+  auto r = client.send({.url = server.url("/h"), .body = "{}"});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_NE(r->header("x-request-id"), nullptr);
+  EXPECT_EQ(*r->header("x-request-id"), "req-7");
+}
+
+TEST(HttpClient, HeaderWithLineBreak_IsRefusedAndNothingSent) {
+  HttpTestServer server;
+  HttpClient client;
+  auto r = client.send({.url = server.url("/x"), .headers = {{"X-A", "1\r\nX-Injected: yes"}}, .body = "{}"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::invalid_input);
+  EXPECT_FALSE(r.error().retryable);
+  EXPECT_EQ(server.request_count(), 0u);
+}
+
+TEST(WebHookHttp, ManyThreadsOnOneHook_AllDelivered) {
+  HttpTestServer server;
+  WebHook hook(webhook_to(server.url("/many")));
+  constexpr int kThreads = 8, kEach = 25;
+  std::atomic<int> delivered{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        if (hook.trigger(nlohmann::json{{"t", t}, {"i", i}}).delivered()) ++delivered;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(delivered.load(), kThreads * kEach);
+  const auto rs = server.requests();
+  ASSERT_EQ(rs.size(), static_cast<std::size_t>(kThreads * kEach));
+  std::set<std::string> bodies;
+  for (const auto& r : rs) bodies.insert(r.body);
+  EXPECT_EQ(bodies.size(), rs.size()) << "a body was lost or duplicated";
+}
+
+// ---------------------------------------------------------------------------------------------- TLS
+
+class HttpsHooks : public ::testing::Test {
+ protected:
+  test::TempDir dir;
+  test::TestCertificates certs = test::make_test_certificates(dir.path());
+};
+
+TEST_F(HttpsHooks, SelfSignedCaNotTrusted_FailsWithNonRetryableTlsError) {
+  HttpTestServer server(certs.cert_file, certs.key_file);
+  WebHook hook(webhook_to(server.url("/tls")));
+  const Error e = failure_of(fire(hook));
+  EXPECT_EQ(e.code, ErrorCode::tls) << e.to_string();
+  EXPECT_FALSE(e.retryable);
+  EXPECT_EQ(server.request_count(), 0u);
+}
+
+TEST_F(HttpsHooks, CaFileGiven_Delivers) {
+  HttpTestServer server(certs.cert_file, certs.key_file);
+  auto options = webhook_to(server.url("/tls"));
+  options.http.tls.ca_file = certs.ca_file.string();
+  WebHook hook(options);
+  const Outcome out = fire(hook);
+  ASSERT_TRUE(out.delivered()) << out.detail();
+  EXPECT_EQ(server.requests().at(0).body, R"({"temperature":42})");
+}
+
+TEST_F(HttpsHooks, HostNameNotInCertificate_FailsWithNonRetryableTlsError) {
+  // A certificate from the trusted CA, but for another name: verification must still refuse it.
+  HttpTestServer server(certs.wrong_name_cert_file, certs.wrong_name_key_file);
+  auto options = webhook_to(server.url("/tls"));
+  options.http.tls.ca_file = certs.ca_file.string();
+  WebHook hook(options);
+  const Error e = failure_of(fire(hook));
+  EXPECT_EQ(e.code, ErrorCode::tls) << e.to_string();
+  EXPECT_FALSE(e.retryable);
+  EXPECT_EQ(server.request_count(), 0u);
+}
+
+TEST_F(HttpsHooks, VerifyOff_DeliversWithoutCa) {
+  HttpTestServer server(certs.cert_file, certs.key_file);
+  auto options = webhook_to(server.url("/tls"));
+  options.http.tls.verify = false;
+  WebHook hook(options);
+  EXPECT_TRUE(fire(hook).delivered());
+}
+
+TEST_F(HttpsHooks, MissingCaFile_FailsWithTlsError) {
+  HttpTestServer server(certs.cert_file, certs.key_file);
+  auto options = webhook_to(server.url("/tls"));
+  options.http.tls.ca_file = (dir.path() / "nope.pem").string();
+  WebHook hook(options);
+  const Error e = failure_of(fire(hook));
+  EXPECT_EQ(e.code, ErrorCode::tls) << e.to_string();
+  EXPECT_FALSE(e.retryable);
+}
+
+// ---------------------------------------------------------------------------------------------- Mattermost
+
+TEST(MattermostHttp, Trigger_PostsTextToHooksTokenPath) {
+  HttpTestServer server;
+  MattermostWebHook hook({.name = "mm", .host = server.url(""), .token = "tok3n-xyz", .username = "bot",
+                          .channel = "alerts", .icon_emoji = ":fire:"});
+  const Outcome out = fire(hook, "disk full");
+  ASSERT_TRUE(out.delivered()) << out.detail();
+  const auto r = server.requests().at(0);
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.path, "/hooks/tok3n-xyz");
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  EXPECT_EQ(r.body, R"({"text":"disk full","username":"bot","channel":"alerts","icon_emoji":":fire:"})");
+}
+
+TEST(MattermostHttp, EmptyData_FailsAndSendsNothing) {
+  HttpTestServer server;
+  MattermostWebHook hook({.name = "mm", .host = server.url(""), .token = "tok3n-xyz"});
+  const Error e = failure_of(hook.trigger(Payload()));
+  EXPECT_EQ(e.code, ErrorCode::invalid_input);
+  EXPECT_EQ(server.request_count(), 0u);
+}
+
+TEST(MattermostHttp, ServerError_MessageHidesToken) {
+  HttpTestServer server;
+  server.respond({.status = 400, .body = "unknown hook tok3n-xyz"});
+  MattermostWebHook hook({.name = "mm", .host = server.url(""), .token = "tok3n-xyz"});
+  const Error e = failure_of(fire(hook, "hi"));
+  EXPECT_FALSE(e.retryable);
+  EXPECT_EQ(e.message.find("tok3n-xyz"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("/hooks/***"), std::string::npos) << e.message;
+}
+
+TEST(MattermostHttp, ConnectionRefused_MessageHidesToken) {
+  RefusingPort port;
+  MattermostWebHook hook(
+      {.name = "mm", .host = "http://127.0.0.1:" + std::to_string(port.port()), .token = "tok3n-xyz"});
+  const Error e = failure_of(fire(hook, "hi"));
+  EXPECT_EQ(e.code, ErrorCode::connect);
+  EXPECT_EQ(e.message.find("tok3n-xyz"), std::string::npos) << e.message;
+}
+
+// ---------------------------------------------------------------------------------------------- Docker Hub
+
+TEST(DockerCloudHttp, Trigger_PostsSeedsBodyToTriggerPath) {
+  HttpTestServer server;
+  DockerCloudWebHook hook({.name = "d", .source = "src-1", .trigger = "trg-2", .source_branch = "main",
+                           .base_url = server.url("")});
+  const Outcome out = fire(hook, "ignored");
+  ASSERT_TRUE(out.delivered()) << out.detail();
+  const auto r = server.requests().at(0);
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.path, "/api/build/v1/source/src-1/trigger/trg-2/call/");
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  EXPECT_EQ(r.body, R"({"source_type":"Branch","source_name":"main"})");
+}
+
+TEST(DockerCloudHttp, ServerError_MessageHidesSourceAndTrigger) {
+  HttpTestServer server;
+  server.respond({.status = 404, .body = "no trigger trg-2222 for src-1111"});
+  DockerCloudWebHook hook({.name = "d", .source = "src-1111", .trigger = "trg-2222", .base_url = server.url("")});
+  const Error e = failure_of(fire(hook));
+  EXPECT_EQ(e.message.find("src-1111"), std::string::npos) << e.message;
+  EXPECT_EQ(e.message.find("trg-2222"), std::string::npos) << e.message;
+}
+
+// ---------------------------------------------------------------------------------------------- FileHook
+
+TEST(FileHookIo, Triggers_AppendOneJsonLineEachInNewFolder) {
+  test::TempDir dir;
+  const auto path = dir / "sub/dir/events.jsonl";
+  FileHook hook({.name = "sink", .path = path.string(), .fsync = true});
+  const Event a = Event::make("sink", nlohmann::json{{"n", 1}}, "outside");
+  ASSERT_TRUE(hook.deliver(a).delivered());
+  ASSERT_TRUE(hook.trigger("two").delivered());
+
+  std::ifstream in(path);
+  std::string first, second, third;
+  ASSERT_TRUE(std::getline(in, first));
+  ASSERT_TRUE(std::getline(in, second));
+  EXPECT_FALSE(std::getline(in, third));
+  auto j1 = nlohmann::json::parse(first);
+  EXPECT_EQ(j1["id"], a.id);
+  EXPECT_EQ(j1["realm"], "outside");
+  EXPECT_EQ(j1["data"]["n"], 1);
+  auto j2 = nlohmann::json::parse(second);
+  EXPECT_EQ(j2["data"], "two");
+  EXPECT_TRUE(j2["realm"].is_null());
+}
+
+TEST(FileHookIo, ExistingFile_IsAppendedNotTruncated) {
+  test::TempDir dir;
+  const auto path = dir / "events.jsonl";
+  { std::ofstream(path) << "earlier line\n"; }
+  FileHook hook({.name = "sink", .path = path.string()});
+  ASSERT_TRUE(hook.trigger("x").delivered());
+  std::ifstream in(path);
+  std::string first;
+  std::getline(in, first);
+  EXPECT_EQ(first, "earlier line");
+}
+
+TEST(FileHookIo, PathIsADirectory_FailsWithIoError) {
+  test::TempDir dir;
+  FileHook hook({.name = "sink", .path = dir.path().string()});
+  const Error e = failure_of(hook.trigger("x"));
+  EXPECT_EQ(e.code, ErrorCode::io) << e.to_string();
+}
+
+TEST(FileHookIo, ManyThreads_LinesNeverInterleave) {
+  test::TempDir dir;
+  const auto path = dir / "events.jsonl";
+  FileHook hook({.name = "sink", .path = path.string()});
+  constexpr int kThreads = 8, kEach = 100;
+  std::vector<std::thread> threads;
+  const std::string filler(500, 'z');  // long lines make interleaving likely if writes were split
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) (void)hook.trigger(nlohmann::json{{"t", t}, {"i", i}, {"f", filler}});
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::ifstream in(path);
+  std::string line;
+  int count = 0;
+  while (std::getline(in, line)) {
+    ASSERT_TRUE(nlohmann::json::accept(line)) << "line " << count << " is not JSON";
+    ++count;
+  }
+  EXPECT_EQ(count, kThreads * kEach);
+}
+
+// ---------------------------------------------------------------------------------------------- factory
+
+TEST(HttpHookConfig, SeedsWebhookKey_BuildsWebHook) {
+  HttpTestServer server;
+  auto hook = eventhook_factory("alarm", {{"type", "WebHook"}, {"webhook", server.url("/seed")}});
+  ASSERT_NE(hook, nullptr);
+  EXPECT_EQ(hook->type(), "WebHook");
+  EXPECT_TRUE(hook->trigger("x").delivered());
+  EXPECT_EQ(server.requests().at(0).path, "/seed");
+}
+
+TEST(HttpHookConfig, UrlAndWebhookBoth_IsConfigError) {
+  EXPECT_THROW(eventhook_factory("alarm", {{"type", "WebHook"}, {"url", "http://a/"}, {"webhook", "http://b/"}}),
+               ConfigError);
+}
+
+TEST(HttpHookConfig, NoUrl_IsConfigErrorNamingUrl) {
+  try {
+    (void)eventhook_factory("alarm", {{"type", "WebHook"}});
+    FAIL() << "built a WebHook without a URL";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("url"), std::string::npos) << e.what();
+  }
+}
+
+TEST(HttpHookConfig, HeaderWithLineBreak_IsConfigError) {
+  EXPECT_THROW(eventhook_factory("alarm", {{"type", "WebHook"},
+                                           {"url", "http://127.0.0.1/"},
+                                           {"headers", {{"X-A", "1\r\nX-B: 2"}}}}),
+               ConfigError);
+}
+
+TEST(HttpHookConfig, BadSecret_IsConfigErrorWithoutTheSecret) {
+  try {
+    (void)eventhook_factory("alarm",
+                            {{"type", "WebHook"}, {"url", "http://127.0.0.1/"}, {"secret", "whsec_n0t-base64!"}});
+    FAIL() << "accepted a bad secret";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).find("n0t-base64"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("secret"), std::string::npos) << e.what();
+  }
+}
+
+TEST(HttpHookConfig, MattermostKeys_BuildHookThatPostsThere) {
+  HttpTestServer server;
+  auto hook = eventhook_factory("mm", {{"type", "MattermostWebHook"},
+                                       {"host", server.url("")},
+                                       {"token", "t0k"},
+                                       {"channel", "ops"},
+                                       {"timeout", 2}});
+  ASSERT_TRUE(hook->trigger("hi").delivered());
+  const auto r = server.requests().at(0);
+  EXPECT_EQ(r.path, "/hooks/t0k");
+  EXPECT_EQ(nlohmann::json::parse(r.body)["channel"], "ops");
+}
+
+TEST(HttpHookConfig, DockerCloudKeys_BuildHookWithDefaults) {
+  HttpTestServer server;
+  auto hook = eventhook_factory("d", {{"type", "DockerCloudWebHook"},
+                                      {"source", "s"},
+                                      {"trigger", "t"},
+                                      {"base_url", server.url("")}});
+  ASSERT_TRUE(hook->trigger().delivered());
+  EXPECT_EQ(server.requests().at(0).body, R"({"source_type":"Branch","source_name":"master"})");
+}
+
+TEST(HttpHookConfig, FileHookKeys_BuildFileHook) {
+  test::TempDir dir;
+  auto hook = eventhook_factory("f", {{"type", "FileHook"}, {"path", (dir / "x.jsonl").string()}, {"fsync", true}});
+  ASSERT_TRUE(hook->trigger("x").delivered());
+  EXPECT_TRUE(std::filesystem::exists(dir / "x.jsonl"));
+}
+
+TEST(HttpHookConfig, UnknownKey_IsConfigError) {
+  EXPECT_THROW(eventhook_factory("d", {{"type", "FileHook"}, {"path", "/tmp/x"}, {"fsnyc", true}}), ConfigError);
+}
