@@ -25,8 +25,8 @@ int main(int argc, char** argv) {
   add_trigger_command(app, global, run);
   add_validate_command(app, global, run);
   add_list_command(app, global, run);
-  // Delivery engine (issue 5): its helper adds add_worker_command(app, global, run) and
-  // add_outbox_command(app, global, run) here, with worker.cpp and outbox.cpp beside this file.
+  add_worker_command(app, global, run);
+  add_outbox_command(app, global, run);
 
   try {
     app.parse(argc, argv);

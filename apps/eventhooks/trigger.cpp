@@ -27,6 +27,7 @@ struct TriggerOptions {
   std::vector<std::string> hooks;
   bool dry_run = false;
   bool json = false;
+  bool enqueue = false;
 };
 
 // The --data argument as text: literal, @FILE or - (stdin). nullopt after printing a usage error.
@@ -121,6 +122,11 @@ int run_trigger(const TriggerOptions& options) {
     return exit_ok;
   }
 
+  if (options.enqueue) {
+    return run_enqueue_trigger(*config, options.config, Event::make("trigger", *payload, realm), options.hooks,
+                               options.json);
+  }
+
   // One thread per hook: a slow or unreachable hook must not hold back the others. Printing waits for all,
   // so the output keeps the config's order.
   std::vector<Outcome> outcomes(selected.size());
@@ -159,6 +165,8 @@ void add_trigger_command(CLI::App& app, GlobalOptions& /*global*/, CommandRunner
   cmd->add_option("--hook", options->hooks, "Fire only this hook (repeatable)")->take_all();
   cmd->add_flag("--dry-run", options->dry_run, "Show what would fire, send nothing");
   cmd->add_flag("--json", options->json, "One JSON object per hook instead of text lines");
+  cmd->add_flag("--enqueue", options->enqueue,
+                "Store the event in the config's outbox for `eventhooks worker` and return (durable; sends nothing)");
   cmd->callback([options, realm, data, &run] {
     options->realm_given = realm->count() > 0;
     options->data_given = data->count() > 0;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "eventhooks/config.hpp"
+#include "eventhooks/dispatcher.hpp"
 #include "eventhooks/error.hpp"
 #include "eventhooks/event.hpp"
 #include "eventhooks/hook.hpp"
@@ -10,6 +11,7 @@
 #include "eventhooks/hooks/webhook.hpp"
 #include "eventhooks/http.hpp"
 #include "eventhooks/logger.hpp"
+#include "eventhooks/outbox.hpp"
 #include "eventhooks/outcome.hpp"
 #include "eventhooks/payload.hpp"
 #include "eventhooks/realms.hpp"

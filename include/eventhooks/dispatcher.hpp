@@ -1,0 +1,117 @@
+// Dispatcher: fires an event at every hook whose realm matches, asynchronously, with retries and an outbox.
+// Thread-safe: fire(), metrics(), flush() and the hook setters may be called from any thread at once.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "eventhooks/config.hpp"
+#include "eventhooks/error.hpp"
+#include "eventhooks/event.hpp"
+#include "eventhooks/export.hpp"
+#include "eventhooks/hook.hpp"
+#include "eventhooks/outbox.hpp"
+#include "eventhooks/payload.hpp"
+#include "eventhooks/retry.hpp"
+
+namespace eventhooks {
+
+struct DispatcherOptions {
+  std::size_t workers = 4;               // delivery threads
+  // Deliveries to one hook running at once (0 = max(1, workers / 2)): a slow or dead endpoint can never
+  // occupy every worker, so other hooks keep flowing.
+  std::size_t per_hook_concurrency = 0;
+  // Claimed jobs waiting per hook in memory; beyond this the hook's jobs stay in the outbox.
+  std::size_t lane_capacity = 64;
+  // Null: an in-memory outbox with the two settings below. Pass open_sqlite_outbox(...) for durability.
+  std::shared_ptr<Outbox> outbox;
+  std::size_t queue_capacity = 100'000;             // in-memory outbox only
+  OverflowPolicy overflow = OverflowPolicy::block;  // in-memory outbox only; see outbox.hpp
+  std::chrono::milliseconds lease{5 * 60 * 1000};   // a claim not settled by then is handed out again
+  // How often the outbox is asked for work when nothing woke the dispatcher (jobs written by other processes,
+  // e.g. `eventhooks trigger --enqueue`). Retries due earlier wake it on time.
+  std::chrono::milliseconds poll_interval{1'000};
+  // Errors that happen on background threads (outbox unusable, a job dropped, ...). Default: logged.
+  std::function<void(const Error&)> on_error;
+  // Called after every attempt, on a worker thread (progress displays, tests). Keep it quick.
+  std::function<void(const Job&, const Outcome&)> on_attempt;
+  bool start = true;  // false: call start() yourself (the CLI recovers the outbox first)
+};
+
+struct DispatcherMetrics {
+  std::uint64_t fired = 0;       // events accepted by fire()
+  std::uint64_t enqueued = 0;    // jobs created (one per matching hook)
+  std::uint64_t attempts = 0;    // deliveries tried
+  std::uint64_t delivered = 0;   // confirmed by the transport
+  std::uint64_t failed = 0;      // attempts that failed (each is then retried or dead)
+  std::uint64_t retried = 0;     // failures scheduled for another attempt
+  std::uint64_t dead = 0;        // jobs given up (dead letters)
+  std::uint64_t rejected = 0;    // fire() calls refused (queue full, outbox error, stopped)
+  std::uint64_t dropped = 0;     // jobs dropped by the drop_oldest overflow policy
+  std::uint64_t polls = 0;       // times the outbox was asked for work (an idle dispatcher barely polls)
+  std::size_t queue_depth = 0;   // jobs pending in the outbox (due now or later), in flight excluded
+  std::size_t in_flight = 0;     // claimed by this dispatcher, not settled
+  std::size_t dead_letters = 0;  // dead letters stored in the outbox
+  // Attempt latency (hook send time) over the last 4096 attempts.
+  std::chrono::microseconds latency_p50{0}, latency_p99{0}, latency_max{0};
+
+  // "delivered=.. failed=.. retried=.. dead=.. depth=.. in_flight=.. p50=..ms p99=..ms"
+  EVENTHOOKS_EXPORT std::string to_string() const;
+};
+
+class EVENTHOOKS_EXPORT Dispatcher {
+ public:
+  explicit Dispatcher(DispatcherOptions options = {});
+  // The hooks of a config file, each with its retry policy (disabled hooks are kept; they never fire).
+  explicit Dispatcher(const Config& config, DispatcherOptions options = {});
+  // Stops: in-flight deliveries finish, claimed jobs go back to the outbox (see shutdown()).
+  ~Dispatcher();
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // Adds or replaces a hook by name.
+  void add_hook(HookPtr hook, RetryPolicy retry = {});
+  // Replaces every hook. Jobs still pending for a hook that is gone become dead letters with a reason.
+  void set_hooks(const std::vector<HookEntry>& hooks);
+  std::vector<std::string> hook_names() const;
+
+  // Makes an event, selects the hooks by realm, stores one job per hook, returns the event id at once.
+  // Fails (value, not exception) when the outbox cannot store it, the queue is full under `reject`, or the
+  // dispatcher is stopped. An event no hook matches is accepted and yields no job.
+  Result<std::string> fire(Payload data, std::optional<std::string> realm = std::nullopt,
+                           std::string name = "event");
+  Result<std::string> fire(const Event& event);
+
+  void start();
+  // Waits until the outbox holds nothing pending and nothing is in flight (retries scheduled later included).
+  // False on timeout.
+  bool flush(std::chrono::milliseconds timeout);
+  // Waits until nothing is due now and nothing is in flight (jobs scheduled for later may remain). False on
+  // timeout. `eventhooks worker --once` uses it.
+  bool wait_idle(std::chrono::milliseconds timeout);
+  // Stops accepting events, lets in-flight deliveries finish, puts claimed-but-unstarted jobs back in the
+  // outbox and joins the threads. With the in-memory outbox, jobs still pending are lost (logged): call
+  // flush() first to deliver them. Idempotent.
+  void shutdown();
+
+  DispatcherMetrics metrics() const;
+  const std::shared_ptr<Outbox>& outbox() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// For `eventhooks trigger --enqueue`: selects the config's hooks by realm (optionally only `only_hooks`) and
+// stores one job per hook in `outbox`. Returns the names of the hooks that got a job.
+EVENTHOOKS_EXPORT Result<std::vector<std::string>> enqueue_event(Outbox& outbox, const Config& config,
+                                                                const Event& event,
+                                                                const std::vector<std::string>& only_hooks = {});
+
+}  // namespace eventhooks

@@ -1,0 +1,135 @@
+// Outbox: where delivery jobs wait until their hook's transport confirmed them. In-memory and SQLite backends.
+// Every Outbox is safe to use from many threads at once.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "eventhooks/error.hpp"
+#include "eventhooks/event.hpp"
+#include "eventhooks/export.hpp"
+
+namespace eventhooks {
+
+// One delivery job: one event for one hook.
+//
+// Life of a job: enqueue -> pending -> claim (leased to one worker) -> ack (gone) | retry_at (pending again,
+// later) | dead_letter (kept for a human) | release (pending again now). A claim that is never settled (the
+// worker crashed) expires with its lease and the job is due again: that is what makes delivery at-least-once.
+// The interface is shaped so a shared broker queue (RabbitMQ: claim = basic.get/consume, ack = basic.ack,
+// release = nack+requeue, retry_at = publish to a delay queue + ack, dead_letter = publish to a DLX + ack)
+// can implement it as well as a table.
+struct Job {
+  enum class State { pending, in_flight, dead };
+
+  std::string id;           // backend's id for the job (SQLite row id as text); stable while the job exists
+  Event event;              // re-rendered on every attempt; event.id is the idempotency key
+  std::string hook;         // the hook's name
+  int attempts = 0;         // attempts made so far
+  State state = State::pending;
+  std::chrono::system_clock::time_point next_attempt_at{};  // when pending: due time; in flight: lease end
+  std::optional<std::string> last_error;  // the last failed attempt's error, as text
+  std::string dead_reason;                // when dead: why it was given up
+};
+
+EVENTHOOKS_EXPORT const char* to_string(Job::State state) noexcept;
+
+struct ClaimRequest {
+  std::size_t max_jobs = 64;
+  std::chrono::milliseconds lease{5 * 60 * 1000};  // the job is not handed out again before this elapses
+  std::vector<std::string> skip_hooks;             // don't hand out jobs for these (their lanes are full)
+};
+
+struct OutboxStats {
+  std::size_t pending = 0;    // waiting, due now or later
+  std::size_t due = 0;        // pending and due now
+  std::size_t in_flight = 0;  // claimed, not settled
+  std::size_t dead = 0;
+};
+
+struct JobFilter {
+  enum class Which { all, pending, dead };
+  Which which = Which::all;
+  std::string hook;         // empty = every hook
+  std::size_t limit = 100;  // 0 = no limit
+};
+
+class EVENTHOOKS_EXPORT Outbox {
+ public:
+  virtual ~Outbox();
+
+  // Stores one pending job per hook for `event`, all or none, due now. Returns only once stored (for a durable
+  // backend: committed to disk). Fails loudly (io/unavailable) rather than accept what it cannot keep.
+  virtual Result<void> enqueue(const Event& event, const std::vector<std::string>& hooks) = 0;
+
+  // Hands out up to max_jobs due jobs, each leased to the caller for `lease`. Empty when none is due.
+  virtual Result<std::vector<Job>> claim(const ClaimRequest& request) = 0;
+  // The transport confirmed: the job is gone.
+  virtual Result<void> ack(const Job& job) = 0;
+  // The attempt failed and will be tried again after `delay`; attempts is incremented, `error` recorded.
+  virtual Result<void> retry_at(const Job& job, std::chrono::milliseconds delay, const std::string& error) = 0;
+  // Given up: kept as a dead letter with `reason` (attempts incremented when `attempted`).
+  virtual Result<void> dead_letter(const Job& job, const std::string& reason, bool attempted = true) = 0;
+  // Not attempted (shutdown): back to pending, due now, attempts unchanged.
+  virtual Result<void> release(const Job& job) = 0;
+  // Releases claims held by workers that no longer exist (after a crash), so their jobs are due again now
+  // rather than when the lease runs out. Returns how many.
+  virtual Result<std::size_t> recover() = 0;
+
+  // How long until the next job not in `skip_hooks` is due: 0 when one is due now, nullopt when none is pending.
+  virtual Result<std::optional<std::chrono::milliseconds>> next_due(
+      const std::vector<std::string>& skip_hooks = {}) = 0;
+  virtual Result<OutboxStats> stats() = 0;
+
+  // Administration (`eventhooks outbox ...`).
+  virtual Result<std::vector<Job>> list(const JobFilter& filter) = 0;
+  virtual Result<std::optional<Job>> get(const std::string& id) = 0;
+  // A dead (or pending) job back to pending, due now, attempts reset to 0. False when no such job.
+  virtual Result<bool> requeue(const std::string& id) = 0;
+  // Removes one job (any state but in flight). False when no such job.
+  virtual Result<bool> remove(const std::string& id) = 0;
+  // Removes every dead letter; returns how many.
+  virtual Result<std::size_t> purge_dead() = 0;
+
+  // "sqlite:/var/lib/x/outbox.db", "memory"
+  virtual std::string describe() const = 0;
+};
+
+using OutboxPtr = std::shared_ptr<Outbox>;
+
+// What a full in-memory queue does with one more job. Default: block (nothing is lost silently).
+enum class OverflowPolicy {
+  block,        // the caller of enqueue waits for room (up to block_timeout, then fails like reject)
+  reject,       // enqueue fails at once with ErrorCode::unavailable (retryable)
+  drop_oldest,  // the oldest pending job is dropped (reported to on_drop) to make room
+};
+
+struct MemoryOutboxOptions {
+  std::size_t capacity = 100'000;      // pending + in-flight jobs held at most
+  OverflowPolicy overflow = OverflowPolicy::block;
+  std::chrono::milliseconds block_timeout{30'000};
+  std::size_t dead_capacity = 10'000;  // dead letters kept (the oldest are forgotten beyond this)
+  std::function<void(const Job&)> on_drop;  // drop_oldest: told about each job dropped (called under a lock)
+};
+
+// Not durable: a crash loses what it holds. Uses the monotonic clock for every wait.
+EVENTHOOKS_EXPORT std::shared_ptr<Outbox> make_memory_outbox(MemoryOutboxOptions options = {});
+
+struct SqliteOutboxOptions {
+  std::string path;                                // one file (plus SQLite's -wal and -shm beside it)
+  std::chrono::milliseconds busy_timeout{5'000};   // wait this long for another writer before "locked"
+  bool synchronous_full = true;                    // fsync every commit (power-loss safe); false = NORMAL
+  std::size_t max_batch = 512;                     // writes grouped into one transaction at most
+};
+
+// Opens (creating if missing) a SQLite outbox in WAL mode. Errors name the file and say what is wrong:
+// cannot be created/written, not an outbox or corrupt, locked by another process, schema too new.
+EVENTHOOKS_EXPORT Result<std::shared_ptr<Outbox>> open_sqlite_outbox(SqliteOutboxOptions options);
+
+}  // namespace eventhooks

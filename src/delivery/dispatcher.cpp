@@ -1,0 +1,491 @@
+// Dispatcher: a fetcher thread claims due jobs from the outbox into one lane per hook; worker threads take jobs
+// from lanes whose hook has fewer than per_hook_concurrency deliveries running. A slow or dead hook therefore
+// fills only its own lane (and then is skipped when claiming), while every other hook keeps its workers.
+#include "eventhooks/dispatcher.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <random>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_set>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "eventhooks/logger.hpp"
+
+namespace eventhooks {
+
+std::string DispatcherMetrics::to_string() const {
+  return fmt::format(
+      "fired={} delivered={} failed={} retried={} dead={} rejected={} dropped={} depth={} in_flight={} "
+      "dead_letters={} latency p50={:.1f}ms p99={:.1f}ms max={:.1f}ms",
+      fired, delivered, failed, retried, dead, rejected, dropped, queue_depth, in_flight, dead_letters,
+      latency_p50.count() / 1000.0, latency_p99.count() / 1000.0, latency_max.count() / 1000.0);
+}
+
+namespace {
+
+double unit_random() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+struct Slot {
+  HookPtr hook;
+  RetryPolicy retry;
+};
+
+struct Lane {
+  std::deque<Job> jobs;
+  std::size_t active = 0;  // deliveries running for this hook
+};
+
+constexpr std::size_t kLatencySamples = 4096;
+
+}  // namespace
+
+struct Dispatcher::Impl {
+  DispatcherOptions opt;
+  std::shared_ptr<Outbox> outbox;
+  bool memory_outbox = false;
+  std::size_t per_hook = 1;
+
+  mutable std::shared_mutex hooks_mu;
+  std::map<std::string, Slot, std::less<>> hooks;
+
+  mutable std::mutex mu;  // everything below up to the threads
+  std::condition_variable work_cv, fetch_cv, settle_cv;
+  std::map<std::string, Lane> lanes;
+  std::unordered_set<std::string> held;  // ids of jobs claimed by us and not settled
+  std::string rr_cursor;                 // the lane served last, for round-robin
+  std::uint64_t wake_seq = 0;
+  bool fetching = false;
+  bool started = false, stopping = false, stopped = false;
+  std::thread fetcher;
+  std::vector<std::thread> workers;
+
+  std::atomic<bool> accepting{true};
+  std::atomic<std::uint64_t> fired{0}, enqueued{0}, attempts{0}, delivered{0}, failed{0}, retried{0}, dead{0},
+      rejected{0}, dropped{0}, polls{0};
+
+  mutable std::mutex lat_mu;
+  std::vector<std::int64_t> latencies = std::vector<std::int64_t>(kLatencySamples, 0);
+  std::size_t lat_count = 0;
+
+  void report(const Error& e) const {
+    if (opt.on_error) {
+      try {
+        opt.on_error(e);
+        return;
+      } catch (...) {
+        // A throwing handler must not kill a worker thread; fall through to the log.
+      }
+    }
+    logger()->error("dispatcher: {}", e.to_string());
+  }
+
+  void wake_fetcher() {
+    {
+      std::lock_guard lock(mu);
+      ++wake_seq;
+    }
+    fetch_cv.notify_one();
+  }
+
+  std::optional<Slot> find_slot(const std::string& name) const {
+    std::shared_lock lock(hooks_mu);
+    auto it = hooks.find(name);
+    if (it == hooks.end()) return std::nullopt;
+    return it->second;
+  }
+
+  void record_latency(std::chrono::microseconds us) {
+    std::lock_guard lock(lat_mu);
+    latencies[lat_count % kLatencySamples] = us.count();
+    ++lat_count;
+  }
+
+  void fetch_loop() {
+    for (;;) {
+      std::vector<std::string> skip;
+      std::uint64_t seq = 0;
+      {
+        std::lock_guard lock(mu);
+        if (stopping) return;
+        seq = wake_seq;
+        for (auto& [name, lane] : lanes) {
+          if (lane.jobs.size() >= opt.lane_capacity) skip.push_back(name);
+        }
+        fetching = true;
+      }
+      ++polls;
+      auto claimed = outbox->claim({.max_jobs = opt.lane_capacity, .lease = opt.lease, .skip_hooks = skip});
+      std::chrono::milliseconds wait = opt.poll_interval;
+      if (!claimed) {
+        {
+          std::lock_guard lock(mu);
+          fetching = false;
+        }
+        settle_cv.notify_all();
+        report(claimed.error());
+      } else {
+        std::vector<Job> orphans;
+        std::size_t taken = 0;
+        {
+          std::lock_guard lock(mu);
+          for (auto& job : claimed.value()) {
+            if (held.count(job.id)) continue;  // a lease we still hold ran out; the job is already in a lane
+            if (!find_slot(job.hook)) {
+              orphans.push_back(std::move(job));
+              continue;
+            }
+            held.insert(job.id);
+            lanes[job.hook].jobs.push_back(std::move(job));
+            ++taken;
+          }
+          fetching = false;
+        }
+        if (taken) work_cv.notify_all();
+        for (const auto& job : orphans) {
+          // Config changed under pending jobs: keep them, visibly, instead of losing them or failing forever.
+          auto r = outbox->dead_letter(
+              job, fmt::format("hook '{}' is no longer in the configuration", job.hook), false);
+          ++dead;
+          if (!r) report(r.error());
+        }
+        settle_cv.notify_all();
+        if (!claimed.value().empty()) continue;  // there may be more due right now
+        auto due = outbox->next_due(skip);
+        if (!due) {
+          report(due.error());
+        } else if (due.value()) {
+          // Sleep until the next retry is due (never less than 1 ms: a due-now job claim missed is retried
+          // then, not spun on).
+          wait = std::clamp(*due.value(), std::chrono::milliseconds(1), opt.poll_interval);
+        }
+      }
+      std::unique_lock lock(mu);
+      fetch_cv.wait_for(lock, wait, [&] { return stopping || wake_seq != seq; });
+    }
+  }
+
+  Lane* pick_lane() {
+    if (lanes.empty()) return nullptr;
+    auto start = lanes.upper_bound(rr_cursor);
+    for (std::size_t i = 0; i < lanes.size(); ++i) {
+      if (start == lanes.end()) start = lanes.begin();
+      auto& lane = start->second;
+      if (!lane.jobs.empty() && lane.active < per_hook) {
+        rr_cursor = start->first;
+        return &lane;
+      }
+      ++start;
+    }
+    return nullptr;
+  }
+
+  void work_loop() {
+    std::unique_lock lock(mu);
+    for (;;) {
+      if (stopping) return;  // in-flight work of this thread is done; lanes are released by shutdown()
+      Lane* lane = pick_lane();
+      if (!lane) {
+        work_cv.wait(lock);
+        continue;
+      }
+      Job job = std::move(lane->jobs.front());
+      lane->jobs.pop_front();
+      ++lane->active;
+      lock.unlock();
+      const bool reschedule = deliver(job);
+      lock.lock();
+      --lane->active;
+      held.erase(job.id);
+      if (reschedule || lane->jobs.size() <= opt.lane_capacity / 2) ++wake_seq;
+      fetch_cv.notify_one();
+      if (!lane->jobs.empty()) work_cv.notify_one();
+      settle_cv.notify_all();
+    }
+  }
+
+  // Returns true when the job was rescheduled (the fetcher must look at due times again).
+  bool deliver(Job& job) {
+    auto slot = find_slot(job.hook);
+    if (!slot) {
+      auto r = outbox->dead_letter(job, fmt::format("hook '{}' is no longer in the configuration", job.hook),
+                                   false);
+      ++dead;
+      if (!r) report(r.error());
+      return false;
+    }
+    ++attempts;
+    Outcome out = slot->hook->deliver(job.event);
+    record_latency(out.elapsed);
+    if (opt.on_attempt) {
+      try {
+        opt.on_attempt(job, out);
+      } catch (...) {
+      }
+    }
+    if (out.delivered()) {
+      ++delivered;
+      if (auto r = outbox->ack(job); !r) report(r.error());  // the lease runs out: delivered again (dup)
+      return false;
+    }
+    ++failed;
+    const Error err = out.error.value_or(Error{ErrorCode::internal, "failed without an error", false, {}, {}});
+    const auto age = std::max(std::chrono::milliseconds(0),
+                              std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now() - job.event.created_at));
+    auto decision = slot->retry.decide(job.attempts + 1, err, age, unit_random());
+    if (decision.retry) {
+      ++retried;
+      if (auto r = outbox->retry_at(job, decision.delay, err.to_string()); !r) report(r.error());
+      return true;
+    }
+    ++dead;
+    job.last_error = err.to_string();
+    logger()->warn("hook '{}': event {} moved to dead letters: {}", job.hook, job.event.id, decision.reason);
+    if (auto r = outbox->dead_letter(job, decision.reason, true); !r) report(r.error());
+    return false;
+  }
+};
+
+Dispatcher::Dispatcher(DispatcherOptions options) : impl_(std::make_unique<Impl>()) {
+  auto& d = *impl_;
+  d.opt = std::move(options);
+  if (d.opt.workers == 0) d.opt.workers = 1;
+  if (d.opt.lane_capacity == 0) d.opt.lane_capacity = 1;
+  if (d.opt.poll_interval <= std::chrono::milliseconds(0)) d.opt.poll_interval = std::chrono::milliseconds(1000);
+  d.per_hook = d.opt.per_hook_concurrency ? d.opt.per_hook_concurrency : std::max<std::size_t>(1, d.opt.workers / 2);
+  if (d.opt.outbox) {
+    d.outbox = d.opt.outbox;
+  } else {
+    d.memory_outbox = true;
+    Impl* self = impl_.get();
+    d.outbox = make_memory_outbox({.capacity = d.opt.queue_capacity,
+                                   .overflow = d.opt.overflow,
+                                   .on_drop = [self](const Job& job) {
+                                     ++self->dropped;
+                                     self->report(Error{ErrorCode::unavailable,
+                                                        fmt::format("queue full: dropped the oldest job (event {} "
+                                                                    "for hook '{}')",
+                                                                    job.event.id, job.hook),
+                                                        false, {}, {}});
+                                   }});
+  }
+  if (d.opt.start) start();
+}
+
+Dispatcher::Dispatcher(const Config& config, DispatcherOptions options) : Dispatcher([&] {
+        auto o = std::move(options);
+        o.start = false;
+        return o;
+      }()) {
+  set_hooks(config.hooks);
+  // Started only now, once every hook is known: a job claimed before that would be dead-lettered as orphaned.
+  if (options.start) start();
+}
+
+Dispatcher::~Dispatcher() { shutdown(); }
+
+void Dispatcher::add_hook(HookPtr hook, RetryPolicy retry) {
+  if (!hook) throw ConfigError("Dispatcher::add_hook: null hook");
+  {
+    std::unique_lock lock(impl_->hooks_mu);
+    const auto name = hook->name();
+    impl_->hooks[name] = Slot{std::move(hook), retry};
+  }
+  impl_->wake_fetcher();
+}
+
+void Dispatcher::set_hooks(const std::vector<HookEntry>& entries) {
+  std::map<std::string, Slot, std::less<>> next;
+  for (const auto& e : entries) {
+    if (!e.hook) throw ConfigError("Dispatcher::set_hooks: null hook");
+    next[e.hook->name()] = Slot{e.hook, e.retry};
+  }
+  {
+    std::unique_lock lock(impl_->hooks_mu);
+    impl_->hooks = std::move(next);
+  }
+  impl_->wake_fetcher();
+}
+
+std::vector<std::string> Dispatcher::hook_names() const {
+  std::shared_lock lock(impl_->hooks_mu);
+  std::vector<std::string> out;
+  for (const auto& [name, slot] : impl_->hooks) out.push_back(name);
+  return out;
+}
+
+Result<std::string> Dispatcher::fire(Payload data, std::optional<std::string> realm, std::string name) {
+  return fire(Event::make(std::move(name), std::move(data), std::move(realm)));
+}
+
+Result<std::string> Dispatcher::fire(const Event& event) {
+  auto& d = *impl_;
+  if (!d.accepting.load(std::memory_order_relaxed)) {
+    ++d.rejected;
+    return Error{ErrorCode::unavailable, "dispatcher is shut down", false, {}, {}};
+  }
+  std::vector<std::string> names;
+  {
+    std::optional<std::string_view> realm;
+    if (event.realm) realm = *event.realm;
+    std::shared_lock lock(d.hooks_mu);
+    for (const auto& [name, slot] : d.hooks) {
+      if (slot.hook->allows(realm)) names.push_back(name);
+    }
+  }
+  if (auto r = d.outbox->enqueue(event, names); !r) {
+    ++d.rejected;
+    return r.error();
+  }
+  ++d.fired;
+  d.enqueued += names.size();
+  if (!names.empty()) d.wake_fetcher();
+  return event.id;
+}
+
+void Dispatcher::start() {
+  auto& d = *impl_;
+  std::lock_guard lock(d.mu);
+  if (d.started || d.stopping) return;
+  d.started = true;
+  d.fetcher = std::thread([&d] { d.fetch_loop(); });
+  for (std::size_t i = 0; i < d.opt.workers; ++i) d.workers.emplace_back([&d] { d.work_loop(); });
+}
+
+bool Dispatcher::flush(std::chrono::milliseconds timeout) {
+  auto& d = *impl_;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto s = d.outbox->stats();
+    {
+      std::unique_lock lock(d.mu);
+      if (s && s->pending == 0 && s->in_flight == 0 && d.held.empty() && !d.fetching) return true;
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      // Woken by every settled job; the timeout covers jobs settled by someone else (another process).
+      d.settle_cv.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));
+    }
+  }
+}
+
+bool Dispatcher::wait_idle(std::chrono::milliseconds timeout) {
+  auto& d = *impl_;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto due = d.outbox->next_due();
+    {
+      std::unique_lock lock(d.mu);
+      const bool nothing_due = due && (!due.value() || due.value()->count() > 0);
+      if (nothing_due && d.held.empty() && !d.fetching) return true;
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      d.settle_cv.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));
+    }
+  }
+}
+
+void Dispatcher::shutdown() {
+  auto& d = *impl_;
+  d.accepting = false;
+  {
+    std::lock_guard lock(d.mu);
+    if (d.stopped) return;
+    d.stopping = true;
+    d.stopped = true;
+  }
+  d.work_cv.notify_all();
+  d.fetch_cv.notify_all();
+  if (d.fetcher.joinable()) d.fetcher.join();
+  for (auto& t : d.workers) {
+    if (t.joinable()) t.join();
+  }
+  // Claimed but never started: hand them back now rather than when their lease runs out.
+  std::size_t released = 0;
+  for (auto& [name, lane] : d.lanes) {
+    for (const auto& job : lane.jobs) {
+      if (auto r = d.outbox->release(job); !r) d.report(r.error());
+      ++released;
+    }
+    lane.jobs.clear();
+  }
+  d.held.clear();
+  d.settle_cv.notify_all();
+  if (d.memory_outbox) {
+    if (auto s = d.outbox->stats(); s && s->pending > 0) {
+      logger()->warn("dispatcher shut down with {} undelivered job(s) in the in-memory outbox; they are lost "
+                     "(call flush() before shutdown, or use a SQLite outbox)",
+                     s->pending);
+    }
+  } else if (released) {
+    logger()->info("dispatcher shut down; {} claimed job(s) returned to {}", released, d.outbox->describe());
+  }
+}
+
+DispatcherMetrics Dispatcher::metrics() const {
+  auto& d = *impl_;
+  DispatcherMetrics m;
+  m.fired = d.fired;
+  m.enqueued = d.enqueued;
+  m.attempts = d.attempts;
+  m.delivered = d.delivered;
+  m.failed = d.failed;
+  m.retried = d.retried;
+  m.dead = d.dead;
+  m.rejected = d.rejected;
+  m.dropped = d.dropped;
+  m.polls = d.polls;
+  {
+    std::lock_guard lock(d.mu);
+    m.in_flight = d.held.size();
+  }
+  if (auto s = d.outbox->stats()) {
+    m.queue_depth = s->pending;
+    m.dead_letters = s->dead;
+  }
+  std::vector<std::int64_t> lat;
+  {
+    std::lock_guard lock(d.lat_mu);
+    const auto n = std::min(d.lat_count, kLatencySamples);
+    lat.assign(d.latencies.begin(), d.latencies.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+  if (!lat.empty()) {
+    std::sort(lat.begin(), lat.end());
+    auto at = [&](double q) {
+      return std::chrono::microseconds(lat[std::min(lat.size() - 1, static_cast<std::size_t>(q * static_cast<double>(lat.size())))]);
+    };
+    m.latency_p50 = at(0.50);
+    m.latency_p99 = at(0.99);
+    m.latency_max = std::chrono::microseconds(lat.back());
+  }
+  return m;
+}
+
+const std::shared_ptr<Outbox>& Dispatcher::outbox() const noexcept { return impl_->outbox; }
+
+Result<std::vector<std::string>> enqueue_event(Outbox& outbox, const Config& config, const Event& event,
+                                               const std::vector<std::string>& only_hooks) {
+  std::optional<std::string_view> realm;
+  if (event.realm) realm = *event.realm;
+  std::vector<std::string> names;
+  for (const auto& e : config.hooks) {
+    if (!e.hook) continue;
+    if (!only_hooks.empty() &&
+        std::find(only_hooks.begin(), only_hooks.end(), e.hook->name()) == only_hooks.end()) {
+      continue;
+    }
+    if (e.hook->allows(realm)) names.push_back(e.hook->name());
+  }
+  if (auto r = outbox.enqueue(event, names); !r) return r.error();
+  return names;
+}
+
+}  // namespace eventhooks

@@ -1,0 +1,353 @@
+// In-memory outbox: the library's default for async mode. Every time is on the monotonic clock, so a wall-clock
+// jump never makes a retry early or late.
+#include <algorithm>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "eventhooks/outbox.hpp"
+
+namespace eventhooks {
+
+Outbox::~Outbox() = default;
+
+const char* to_string(Job::State state) noexcept {
+  switch (state) {
+    case Job::State::pending: return "pending";
+    case Job::State::in_flight: return "in_flight";
+    case Job::State::dead: return "dead";
+  }
+  return "pending";
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Key = std::pair<Clock::time_point, std::uint64_t>;  // (due or lease end, id)
+
+bool skipped(const std::vector<std::string>& skip, const std::string& hook) {
+  return std::find(skip.begin(), skip.end(), hook) != skip.end();
+}
+
+class MemoryOutbox final : public Outbox {
+ public:
+  explicit MemoryOutbox(MemoryOutboxOptions o) : options_(o) {
+    if (options_.capacity == 0) options_.capacity = 1;
+  }
+
+  Result<void> enqueue(const Event& event, const std::vector<std::string>& hooks) override {
+    if (hooks.empty()) return {};
+    std::unique_lock lock(mu_);
+    if (hooks.size() > options_.capacity) {
+      return Error{ErrorCode::unavailable,
+                   fmt::format("outbox: an event for {} hooks does not fit a queue of capacity {}", hooks.size(),
+                               options_.capacity),
+                   false, {}, {}};
+    }
+    auto full = [&] { return jobs_.size() + hooks.size() > options_.capacity; };
+    if (full()) {
+      switch (options_.overflow) {
+        case OverflowPolicy::reject:
+          return queue_full();
+        case OverflowPolicy::block:
+          if (!room_cv_.wait_for(lock, options_.block_timeout, [&] { return !full(); })) return queue_full();
+          break;
+        case OverflowPolicy::drop_oldest:
+          while (full()) {
+            if (!drop_oldest_locked()) return queue_full();  // everything left is in flight
+          }
+          break;
+      }
+    }
+    const auto now = Clock::now();
+    for (const auto& h : hooks) {
+      const std::uint64_t id = ++next_id_;
+      Rec rec;
+      rec.job.id = std::to_string(id);
+      rec.job.event = event;
+      rec.job.hook = h;
+      rec.due = now;
+      jobs_.emplace(id, std::move(rec));
+      ready_[h].insert({now, id});
+    }
+    return {};
+  }
+
+  Result<std::vector<Job>> claim(const ClaimRequest& request) override {
+    std::lock_guard lock(mu_);
+    const auto now = Clock::now();
+    expire_leases_locked(now);
+    std::vector<Job> out;
+    // Round-robin over hooks, one job each per round, so one hook's backlog does not starve the others.
+    bool took = true;
+    while (out.size() < request.max_jobs && took) {
+      took = false;
+      for (auto& [hook, set] : ready_) {
+        if (out.size() >= request.max_jobs) break;
+        if (set.empty() || set.begin()->first > now || skipped(request.skip_hooks, hook)) continue;
+        const auto id = set.begin()->second;
+        set.erase(set.begin());
+        auto& rec = jobs_.at(id);
+        rec.claimed = true;
+        rec.due = now + request.lease;
+        leased_.insert({rec.due, id});
+        out.push_back(view(rec, now));
+        took = true;
+      }
+    }
+    return out;
+  }
+
+  Result<void> ack(const Job& job) override {
+    std::lock_guard lock(mu_);
+    auto it = find_claimed(job);
+    if (it == jobs_.end()) return not_claimed(job);
+    leased_.erase({it->second.due, it->first});
+    jobs_.erase(it);
+    room_cv_.notify_all();
+    return {};
+  }
+
+  Result<void> retry_at(const Job& job, std::chrono::milliseconds delay, const std::string& error) override {
+    std::lock_guard lock(mu_);
+    auto it = find_claimed(job);
+    if (it == jobs_.end()) return not_claimed(job);
+    auto& rec = it->second;
+    leased_.erase({rec.due, it->first});
+    rec.claimed = false;
+    rec.job.attempts = job.attempts + 1;
+    rec.job.last_error = error;
+    rec.due = Clock::now() + delay;
+    ready_[rec.job.hook].insert({rec.due, it->first});
+    return {};
+  }
+
+  Result<void> dead_letter(const Job& job, const std::string& reason, bool attempted) override {
+    std::lock_guard lock(mu_);
+    auto it = find_claimed(job);
+    if (it == jobs_.end()) return not_claimed(job);
+    auto& rec = it->second;
+    leased_.erase({rec.due, it->first});
+    Job dead = rec.job;
+    dead.state = Job::State::dead;
+    dead.attempts = job.attempts + (attempted ? 1 : 0);
+    dead.dead_reason = reason;
+    if (job.last_error) dead.last_error = job.last_error;
+    dead.next_attempt_at = {};
+    dead_.emplace(it->first, std::move(dead));
+    jobs_.erase(it);
+    while (dead_.size() > options_.dead_capacity) dead_.erase(dead_.begin());
+    room_cv_.notify_all();
+    return {};
+  }
+
+  Result<void> release(const Job& job) override {
+    std::lock_guard lock(mu_);
+    auto it = find_claimed(job);
+    if (it == jobs_.end()) return not_claimed(job);
+    auto& rec = it->second;
+    leased_.erase({rec.due, it->first});
+    rec.claimed = false;
+    rec.due = Clock::now();
+    ready_[rec.job.hook].insert({rec.due, it->first});
+    return {};
+  }
+
+  Result<std::size_t> recover() override { return std::size_t{0}; }  // claims die with the process
+
+  Result<std::optional<std::chrono::milliseconds>> next_due(const std::vector<std::string>& skip) override {
+    std::lock_guard lock(mu_);
+    std::optional<Clock::time_point> best;
+    for (auto& [hook, set] : ready_) {
+      if (set.empty() || skipped(skip, hook)) continue;
+      if (!best || set.begin()->first < *best) best = set.begin()->first;
+    }
+    if (!leased_.empty() && (!best || leased_.begin()->first < *best)) best = leased_.begin()->first;
+    if (!best) return std::optional<std::chrono::milliseconds>{};
+    const auto now = Clock::now();
+    if (*best <= now) return std::optional<std::chrono::milliseconds>{std::chrono::milliseconds(0)};
+    // Round up: waking a millisecond early would find nothing due and poll again.
+    return std::optional<std::chrono::milliseconds>{
+        std::chrono::ceil<std::chrono::milliseconds>(*best - now)};
+  }
+
+  Result<OutboxStats> stats() override {
+    std::lock_guard lock(mu_);
+    OutboxStats s;
+    const auto now = Clock::now();
+    for (auto& [id, rec] : jobs_) {
+      if (rec.claimed) {
+        ++s.in_flight;
+      } else {
+        ++s.pending;
+        if (rec.due <= now) ++s.due;
+      }
+    }
+    s.dead = dead_.size();
+    return s;
+  }
+
+  Result<std::vector<Job>> list(const JobFilter& filter) override {
+    std::lock_guard lock(mu_);
+    std::vector<Job> out;
+    const auto now = Clock::now();
+    auto full = [&] { return filter.limit != 0 && out.size() >= filter.limit; };
+    if (filter.which != JobFilter::Which::dead) {
+      for (auto& [id, rec] : jobs_) {
+        if (full()) break;
+        if (!filter.hook.empty() && rec.job.hook != filter.hook) continue;
+        out.push_back(view(rec, now));
+      }
+    }
+    if (filter.which != JobFilter::Which::pending) {
+      for (auto& [id, job] : dead_) {
+        if (full()) break;
+        if (!filter.hook.empty() && job.hook != filter.hook) continue;
+        out.push_back(job);
+      }
+    }
+    return out;
+  }
+
+  Result<std::optional<Job>> get(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    const auto n = parse_id(id);
+    if (auto it = jobs_.find(n); it != jobs_.end()) return std::optional<Job>(view(it->second, Clock::now()));
+    if (auto it = dead_.find(n); it != dead_.end()) return std::optional<Job>(it->second);
+    return std::optional<Job>{};
+  }
+
+  Result<bool> requeue(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    const auto n = parse_id(id);
+    const auto now = Clock::now();
+    if (auto it = dead_.find(n); it != dead_.end()) {
+      Rec rec;
+      rec.job = std::move(it->second);
+      rec.job.state = Job::State::pending;
+      rec.job.attempts = 0;
+      rec.job.dead_reason.clear();
+      rec.due = now;
+      dead_.erase(it);
+      ready_[rec.job.hook].insert({now, n});
+      jobs_.emplace(n, std::move(rec));
+      return true;
+    }
+    if (auto it = jobs_.find(n); it != jobs_.end() && !it->second.claimed) {
+      auto& rec = it->second;
+      ready_[rec.job.hook].erase({rec.due, n});
+      rec.job.attempts = 0;
+      rec.due = now;
+      ready_[rec.job.hook].insert({now, n});
+      return true;
+    }
+    return false;
+  }
+
+  Result<bool> remove(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    const auto n = parse_id(id);
+    if (dead_.erase(n) > 0) return true;
+    if (auto it = jobs_.find(n); it != jobs_.end()) {
+      if (it->second.claimed) {
+        return Error{ErrorCode::invalid_input, fmt::format("job {} is being delivered right now", id), false, {},
+                     {}};
+      }
+      ready_[it->second.job.hook].erase({it->second.due, n});
+      jobs_.erase(it);
+      room_cv_.notify_all();
+      return true;
+    }
+    return false;
+  }
+
+  Result<std::size_t> purge_dead() override {
+    std::lock_guard lock(mu_);
+    const auto n = dead_.size();
+    dead_.clear();
+    return n;
+  }
+
+  std::string describe() const override { return "memory"; }
+
+ private:
+  struct Rec {
+    Job job;
+    Clock::time_point due;  // pending: due time; claimed: lease end
+    bool claimed = false;
+  };
+
+  static std::uint64_t parse_id(const std::string& id) {
+    try {
+      return std::stoull(id);
+    } catch (...) {
+      return 0;
+    }
+  }
+
+  static Error queue_full() {
+    return Error{ErrorCode::unavailable, "outbox: in-memory queue is full", true, {}, {}};
+  }
+  static Error not_claimed(const Job& job) {
+    return Error{ErrorCode::internal, fmt::format("outbox: job {} is not claimed (lease expired?)", job.id), false,
+                 {}, {}};
+  }
+
+  std::map<std::uint64_t, Rec>::iterator find_claimed(const Job& job) {
+    auto it = jobs_.find(parse_id(job.id));
+    if (it == jobs_.end() || !it->second.claimed) return jobs_.end();
+    return it;
+  }
+
+  Job view(const Rec& rec, Clock::time_point now) const {
+    Job j = rec.job;
+    j.state = rec.claimed ? Job::State::in_flight : Job::State::pending;
+    j.next_attempt_at = std::chrono::time_point_cast<std::chrono::system_clock::duration>(
+        std::chrono::system_clock::now() + (rec.due - now));
+    return j;
+  }
+
+  void expire_leases_locked(Clock::time_point now) {
+    while (!leased_.empty() && leased_.begin()->first <= now) {
+      const auto id = leased_.begin()->second;
+      leased_.erase(leased_.begin());
+      auto& rec = jobs_.at(id);
+      rec.claimed = false;
+      rec.due = now;
+      ready_[rec.job.hook].insert({now, id});
+    }
+  }
+
+  bool drop_oldest_locked() {
+    for (auto it = jobs_.begin(); it != jobs_.end(); ++it) {
+      if (it->second.claimed) continue;
+      ready_[it->second.job.hook].erase({it->second.due, it->first});
+      if (options_.on_drop) options_.on_drop(it->second.job);
+      jobs_.erase(it);
+      ++dropped_;
+      return true;
+    }
+    return false;
+  }
+
+  MemoryOutboxOptions options_;
+  std::mutex mu_;
+  std::condition_variable room_cv_;
+  std::uint64_t next_id_ = 0;
+  std::uint64_t dropped_ = 0;
+  std::map<std::uint64_t, Rec> jobs_;                 // pending and in flight, oldest first
+  std::map<std::string, std::set<Key>> ready_;        // per hook: pending jobs by due time
+  std::set<Key> leased_;                              // claimed jobs by lease end
+  std::map<std::uint64_t, Job> dead_;
+};
+
+}  // namespace
+
+std::shared_ptr<Outbox> make_memory_outbox(MemoryOutboxOptions options) {
+  return std::make_shared<MemoryOutbox>(options);
+}
+
+}  // namespace eventhooks

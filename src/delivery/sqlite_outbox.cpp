@@ -1,0 +1,636 @@
+// SQLite outbox: one file in WAL mode. One writer thread owns the connection and groups the requests of all
+// callers into one transaction (group commit), so many concurrent enqueues/acks cost one fsync, not one each.
+// Times are wall-clock Unix milliseconds: they must survive a restart, which a monotonic clock does not.
+#include <signal.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "eventhooks/logger.hpp"
+#include "eventhooks/outbox.hpp"
+
+namespace eventhooks {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+using SysClock = std::chrono::system_clock;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(SysClock::now().time_since_epoch()).count();
+}
+std::int64_t to_ms(SysClock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+SysClock::time_point from_ms(std::int64_t ms) {
+  return SysClock::time_point(std::chrono::duration_cast<SysClock::duration>(std::chrono::milliseconds(ms)));
+}
+
+// Raised inside the writer thread only and turned into an Error before anything leaves this file.
+struct DbFailure {
+  int rc;
+  std::string message;
+};
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, std::unordered_map<std::string, sqlite3_stmt*>& cache, const std::string& sql) : db_(db) {
+    auto it = cache.find(sql);
+    if (it == cache.end()) {
+      sqlite3_stmt* s = nullptr;
+      int rc = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &s, nullptr);
+      if (rc != SQLITE_OK) throw DbFailure{rc, sqlite3_errmsg(db)};
+      it = cache.emplace(sql, s).first;
+    }
+    s_ = it->second;
+  }
+  ~Stmt() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& bind(int i, std::int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  Stmt& bind(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind(int i, const std::optional<std::string>& v) {
+    if (v) return bind(i, *v);
+    sqlite3_bind_null(s_, i);
+    return *this;
+  }
+  bool step() {
+    int rc = sqlite3_step(s_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw DbFailure{rc, sqlite3_errmsg(db_)};
+  }
+  std::int64_t col_int(int i) const { return sqlite3_column_int64(s_, i); }
+  bool col_null(int i) const { return sqlite3_column_type(s_, i) == SQLITE_NULL; }
+  std::string col_text(int i) const {
+    const auto* p = sqlite3_column_text(s_, i);
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(s_, i)))
+             : std::string();
+  }
+  int changes() const { return sqlite3_changes(db_); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* s_;
+};
+
+const char* kJobColumns =
+    "id, event_id, event_name, realm, payload, created_at, hook, attempts, state, next_attempt_at, claimed_by, "
+    "last_error, dead_reason";
+
+std::string skip_clause(const std::vector<std::string>& skip, int first_param) {
+  if (skip.empty()) return {};
+  std::string s = " AND hook NOT IN (";
+  for (std::size_t i = 0; i < skip.size(); ++i) {
+    if (i) s += ",";
+    s += "?" + std::to_string(first_param + static_cast<int>(i));
+  }
+  return s + ")";
+}
+
+class SqliteOutbox final : public Outbox {
+ public:
+  explicit SqliteOutbox(SqliteOutboxOptions o) : options_(std::move(o)) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    host_ = host;
+    owner_ = fmt::format("{}:{}", host_, ::getpid());
+    if (options_.max_batch == 0) options_.max_batch = 1;
+  }
+
+  ~SqliteOutbox() override {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    work_cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
+    for (auto& [sql, s] : cache_) sqlite3_finalize(s);
+    if (db_) sqlite3_close_v2(db_);
+  }
+
+  Result<void> open() {
+    const std::filesystem::path p(options_.path);
+    if (options_.path.empty()) return Error{ErrorCode::config, "outbox: no path given", false, {}, {}};
+    std::error_code ec;
+    if (p.has_parent_path() && !std::filesystem::is_directory(p.parent_path(), ec)) {
+      return Error{ErrorCode::io,
+                   fmt::format("outbox {}: cannot create it: directory {} does not exist", options_.path,
+                               p.parent_path().string()),
+                   false, {}, {}};
+    }
+    int rc = sqlite3_open_v2(options_.path.c_str(), &db_,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) return db_error(rc, db_ ? sqlite3_errmsg(db_) : "cannot open", "open");
+    if (sqlite3_db_readonly(db_, "main") == 1) {
+      return Error{ErrorCode::io,
+                   fmt::format("outbox {}: the file is not writable (permissions); nothing can be stored",
+                               options_.path),
+                   false, {}, {}};
+    }
+    sqlite3_busy_timeout(db_, static_cast<int>(options_.busy_timeout.count()));
+    try {
+      // Reading the schema first tells a corrupt or foreign file apart from a fresh one before anything is
+      // written to it.
+      std::int64_t version = 0;
+      {
+        Stmt q(db_, cache_, "PRAGMA user_version");
+        if (q.step()) version = q.col_int(0);
+      }
+      bool has_jobs = false, has_other = false;
+      {
+        Stmt q(db_, cache_, "SELECT name FROM sqlite_master WHERE type = 'table'");
+        while (q.step()) {
+          const auto name = q.col_text(0);
+          if (name == "jobs") {
+            has_jobs = true;
+          } else if (name.rfind("sqlite_", 0) != 0) {
+            has_other = true;
+          }
+        }
+      }
+      if (version > kSchemaVersion) {
+        return Error{ErrorCode::io,
+                     fmt::format("outbox {}: schema version {} is newer than this eventhooks supports ({}); "
+                                 "use a newer eventhooks",
+                                 options_.path, version, kSchemaVersion),
+                     false, {}, {}};
+      }
+      if ((version == 0 && has_other && !has_jobs) || (version == kSchemaVersion && !has_jobs)) {
+        return Error{ErrorCode::io,
+                     fmt::format("outbox {}: the file is an SQLite database but not an eventhooks outbox",
+                                 options_.path),
+                     false, {}, {}};
+      }
+      {
+        Stmt q(db_, cache_, "PRAGMA journal_mode=WAL");
+        std::string mode = q.step() ? q.col_text(0) : "";
+        if (mode != "wal") {
+          return Error{ErrorCode::io,
+                       fmt::format("outbox {}: cannot switch to WAL journal mode (got '{}'); is the directory "
+                                   "writable?",
+                                   options_.path, mode),
+                       false, {}, {}};
+        }
+      }
+      exec(options_.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+      if (!has_jobs) {
+        exec("BEGIN IMMEDIATE");
+        try {
+          exec(
+              "CREATE TABLE IF NOT EXISTS jobs ("
+              " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+              " event_id TEXT NOT NULL, event_name TEXT NOT NULL, realm TEXT, payload TEXT NOT NULL,"
+              " created_at INTEGER NOT NULL, hook TEXT NOT NULL,"
+              " attempts INTEGER NOT NULL DEFAULT 0,"
+              " state INTEGER NOT NULL DEFAULT 0,"          // 0 pending (or claimed), 1 dead
+              " next_attempt_at INTEGER NOT NULL,"          // due time; while claimed: lease end
+              " claimed_by TEXT, last_error TEXT, dead_reason TEXT,"
+              " updated_at INTEGER NOT NULL)");
+          exec("CREATE INDEX IF NOT EXISTS jobs_due ON jobs(state, next_attempt_at)");
+          exec(fmt::format("PRAGMA user_version={}", kSchemaVersion));
+          exec("COMMIT");
+        } catch (...) {
+          sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+          throw;
+        }
+      }
+    } catch (const DbFailure& f) {
+      return db_error(f.rc, f.message, "open");
+    }
+    writer_ = std::thread([this] { writer_loop(); });
+    return {};
+  }
+
+  Result<void> enqueue(const Event& event, const std::vector<std::string>& hooks) override {
+    if (hooks.empty()) return {};
+    const std::string payload = event.payload.to_stored().dump();
+    const auto created = to_ms(event.created_at);
+    return done(run<bool>([&](Ctx& c) {
+             const auto now = now_ms();
+             for (const auto& h : hooks) {
+               Stmt q(c.db, c.cache,
+                      "INSERT INTO jobs (event_id, event_name, realm, payload, created_at, hook, next_attempt_at,"
+                      " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)");
+               q.bind(1, event.id).bind(2, event.name).bind(3, event.realm).bind(4, payload).bind(5, created);
+               q.bind(6, h).bind(7, now);
+               q.step();
+             }
+             return true;
+           }));
+  }
+
+  Result<std::vector<Job>> claim(const ClaimRequest& request) override {
+    return run<std::vector<Job>>([&](Ctx& c) {
+      const auto now = now_ms();
+      std::vector<Job> jobs;
+      {
+        Stmt q(c.db, c.cache,
+               fmt::format("SELECT {} FROM jobs WHERE state = 0 AND next_attempt_at <= ?1{} ORDER BY "
+                           "next_attempt_at, id LIMIT ?2",
+                           kJobColumns, skip_clause(request.skip_hooks, 3)));
+        q.bind(1, now).bind(2, static_cast<std::int64_t>(request.max_jobs));
+        for (std::size_t i = 0; i < request.skip_hooks.size(); ++i) q.bind(3 + static_cast<int>(i), request.skip_hooks[i]);
+        while (q.step()) jobs.push_back(read_job(q, now));
+      }
+      const auto lease_end = now + request.lease.count();
+      for (auto& j : jobs) {
+        Stmt u(c.db, c.cache,
+               "UPDATE jobs SET next_attempt_at = ?1, claimed_by = ?2, updated_at = ?3 WHERE id = ?4");
+        u.bind(1, lease_end).bind(2, owner_).bind(3, now).bind(4, std::stoll(j.id));
+        u.step();
+        j.state = Job::State::in_flight;
+        j.next_attempt_at = from_ms(lease_end);
+      }
+      return jobs;
+    });
+  }
+
+  Result<void> ack(const Job& job) override {
+    return done(run<bool>([&](Ctx& c) {
+      Stmt q(c.db, c.cache, "DELETE FROM jobs WHERE id = ?1 AND state = 0");
+      q.bind(1, std::stoll(job.id));
+      q.step();
+      return true;
+    }));
+  }
+
+  Result<void> retry_at(const Job& job, std::chrono::milliseconds delay, const std::string& error) override {
+    return done(run<bool>([&](Ctx& c) {
+      const auto now = now_ms();
+      Stmt q(c.db, c.cache,
+             "UPDATE jobs SET attempts = attempts + 1, next_attempt_at = ?1, claimed_by = NULL, last_error = ?2,"
+             " updated_at = ?3 WHERE id = ?4 AND state = 0");
+      q.bind(1, now + delay.count()).bind(2, error).bind(3, now).bind(4, std::stoll(job.id));
+      q.step();
+      return true;
+    }));
+  }
+
+  Result<void> dead_letter(const Job& job, const std::string& reason, bool attempted) override {
+    return done(run<bool>([&](Ctx& c) {
+      Stmt q(c.db, c.cache,
+             "UPDATE jobs SET state = 1, attempts = attempts + ?1, claimed_by = NULL, dead_reason = ?2,"
+             " last_error = coalesce(?3, last_error), updated_at = ?4 WHERE id = ?5");
+      q.bind(1, std::int64_t{attempted ? 1 : 0}).bind(2, reason).bind(3, job.last_error).bind(4, now_ms());
+      q.bind(5, std::stoll(job.id));
+      q.step();
+      return true;
+    }));
+  }
+
+  Result<void> release(const Job& job) override {
+    return done(run<bool>([&](Ctx& c) {
+      const auto now = now_ms();
+      Stmt q(c.db, c.cache,
+             "UPDATE jobs SET next_attempt_at = ?1, claimed_by = NULL, updated_at = ?1 WHERE id = ?2 AND "
+             "claimed_by = ?3 AND state = 0");
+      q.bind(1, now).bind(2, std::stoll(job.id)).bind(3, owner_);
+      q.step();
+      return true;
+    }));
+  }
+
+  Result<std::size_t> recover() override {
+    return run<std::size_t>([&](Ctx& c) {
+      std::vector<std::string> owners;
+      {
+        Stmt q(c.db, c.cache, "SELECT DISTINCT claimed_by FROM jobs WHERE claimed_by IS NOT NULL AND state = 0");
+        while (q.step()) owners.push_back(q.col_text(0));
+      }
+      std::size_t released = 0;
+      const auto now = now_ms();
+      for (const auto& o : owners) {
+        // Only claims of this host can be checked; another host's claims run out with their lease.
+        const auto colon = o.rfind(':');
+        if (colon == std::string::npos || o.substr(0, colon) != host_) continue;
+        const pid_t pid = static_cast<pid_t>(std::atol(o.c_str() + colon + 1));
+        if (pid <= 0 || pid == ::getpid()) continue;
+        if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // still running (or not ours to check)
+        Stmt u(c.db, c.cache,
+               "UPDATE jobs SET next_attempt_at = ?1, claimed_by = NULL, updated_at = ?1 WHERE claimed_by = ?2 "
+               "AND state = 0");
+        u.bind(1, now).bind(2, o);
+        u.step();
+        released += static_cast<std::size_t>(u.changes());
+      }
+      return released;
+    });
+  }
+
+  Result<std::optional<std::chrono::milliseconds>> next_due(const std::vector<std::string>& skip) override {
+    return run<std::optional<std::chrono::milliseconds>>([&](Ctx& c) {
+      Stmt q(c.db, c.cache,
+             fmt::format("SELECT min(next_attempt_at) FROM jobs WHERE state = 0{}", skip_clause(skip, 1)));
+      for (std::size_t i = 0; i < skip.size(); ++i) q.bind(1 + static_cast<int>(i), skip[i]);
+      std::optional<std::chrono::milliseconds> out;
+      if (q.step() && !q.col_null(0)) {
+        out = std::chrono::milliseconds(std::max<std::int64_t>(0, q.col_int(0) - now_ms()));
+      }
+      return out;
+    });
+  }
+
+  Result<OutboxStats> stats() override {
+    return run<OutboxStats>([&](Ctx& c) {
+      OutboxStats s;
+      Stmt q(c.db, c.cache,
+             "SELECT state, claimed_by IS NOT NULL AND next_attempt_at > ?1, next_attempt_at <= ?1, count(*) "
+             "FROM jobs GROUP BY 1, 2, 3");
+      q.bind(1, now_ms());
+      while (q.step()) {
+        const auto n = static_cast<std::size_t>(q.col_int(3));
+        if (q.col_int(0) == 1) {
+          s.dead += n;
+        } else if (q.col_int(1)) {
+          s.in_flight += n;
+        } else {
+          s.pending += n;
+          if (q.col_int(2)) s.due += n;
+        }
+      }
+      return s;
+    });
+  }
+
+  Result<std::vector<Job>> list(const JobFilter& filter) override {
+    return run<std::vector<Job>>([&](Ctx& c) {
+      std::string where = "1";
+      if (filter.which == JobFilter::Which::pending) where = "state = 0";
+      if (filter.which == JobFilter::Which::dead) where = "state = 1";
+      if (!filter.hook.empty()) where += " AND hook = ?2";
+      Stmt q(c.db, c.cache, fmt::format("SELECT {} FROM jobs WHERE {} ORDER BY id LIMIT ?1", kJobColumns, where));
+      q.bind(1, filter.limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(filter.limit));
+      if (!filter.hook.empty()) q.bind(2, filter.hook);
+      std::vector<Job> out;
+      const auto now = now_ms();
+      while (q.step()) out.push_back(read_job(q, now));
+      return out;
+    });
+  }
+
+  Result<std::optional<Job>> get(const std::string& id) override {
+    const auto n = parse_id(id);
+    return run<std::optional<Job>>([&](Ctx& c) {
+      Stmt q(c.db, c.cache, fmt::format("SELECT {} FROM jobs WHERE id = ?1", kJobColumns));
+      q.bind(1, n);
+      std::optional<Job> out;
+      if (q.step()) out = read_job(q, now_ms());
+      return out;
+    });
+  }
+
+  Result<bool> requeue(const std::string& id) override {
+    const auto n = parse_id(id);
+    return run<bool>([&](Ctx& c) {
+      const auto now = now_ms();
+      Stmt q(c.db, c.cache,
+             "UPDATE jobs SET state = 0, attempts = 0, next_attempt_at = ?1, dead_reason = NULL, updated_at = ?1"
+             " WHERE id = ?2 AND (state = 1 OR claimed_by IS NULL OR next_attempt_at <= ?1)");
+      q.bind(1, now).bind(2, n);
+      q.step();
+      return q.changes() > 0;
+    });
+  }
+
+  Result<bool> remove(const std::string& id) override {
+    const auto n = parse_id(id);
+    bool in_flight = false;
+    auto r = run<bool>([&](Ctx& c) {
+      const auto now = now_ms();
+      {
+        Stmt q(c.db, c.cache,
+               "SELECT 1 FROM jobs WHERE id = ?1 AND state = 0 AND claimed_by IS NOT NULL AND next_attempt_at > ?2");
+        q.bind(1, n).bind(2, now);
+        if (q.step()) {
+          in_flight = true;
+          return false;
+        }
+      }
+      Stmt q(c.db, c.cache, "DELETE FROM jobs WHERE id = ?1");
+      q.bind(1, n);
+      q.step();
+      return q.changes() > 0;
+    });
+    if (r.ok() && in_flight) {
+      return Error{ErrorCode::invalid_input, fmt::format("job {} is being delivered right now", id), false, {}, {}};
+    }
+    return r;
+  }
+
+  Result<std::size_t> purge_dead() override {
+    return run<std::size_t>([&](Ctx& c) {
+      Stmt q(c.db, c.cache, "DELETE FROM jobs WHERE state = 1");
+      q.step();
+      return static_cast<std::size_t>(q.changes());
+    });
+  }
+
+  std::string describe() const override { return "sqlite:" + options_.path; }
+
+ private:
+  struct Ctx {
+    sqlite3* db;
+    std::unordered_map<std::string, sqlite3_stmt*>& cache;
+  };
+  struct Request {
+    std::function<void(Ctx&)> body;  // throws DbFailure
+    std::optional<Error> error;
+    bool done = false;
+  };
+
+  static std::int64_t parse_id(const std::string& id) {
+    try {
+      return std::stoll(id);
+    } catch (...) {
+      return -1;
+    }
+  }
+
+  static Result<void> done(Result<bool> r) {
+    if (!r.ok()) return r.error();
+    return {};
+  }
+
+  template <typename T>
+  Result<T> run(const std::function<T(Ctx&)>& body) {
+    std::optional<T> value;
+    Request req;
+    req.body = [&](Ctx& c) { value = body(c); };
+    {
+      std::unique_lock lock(mu_);
+      if (stopping_) return Error{ErrorCode::internal, "outbox is closed", false, {}, {}};
+      queue_.push_back(&req);
+      work_cv_.notify_one();
+      done_cv_.wait(lock, [&] { return req.done; });
+    }
+    if (req.error) return *req.error;
+    return std::move(*value);
+  }
+
+  void exec(const std::string& sql) {
+    char* msg = nullptr;
+    int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &msg);
+    if (rc != SQLITE_OK) {
+      std::string m = msg ? msg : sqlite3_errstr(rc);
+      sqlite3_free(msg);
+      throw DbFailure{rc, m};
+    }
+  }
+
+  Error db_error(int rc, const std::string& message, const char* what) const {
+    const int primary = rc & 0xFF;
+    switch (primary) {
+      case SQLITE_BUSY:
+      case SQLITE_LOCKED:
+        return Error{ErrorCode::unavailable,
+                     fmt::format("outbox {} is locked by another process (waited {} ms during {}): {}",
+                                 options_.path, options_.busy_timeout.count(), what, message),
+                     true, {}, {}};
+      case SQLITE_NOTADB:
+      case SQLITE_CORRUPT:
+        return Error{ErrorCode::io,
+                     fmt::format("outbox {} is corrupt or not an SQLite database ({}): {}", options_.path, what,
+                                 message),
+                     false, {}, {}};
+      case SQLITE_READONLY:
+      case SQLITE_CANTOPEN:
+      case SQLITE_PERM:
+      case SQLITE_AUTH:
+        return Error{ErrorCode::io,
+                     fmt::format("outbox {} cannot be written ({}): {}", options_.path, what, message), false, {},
+                     {}};
+      case SQLITE_FULL:
+        return Error{ErrorCode::io,
+                     fmt::format("outbox {}: disk full during {}; nothing of it was stored", options_.path, what),
+                     true, {}, {}};
+      default:
+        return Error{ErrorCode::io, fmt::format("outbox {}: {} failed: {}", options_.path, what, message),
+                     primary == SQLITE_IOERR, {}, {}};
+    }
+  }
+
+  void writer_loop() {
+    Ctx ctx{db_, cache_};
+    std::vector<Request*> batch;
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, and every caller has been answered
+        while (!queue_.empty() && batch.size() < options_.max_batch) {
+          batch.push_back(queue_.front());
+          queue_.pop_front();
+        }
+      }
+      std::optional<Error> batch_error;
+      try {
+        exec("BEGIN IMMEDIATE");
+      } catch (const DbFailure& f) {
+        batch_error = db_error(f.rc, f.message, "begin");
+      }
+      if (!batch_error) {
+        for (auto* r : batch) {
+          // A savepoint per request: one failing request does not undo the others in the same commit.
+          try {
+            exec("SAVEPOINT r");
+            r->body(ctx);
+            exec("RELEASE r");
+          } catch (const DbFailure& f) {
+            r->error = db_error(f.rc, f.message, "write");
+            sqlite3_exec(db_, "ROLLBACK TO r; RELEASE r", nullptr, nullptr, nullptr);
+          } catch (const std::exception& e) {
+            r->error = Error{ErrorCode::internal, fmt::format("outbox {}: {}", options_.path, e.what()), false,
+                             {}, {}};
+            sqlite3_exec(db_, "ROLLBACK TO r; RELEASE r", nullptr, nullptr, nullptr);
+          }
+        }
+        try {
+          exec("COMMIT");
+        } catch (const DbFailure& f) {
+          // Nothing of this batch is stored: every caller hears so, none is told "stored".
+          batch_error = db_error(f.rc, f.message, "commit");
+          sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        }
+      }
+      {
+        std::lock_guard lock(mu_);
+        for (auto* r : batch) {
+          if (batch_error) r->error = batch_error;
+          r->done = true;
+        }
+      }
+      done_cv_.notify_all();
+      batch.clear();
+    }
+  }
+
+  Job read_job(const Stmt& q, std::int64_t now) const {
+    Job j;
+    j.id = std::to_string(q.col_int(0));
+    j.event.id = q.col_text(1);
+    j.event.name = q.col_text(2);
+    if (!q.col_null(3)) j.event.realm = q.col_text(3);
+    try {
+      j.event.payload = Payload::from_stored(nlohmann::ordered_json::parse(q.col_text(4)));
+    } catch (const std::exception&) {
+      j.event.payload = Payload(q.col_text(4));
+    }
+    j.event.created_at = from_ms(q.col_int(5));
+    j.hook = q.col_text(6);
+    j.attempts = static_cast<int>(q.col_int(7));
+    const auto next = q.col_int(9);
+    if (q.col_int(8) == 1) {
+      j.state = Job::State::dead;
+    } else if (!q.col_null(10) && next > now) {
+      j.state = Job::State::in_flight;
+    } else {
+      j.state = Job::State::pending;
+    }
+    j.next_attempt_at = from_ms(next);
+    if (!q.col_null(11)) j.last_error = q.col_text(11);
+    if (!q.col_null(12)) j.dead_reason = q.col_text(12);
+    return j;
+  }
+
+  SqliteOutboxOptions options_;
+  std::string host_, owner_;
+  sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;  // writer thread only (and open() before it starts)
+  std::mutex mu_;
+  std::condition_variable work_cv_, done_cv_;
+  std::deque<Request*> queue_;
+  bool stopping_ = false;
+  std::thread writer_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<Outbox>> open_sqlite_outbox(SqliteOutboxOptions options) {
+  auto outbox = std::make_shared<SqliteOutbox>(std::move(options));
+  if (auto r = outbox->open(); !r) return r.error();
+  return std::shared_ptr<Outbox>(std::move(outbox));
+}
+
+}  // namespace eventhooks
