@@ -1,0 +1,391 @@
+// The eventhooks binary as users and scripts run it: output lines, --json shape, exit codes, options.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "test_env.hpp"
+
+namespace eventhooks {
+namespace {
+
+struct CliRun {
+  int code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void write_file(const std::filesystem::path& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary);
+  out << content;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// The whitespace-separated columns of one output line.
+std::vector<std::string> columns(const std::string& line) {
+  std::vector<std::string> out;
+  std::istringstream in(line);
+  for (std::string word; in >> word;) out.push_back(word);
+  return out;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  // Runs the CLI in the temp dir with stdout and stderr kept apart; `args` is shell text.
+  CliRun run(const std::string& args, const std::string& stdin_text = "") {
+    const auto out_file = dir_ / "stdout.txt";
+    const auto err_file = dir_ / "stderr.txt";
+    const auto in_file = dir_ / "stdin.txt";
+    write_file(in_file, stdin_text);
+    const std::string command = "cd '" + dir_.path().string() + "' && { '" + EVENTHOOKS_CLI + "' " + args + " <'" +
+                                in_file.string() + "' >'" + out_file.string() + "' 2>'" + err_file.string() + "'; }";
+    CliRun result;
+    std::string ignored;
+    result.code = test::run_command(command, &ignored);
+    result.out = read_file(out_file);
+    result.err = read_file(err_file);
+    return result;
+  }
+
+  std::string config(const std::string& yaml, const std::string& name = "hooks.yaml") {
+    write_file(dir_ / name, yaml);
+    return name;
+  }
+
+  // A loopback port nobody listens on: bound, then closed.
+  static int closed_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+  }
+
+  std::string two_file_hooks() {
+    return config(
+        "hooks:\n"
+        "  everywhere:\n"
+        "    type: FileHook\n"
+        "    path: all.jsonl\n"
+        "  outside_only:\n"
+        "    type: FileHook\n"
+        "    path: outside.jsonl\n"
+        "    realms: [outside]\n");
+  }
+
+  test::TempDir dir_;
+};
+
+// --- trigger ---------------------------------------------------------------------------------------------
+
+TEST_F(CliTest, Trigger_FileHook_PrintsDeliveredAndAppendsTheEvent) {
+  two_file_hooks();
+  const CliRun r = run("trigger -c hooks.yaml --realm outside --data '{\"service\": \"api\", \"ok\": true}'");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_EQ(columns(lines[0])[0], "everywhere");
+  EXPECT_EQ(columns(lines[0])[1], "delivered");
+  EXPECT_EQ(columns(lines[1])[0], "outside_only");
+  EXPECT_EQ(columns(lines[1])[1], "delivered");
+  const auto written = nlohmann::json::parse(lines_of(read_file(dir_ / "all.jsonl")).at(0));
+  EXPECT_EQ(written["data"], nlohmann::json({{"service", "api"}, {"ok", true}}));
+  EXPECT_EQ(written["realm"], "outside");
+  EXPECT_EQ(written["name"], "everywhere");
+}
+
+TEST_F(CliTest, Trigger_RealmNotInHooksRealms_SkipsItAndExitsZero) {
+  two_file_hooks();
+  const CliRun r = run("trigger -c hooks.yaml --realm inside --data hello");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(columns(lines[0])[1], "delivered");
+  EXPECT_EQ(columns(lines[1])[1], "skipped");
+  EXPECT_NE(lines[1].find("realm 'inside' not in [outside]"), std::string::npos) << lines[1];
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "outside.jsonl"));
+}
+
+TEST_F(CliTest, Trigger_TextData_IsSentAsString) {
+  two_file_hooks();
+  ASSERT_EQ(run("trigger -c hooks.yaml --data 'disk full'").code, 0);
+  EXPECT_EQ(nlohmann::json::parse(read_file(dir_ / "all.jsonl"))["data"], "disk full");
+}
+
+TEST_F(CliTest, Trigger_Json_PrintsOneObjectPerHookInConfigOrder) {
+  two_file_hooks();
+  const CliRun r = run("trigger -c hooks.yaml --json --data '{\"a\": 1}'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 2u);
+  const auto first = nlohmann::json::parse(lines[0]);
+  EXPECT_EQ(first["hook"], "everywhere");
+  EXPECT_EQ(first["type"], "FileHook");
+  EXPECT_EQ(first["outcome"], "delivered");
+  EXPECT_TRUE(first["detail"].is_string());
+  EXPECT_EQ(first["event_id"].get<std::string>().size(), 36u);
+  EXPECT_TRUE(first.contains("status"));
+  EXPECT_TRUE(first["error"].is_null());
+  const auto second = nlohmann::json::parse(lines[1]);
+  EXPECT_EQ(second["hook"], "outside_only");
+  EXPECT_EQ(second["outcome"], "skipped");
+}
+
+TEST_F(CliTest, Trigger_WebHookToClosedPort_FailsWithExitOneAndErrorObject) {
+  config("hooks:\n  sink:\n    type: FileHook\n    path: all.jsonl\n  down:\n    type: WebHook\n    url: http://127.0.0.1:" +
+         std::to_string(closed_port()) + "/in\n    timeout: 3\n    connect_timeout: 2\n");
+  const CliRun r = run("trigger -c hooks.yaml --json --data x");
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(lines[0])["outcome"], "delivered");
+  const auto failed = nlohmann::json::parse(lines[1]);
+  EXPECT_EQ(failed["hook"], "down");
+  EXPECT_EQ(failed["outcome"], "failed");
+  EXPECT_EQ(failed["error"]["code"], "connect");
+  EXPECT_EQ(failed["error"]["retryable"], true);
+  EXPECT_TRUE(failed["error"]["message"].is_string());
+  EXPECT_TRUE(failed["error"].contains("retry_after"));
+}
+
+TEST_F(CliTest, Trigger_DeliveryFailureText_SaysFailed) {
+  config("hooks:\n  down:\n    type: WebHook\n    url: http://127.0.0.1:" + std::to_string(closed_port()) +
+         "/in\n    timeout: 3\n");
+  const CliRun r = run("trigger -c hooks.yaml");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(columns(lines_of(r.out).at(0))[1], "failed");
+}
+
+TEST_F(CliTest, Trigger_DryRun_SendsNothing) {
+  two_file_hooks();
+  const CliRun r = run("trigger -c hooks.yaml --dry-run --realm nowhere --data '{\"a\": 1}'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(columns(lines[0])[1], "would-fire");
+  EXPECT_NE(lines[0].find("FileHook 'everywhere'"), std::string::npos) << lines[0];
+  EXPECT_EQ(columns(lines[1])[1], "skipped");
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "all.jsonl"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "outside.jsonl"));
+}
+
+TEST_F(CliTest, Trigger_HookOption_FiresOnlyTheNamedHooks) {
+  two_file_hooks();
+  const CliRun r = run("trigger -c hooks.yaml --hook outside_only --realm outside");
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(lines_of(r.out).size(), 1u);
+  EXPECT_EQ(columns(lines_of(r.out)[0])[0], "outside_only");
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "all.jsonl"));
+}
+
+TEST_F(CliTest, Trigger_UnknownHookName_IsUsageError) {
+  two_file_hooks();
+  const CliRun r = run("trigger -c hooks.yaml --hook nope");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("no hook named 'nope'"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "all.jsonl"));
+}
+
+TEST_F(CliTest, Trigger_DisabledHook_IsSkipped) {
+  config("hooks:\n  off:\n    type: FileHook\n    path: off.jsonl\n    enabled: false\n");
+  const CliRun r = run("trigger -c hooks.yaml");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("hook is disabled"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "off.jsonl"));
+}
+
+TEST_F(CliTest, Trigger_DataFromFile_IsRead) {
+  two_file_hooks();
+  write_file(dir_ / "event.json", "{\"from\": \"file\"}\n");
+  ASSERT_EQ(run("trigger -c hooks.yaml --data @event.json").code, 0);
+  EXPECT_EQ(nlohmann::json::parse(read_file(dir_ / "all.jsonl"))["data"]["from"], "file");
+}
+
+TEST_F(CliTest, Trigger_DataDash_ReadsStdin) {
+  two_file_hooks();
+  ASSERT_EQ(run("trigger -c hooks.yaml --data -", "{\"from\": \"stdin\"}").code, 0);
+  EXPECT_EQ(nlohmann::json::parse(read_file(dir_ / "all.jsonl"))["data"]["from"], "stdin");
+}
+
+TEST_F(CliTest, Trigger_DataFileMissing_IsUsageError) {
+  two_file_hooks();
+  const CliRun r = run("trigger -c hooks.yaml --data @missing.json");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("missing.json"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "all.jsonl"));
+}
+
+TEST_F(CliTest, Trigger_BrokenJsonObject_IsUsageErrorWithPosition) {
+  two_file_hooks();
+  const CliRun r = run("trigger -c hooks.yaml --data '{\"bad'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("not valid JSON (at byte"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "all.jsonl"));
+}
+
+TEST_F(CliTest, Trigger_InvalidConfig_ExitsThreeAndSendsNothing) {
+  config("hooks:\n  sink:\n    type: FileHook\n    path: all.jsonl\n  bad:\n    type: WebHok\n    url: https://x.example\n");
+  const CliRun r = run("trigger -c hooks.yaml");
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.err.find("hooks.yaml:6: hook 'bad': key 'type'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("did you mean 'WebHook'?"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "all.jsonl"));
+}
+
+TEST_F(CliTest, Trigger_MissingConfigFile_ExitsThree) {
+  const CliRun r = run("trigger -c nowhere.yaml");
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.err.find("nowhere.yaml"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, Trigger_WithoutConfigOption_IsUsageError) { EXPECT_EQ(run("trigger").code, 2); }
+
+TEST_F(CliTest, UnknownOption_IsUsageError) {
+  two_file_hooks();
+  EXPECT_EQ(run("trigger -c hooks.yaml --bogus").code, 2);
+}
+
+TEST_F(CliTest, NoSubcommand_IsUsageError) { EXPECT_EQ(run("").code, 2); }
+
+// --- logs ------------------------------------------------------------------------------------------------
+
+TEST_F(CliTest, Logs_GoToStderrOnly_AsJsonWhenAsked) {
+  two_file_hooks();
+  const CliRun r = run("trigger -c hooks.yaml -v --log-format json --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const auto& line : lines_of(r.out)) EXPECT_TRUE(nlohmann::json::parse(line).contains("outcome")) << line;
+  const auto log_lines = lines_of(r.err);
+  ASSERT_FALSE(log_lines.empty());
+  bool saw_debug = false;
+  for (const auto& line : log_lines) {
+    const auto entry = nlohmann::json::parse(line);
+    EXPECT_TRUE(entry.contains("time") && entry.contains("level") && entry.contains("message")) << line;
+    saw_debug = saw_debug || entry["level"] == "debug";
+  }
+  EXPECT_TRUE(saw_debug) << r.err;  // -v: the skip of outside_only is logged at debug
+}
+
+TEST_F(CliTest, GlobalOptions_BeforeTheSubcommand_AreAccepted) {
+  two_file_hooks();
+  const CliRun r = run("-v --log-format json trigger -c hooks.yaml");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("\"level\":\"debug\""), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, GlobalOptions_AfterTheSubcommand_AreAccepted) {
+  two_file_hooks();
+  const CliRun r = run("trigger -c hooks.yaml --log-format json -v");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("\"level\":\"debug\""), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, LogFormat_OtherThanTextOrJson_IsUsageError) {
+  two_file_hooks();
+  EXPECT_EQ(run("--log-format xml trigger -c hooks.yaml").code, 2);
+}
+
+// --- validate, list ------------------------------------------------------------------------------------
+
+TEST_F(CliTest, Validate_ValidConfig_ExitsZero) {
+  two_file_hooks();
+  const CliRun r = run("validate -c hooks.yaml");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("ok, 2 hooks"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "all.jsonl"));
+}
+
+TEST_F(CliTest, Validate_InvalidConfig_ExitsThreeNamingFileLineHookKey) {
+  ::unsetenv("EVENTHOOKS_CLI_TEST_UNSET");
+  config("hooks:\n  a:\n    type: WebHook\n    url: ${EVENTHOOKS_CLI_TEST_UNSET}\n");
+  const CliRun r = run("validate -c hooks.yaml");
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.err.find("hooks.yaml:4: hook 'a': key 'url'"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, Validate_JsonConfig_IsAccepted) {
+  config(R"({"hooks": {"a": {"type": "FileHook", "path": "a.jsonl"}}})", "hooks.json");
+  EXPECT_EQ(run("validate -c hooks.json").code, 0);
+}
+
+TEST_F(CliTest, List_ShowsEveryHookWithTypeRealmsAndState) {
+  two_file_hooks();
+  const CliRun r = run("list -c hooks.yaml");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(columns(lines[0])[0], "everywhere");
+  EXPECT_EQ(columns(lines[0])[1], "FileHook");
+  EXPECT_EQ(columns(lines[0])[2], "any");
+  EXPECT_EQ(columns(lines[0])[3], "enabled");
+  EXPECT_EQ(columns(lines[1])[2], "outside");
+}
+
+TEST_F(CliTest, List_WithRealm_ShowsOnlyHooksThatWouldFire) {
+  config("hooks:\n  a:\n    type: FileHook\n    path: a\n    realms: [x]\n  b:\n    type: FileHook\n    path: b\n    realms: [y]\n");
+  const CliRun r = run("list -c hooks.yaml --realm y");
+  ASSERT_EQ(r.code, 0);
+  ASSERT_EQ(lines_of(r.out).size(), 1u) << r.out;
+  EXPECT_EQ(columns(lines_of(r.out)[0])[0], "b");
+}
+
+// --- help, version, secrets ----------------------------------------------------------------------------
+
+TEST_F(CliTest, Help_OnEveryCommand_ExitsZero) {
+  for (const char* args : {"--help", "trigger --help", "validate --help", "list --help"}) {
+    const CliRun r = run(args);
+    EXPECT_EQ(r.code, 0) << args;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << args << ": " << r.out;
+  }
+  EXPECT_NE(run("trigger --help").out.find("--dry-run"), std::string::npos);
+  EXPECT_NE(run("validate --help").out.find("--config"), std::string::npos);
+}
+
+TEST_F(CliTest, Version_PrintsVersion) {
+  const CliRun r = run("--version");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("eventhooks 0."), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, Secrets_NeverPrinted_InListDryRunTriggerOrLogs) {
+  const std::string key = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  write_file(dir_ / "webhook.secret", key + "\n");
+  config("hooks:\n  signed:\n    type: WebHook\n    url: http://127.0.0.1:" + std::to_string(closed_port()) +
+         "/in?token=TOPSECRETTOKEN\n    secret_file: webhook.secret\n    timeout: 3\n");
+  std::string everything;
+  for (const char* args : {"list -c hooks.yaml", "trigger -c hooks.yaml --dry-run", "-vv trigger -c hooks.yaml",
+                           "trigger -c hooks.yaml --json -vv --log-format json"}) {
+    const CliRun r = run(args);
+    everything += r.out + r.err;
+  }
+  EXPECT_NE(everything.find("signed"), std::string::npos);
+  EXPECT_EQ(everything.find("TOPSECRETTOKEN"), std::string::npos) << everything;
+  EXPECT_EQ(everything.find("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), std::string::npos) << everything;
+}
+
+}  // namespace
+}  // namespace eventhooks

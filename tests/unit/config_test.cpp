@@ -1,0 +1,513 @@
+// Config loading, the registry and the factory: every user mistake gives a ConfigError naming file, line,
+// hook and key; interpolation, *_file secrets, realms/enabled, retry and defaults.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <initializer_list>
+#include <string>
+
+#include "eventhooks/config.hpp"
+#include "eventhooks/hooks/file_hook.hpp"
+#include "eventhooks/hooks/webhook.hpp"
+#include "test_env.hpp"
+
+namespace eventhooks {
+namespace {
+
+using std::chrono::milliseconds;
+
+// What a "Probe" hook's builder read, so that tests can look at the values after loading.
+struct ProbeValues {
+  std::string text;
+  std::string secret;
+  std::int64_t number = 0;
+  milliseconds timeout{0};
+};
+
+class ProbeHook : public Hook {
+ public:
+  ProbeHook(HookCommon common, ProbeValues values) : Hook(std::move(common)), values(std::move(values)) {}
+  std::string_view type() const noexcept override { return "Probe"; }
+  std::string describe() const override { return "Probe '" + name() + "'"; }
+  ProbeValues values;
+
+ protected:
+  Result<Receipt> send(const Event&) override { return Receipt{.status = {}, .id = {}, .detail = "probed"}; }
+};
+
+// An application's own hook type, registered next to the built-ins.
+HookRegistry registry_with_probe() {
+  HookRegistry registry = HookRegistry::with_builtins();
+  registry.add("Probe", [](HookCommon common, ConfigReader& keys) -> HookPtr {
+    ProbeValues v;
+    v.text = keys.optional_string("text");
+    v.secret = keys.secret("secret", false);
+    v.number = keys.optional_int("number", 0, 0, 65535);
+    v.timeout = keys.optional_seconds("timeout", milliseconds(30'000));
+    return std::make_shared<ProbeHook>(std::move(common), std::move(v));
+  });
+  return registry;
+}
+
+const ProbeValues& probe(const Config& config, const std::string& name) {
+  auto hook = std::dynamic_pointer_cast<ProbeHook>(config.find(name));
+  if (!hook) throw std::runtime_error("no probe hook " + name);
+  return hook->values;
+}
+
+Config parse(const std::string& text, const std::string& base_dir = ".") {
+  return parse_config(text, "hooks.yaml", registry_with_probe(), base_dir);
+}
+
+// The error message of parsing `text`, which must fail.
+std::string error_of(const std::string& text, const std::string& base_dir = ".") {
+  try {
+    parse(text, base_dir);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
+void expect_contains_all(const std::string& message, std::initializer_list<std::string> parts) {
+  for (const auto& part : parts) EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
+}
+
+void write_file(const std::filesystem::path& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary);
+  out << content;
+}
+
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) { ::setenv(name, value, 1); }
+  ~ScopedEnv() { ::unsetenv(name_); }
+
+ private:
+  const char* name_;
+};
+
+// --- loading ---------------------------------------------------------------------------------------------
+
+TEST(ConfigLoad, YamlHooks_KeepFileOrderAndTypes) {
+  const Config config = parse(
+      "hooks:\n"
+      "  zeta:\n"
+      "    type: WebHook\n"
+      "    url: https://example.com/z\n"
+      "  alpha:\n"
+      "    type: FileHook\n"
+      "    path: /tmp/x.jsonl\n");
+  ASSERT_EQ(config.hooks.size(), 2u);
+  EXPECT_EQ(config.hooks[0].hook->name(), "zeta");
+  EXPECT_EQ(config.hooks[0].hook->type(), "WebHook");
+  EXPECT_EQ(config.hooks[0].location.line, 2);
+  EXPECT_EQ(config.hooks[1].hook->name(), "alpha");
+  EXPECT_EQ(config.hooks[1].hook->type(), "FileHook");
+  EXPECT_EQ(config.hooks[1].location.file, "hooks.yaml");
+}
+
+TEST(ConfigLoad, JsonFile_LoadsLikeYaml) {
+  test::TempDir dir;
+  write_file(dir / "hooks.json",
+             R"({"hooks": {"b": {"type": "FileHook", "path": "/tmp/b.jsonl", "realms": ["r1", "r2"]},
+                           "a": {"type": "WebHook", "url": "https://example.com/a"}}})");
+  const Config config = load_config((dir / "hooks.json").string());
+  ASSERT_EQ(config.hooks.size(), 2u);
+  EXPECT_EQ(config.hooks[0].hook->name(), "b");
+  EXPECT_EQ(config.hooks[0].hook->realms().names(), (std::vector<std::string>{"r1", "r2"}));
+  EXPECT_EQ(config.hooks[1].hook->type(), "WebHook");
+}
+
+TEST(ConfigLoad, JsonFileError_NamesJsonLine) {
+  test::TempDir dir;
+  write_file(dir / "hooks.json",
+             "{\n  \"hooks\": {\n    \"a\": {\n      \"type\": \"WebHook\",\n      \"url\": \"nourl\"\n    }\n  }\n}\n");
+  try {
+    load_config((dir / "hooks.json").string());
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    expect_contains_all(e.what(), {"hooks.json:5:", "hook 'a'", "key 'url'", "not a URL"});
+  }
+}
+
+TEST(ConfigLoad, MissingFile_IsConfigError) {
+  EXPECT_THROW(load_config("/nonexistent/eventhooks.yaml"), ConfigError);
+}
+
+TEST(ConfigLoad, YamlSyntaxError_NamesLine) {
+  expect_contains_all(error_of("hooks:\n  a: [\n"), {"hooks.yaml:", "not valid YAML"});
+}
+
+TEST(ConfigLoad, NotAMapping_IsError) {
+  expect_contains_all(error_of("- a\n- b\n"), {"hooks.yaml:1", "mapping"});
+}
+
+TEST(ConfigLoad, MissingHooks_IsError) { expect_contains_all(error_of("outbox: {path: x.db}\n"), {"key 'hooks'", "required"}); }
+
+TEST(ConfigLoad, HooksNotAMapping_IsError) {
+  expect_contains_all(error_of("hooks: [a, b]\n"), {"hooks.yaml:1", "key 'hooks'", "mapping"});
+}
+
+TEST(ConfigLoad, UnknownTopLevelKey_SuggestsNearest) {
+  expect_contains_all(error_of("hooks: {}\ndefault:\n  timeout: 3\n"),
+                      {"hooks.yaml:2", "key 'default'", "unknown key", "did you mean 'defaults'?"});
+}
+
+TEST(ConfigLoad, EmptyHooks_IsValid) { EXPECT_TRUE(parse("hooks: {}\n").hooks.empty()); }
+
+TEST(ConfigLoad, DuplicateHookName_IsError) {
+  expect_contains_all(error_of("hooks:\n  a: {type: Probe}\n  a: {type: Probe}\n"),
+                      {"hooks.yaml:3", "hook 'a'", "duplicate key"});
+}
+
+TEST(ConfigLoad, OutboxPath_RelativeToConfigFolder) {
+  const Config config = parse("outbox:\n  path: state/outbox.db\nhooks: {}\n", "/etc/eventhooks");
+  ASSERT_TRUE(config.outbox.has_value());
+  EXPECT_EQ(config.outbox->path, "/etc/eventhooks/state/outbox.db");
+}
+
+TEST(ConfigLoad, OutboxWithoutPath_IsError) {
+  expect_contains_all(error_of("outbox: {}\nhooks: {}\n"), {"key 'outbox.path'", "required"});
+}
+
+// --- errors in one hook ----------------------------------------------------------------------------------
+
+TEST(ConfigErrors, UnknownType_SuggestsNearestName) {
+  expect_contains_all(error_of("hooks:\n  alarm:\n    type: WebHok\n    url: https://x.example\n"),
+                      {"hooks.yaml:3:", "hook 'alarm'", "key 'type'", "unknown hook type 'WebHok'",
+                       "did you mean 'WebHook'?"});
+}
+
+TEST(ConfigErrors, UnknownTypeFarFromAll_ListsKnownTypes) {
+  expect_contains_all(error_of("hooks:\n  a:\n    type: Pigeon\n"), {"unknown hook type 'Pigeon'", "known types:", "FileHook"});
+}
+
+TEST(ConfigErrors, MissingType_IsError) {
+  expect_contains_all(error_of("hooks:\n  a:\n    url: https://x.example\n"), {"hooks.yaml:2:", "hook 'a'", "key 'type'", "required"});
+}
+
+TEST(ConfigErrors, UnknownKey_SuggestsNearestKey) {
+  expect_contains_all(error_of("hooks:\n  a:\n    type: WebHook\n    url: https://x.example\n    realm: [x]\n"),
+                      {"hooks.yaml:5:", "hook 'a'", "key 'realm'", "unknown key", "did you mean 'realms'?"});
+}
+
+TEST(ConfigErrors, MissingRequiredKey_NamesIt) {
+  expect_contains_all(error_of("hooks:\n  sink:\n    type: FileHook\n"), {"hooks.yaml:2:", "hook 'sink'", "key 'path'"});
+}
+
+TEST(ConfigErrors, RealmsNotAList_IsError) {
+  expect_contains_all(error_of("hooks:\n  a:\n    type: Probe\n    realms: 5\n"),
+                      {"hooks.yaml:4:", "hook 'a'", "key 'realms'", "list of strings"});
+}
+
+TEST(ConfigErrors, RealmsItemNotAString_IsError) {
+  expect_contains_all(error_of("hooks:\n  a:\n    type: Probe\n    realms: [ok, {x: 1}]\n"),
+                      {"hooks.yaml:4:", "key 'realms'", "item 2"});
+}
+
+TEST(ConfigErrors, EnabledNotABool_IsError) {
+  expect_contains_all(error_of("hooks:\n  a:\n    type: Probe\n    enabled: maybe\n"),
+                      {"hooks.yaml:4:", "hook 'a'", "key 'enabled'", "true or false"});
+}
+
+TEST(ConfigErrors, NumberGivenText_IsError) {
+  expect_contains_all(error_of("hooks:\n  a:\n    type: Probe\n    number: \"abc\"\n"),
+                      {"hooks.yaml:4:", "hook 'a'", "key 'number'", "whole number", "got a string"});
+}
+
+TEST(ConfigErrors, NumberOutOfRange_IsError) {
+  expect_contains_all(error_of("hooks:\n  a:\n    type: Probe\n    number: 70000\n"),
+                      {"hooks.yaml:4:", "key 'number'", "between 0 and 65535"});
+}
+
+TEST(ConfigErrors, TimeoutNotANumber_IsError) {
+  expect_contains_all(error_of("hooks:\n  a:\n    type: Probe\n    timeout: soon\n"),
+                      {"hooks.yaml:4:", "hook 'a'", "key 'timeout'", "seconds"});
+}
+
+TEST(ConfigErrors, TimeoutZero_IsError) {
+  expect_contains_all(error_of("hooks:\n  a:\n    type: FileHook\n    path: /tmp/x\n    timeout: 0\n"),
+                      {"hooks.yaml:5:", "hook 'a'", "key 'timeout'", "more than 0"});
+}
+
+TEST(ConfigErrors, HookNotAMapping_IsError) {
+  expect_contains_all(error_of("hooks:\n  a: just text\n"), {"hooks.yaml:2:", "hook 'a'", "mapping"});
+}
+
+TEST(ConfigErrors, UrlWithoutScheme_IsError) {
+  expect_contains_all(error_of("hooks:\n  a:\n    type: WebHook\n    url: example.com/x\n"),
+                      {"hooks.yaml:4:", "hook 'a'", "key 'url'", "not a URL"});
+}
+
+TEST(ConfigErrors, UrlWithOtherScheme_IsError) {
+  expect_contains_all(error_of("hooks:\n  a:\n    type: WebHook\n    url: ftp://example.com/x\n"),
+                      {"hooks.yaml:4:", "key 'url'", "http or https"});
+}
+
+TEST(ConfigErrors, UrlWithoutHost_IsError) {
+  expect_contains_all(error_of("hooks:\n  a:\n    type: WebHook\n    url: https:///x\n"),
+                      {"hooks.yaml:4:", "key 'url'", "no host"});
+}
+
+TEST(ConfigErrors, BadUrl_MessageDoesNotShowItsQueryToken) {
+  const std::string message = error_of("hooks:\n  a:\n    type: WebHook\n    url: ftp://example.com/x?token=s3cr3tvalue\n");
+  EXPECT_NE(message.find("key 'url'"), std::string::npos) << message;
+  EXPECT_EQ(message.find("s3cr3tvalue"), std::string::npos) << message;
+}
+
+TEST(ConfigErrors, WrongTypeOfSecret_MessageDoesNotShowTheValue) {
+  const std::string message = error_of("hooks:\n  a:\n    type: Probe\n    secret: [hunter2secret]\n");
+  expect_contains_all(message, {"hooks.yaml:4:", "key 'secret'", "got a list"});
+  EXPECT_EQ(message.find("hunter2secret"), std::string::npos) << message;
+}
+
+TEST(ConfigErrors, SeveralBadHooks_AllReported) {
+  const std::string message = error_of(
+      "hooks:\n"
+      "  first:\n    type: WebHok\n"
+      "  good:\n    type: Probe\n"
+      "  second:\n    type: FileHook\n");
+  expect_contains_all(message, {"hook 'first'", "hooks.yaml:3:", "hook 'second'", "hooks.yaml:6:"});
+  EXPECT_EQ(message.find("hook 'good'"), std::string::npos);
+}
+
+// --- interpolation ---------------------------------------------------------------------------------------
+
+TEST(ConfigInterpolation, SetVariable_IsSubstituted) {
+  ScopedEnv env("EVENTHOOKS_TEST_HOST", "hooks.example.com");
+  const Config config = parse("hooks:\n  p:\n    type: Probe\n    text: https://${EVENTHOOKS_TEST_HOST}/in\n");
+  EXPECT_EQ(probe(config, "p").text, "https://hooks.example.com/in");
+}
+
+TEST(ConfigInterpolation, UnsetVariableWithDefault_UsesDefault) {
+  ::unsetenv("EVENTHOOKS_TEST_UNSET");
+  const Config config = parse("hooks:\n  p:\n    type: Probe\n    text: \"a-${EVENTHOOKS_TEST_UNSET:-fallback}-b\"\n");
+  EXPECT_EQ(probe(config, "p").text, "a-fallback-b");
+}
+
+TEST(ConfigInterpolation, UnsetVariableWithoutDefault_NamesFileLineHookKey) {
+  ::unsetenv("EVENTHOOKS_TEST_UNSET");
+  expect_contains_all(error_of("hooks:\n  p:\n    type: Probe\n    text: ${EVENTHOOKS_TEST_UNSET}\n"),
+                      {"hooks.yaml:4:", "hook 'p'", "key 'text'", "EVENTHOOKS_TEST_UNSET", "not set"});
+}
+
+TEST(ConfigInterpolation, DoubleDollar_IsLiteral) {
+  const Config config = parse("hooks:\n  p:\n    type: Probe\n    text: \"cost $${PRICE}\"\n");
+  EXPECT_EQ(probe(config, "p").text, "cost ${PRICE}");
+}
+
+TEST(ConfigInterpolation, UnterminatedReference_IsError) {
+  expect_contains_all(error_of("hooks:\n  p:\n    type: Probe\n    text: \"${OOPS\"\n"),
+                      {"hooks.yaml:4:", "hook 'p'", "key 'text'", "unterminated"});
+}
+
+TEST(ConfigInterpolation, PlainScalarVariable_BecomesNumber) {
+  ScopedEnv env("EVENTHOOKS_TEST_PORT", "8025");
+  const Config config = parse("hooks:\n  p:\n    type: Probe\n    number: ${EVENTHOOKS_TEST_PORT}\n");
+  EXPECT_EQ(probe(config, "p").number, 8025);
+}
+
+TEST(ConfigInterpolation, QuotedNumberFromJsonStyleVariable_IsAccepted) {
+  ScopedEnv env("EVENTHOOKS_TEST_PORT", "8025");
+  const Config config = parse(R"({"hooks": {"p": {"type": "Probe", "number": "${EVENTHOOKS_TEST_PORT}"}}})");
+  EXPECT_EQ(probe(config, "p").number, 8025);
+}
+
+TEST(ConfigInterpolation, VariableInsideList_IsSubstituted) {
+  ScopedEnv env("EVENTHOOKS_TEST_REALM", "prod");
+  const Config config = parse("hooks:\n  p:\n    type: Probe\n    realms: [\"${EVENTHOOKS_TEST_REALM}\", dev]\n");
+  EXPECT_EQ(config.find("p")->realms().names(), (std::vector<std::string>{"prod", "dev"}));
+}
+
+// --- *_file secrets --------------------------------------------------------------------------------------
+
+TEST(ConfigSecrets, SecretFile_RelativeToConfigFolder_TrailingNewlineDropped) {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir / "secrets");
+  write_file(dir / "secrets" / "probe", "s3cret-value\n");
+  write_file(dir / "hooks.yaml", "hooks:\n  p:\n    type: Probe\n    secret_file: secrets/probe\n");
+  const Config config = load_config((dir / "hooks.yaml").string(), registry_with_probe());
+  EXPECT_EQ(probe(config, "p").secret, "s3cret-value");
+}
+
+TEST(ConfigSecrets, UnreadableSecretFile_NamesFileLineHookKey) {
+  test::TempDir dir;
+  const std::string message =
+      error_of("hooks:\n  p:\n    type: Probe\n    secret_file: missing.txt\n", dir.path().string());
+  expect_contains_all(message, {"hooks.yaml:4:", "hook 'p'", "key 'secret_file'", "cannot read", "missing.txt"});
+}
+
+TEST(ConfigSecrets, SecretAndSecretFile_IsError) {
+  test::TempDir dir;
+  write_file(dir / "s", "x");
+  expect_contains_all(error_of("hooks:\n  p:\n    type: Probe\n    secret: a\n    secret_file: s\n", dir.path().string()),
+                      {"hook 'p'", "key 'secret'", "not both"});
+}
+
+TEST(ConfigSecrets, WebHookSecretFile_SignsWithItsKey) {
+  test::TempDir dir;
+  write_file(dir / "whsec", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n");
+  write_file(dir / "hooks.yaml", "hooks:\n  w:\n    type: WebHook\n    url: https://x.example/in\n    secret_file: whsec\n");
+  const Config config = load_config((dir / "hooks.yaml").string());
+  auto hook = std::dynamic_pointer_cast<WebHook>(config.find("w"));
+  ASSERT_TRUE(hook);
+  EXPECT_EQ(hook->options().secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  EXPECT_EQ(hook->describe().find("MfKQ9r8G"), std::string::npos);
+}
+
+// --- realms and enabled ----------------------------------------------------------------------------------
+
+TEST(ConfigRealms, ListOfRealms_AppliesSeedRule) {
+  const Config config = parse("hooks:\n  p:\n    type: Probe\n    realms: [outside, lab]\n");
+  const HookPtr hook = config.find("p");
+  EXPECT_TRUE(hook->allows(std::string_view("lab")));
+  EXPECT_FALSE(hook->allows(std::string_view("inside")));
+  EXPECT_FALSE(hook->allows(std::nullopt));
+}
+
+TEST(ConfigRealms, NoRealms_FiresForAnyRealm) {
+  const Config config = parse("hooks:\n  p:\n    type: Probe\n");
+  EXPECT_TRUE(config.find("p")->allows(std::string_view("anything")));
+  EXPECT_TRUE(config.find("p")->allows(std::nullopt));
+}
+
+TEST(ConfigRealms, DisabledHook_IsLoadedButNeverFires) {
+  const Config config = parse("hooks:\n  p:\n    type: Probe\n    enabled: false\n");
+  ASSERT_EQ(config.hooks.size(), 1u);
+  const HookPtr hook = config.find("p");
+  EXPECT_FALSE(hook->enabled());
+  const Outcome outcome = hook->trigger(Payload("x"));
+  EXPECT_TRUE(outcome.skipped());
+  EXPECT_EQ(outcome.reason, "hook is disabled");
+}
+
+TEST(ConfigRealms, DisabledHook_IsStillValidated) {
+  expect_contains_all(error_of("hooks:\n  p:\n    type: WebHook\n    enabled: false\n    url: nope\n"),
+                      {"hooks.yaml:5:", "hook 'p'", "key 'url'"});
+}
+
+// --- retry and defaults ----------------------------------------------------------------------------------
+
+TEST(ConfigRetry, NoRetryBlock_GivesDefaultPolicy) {
+  const Config config = parse("hooks:\n  p:\n    type: Probe\n");
+  const RetryPolicy expected;
+  EXPECT_EQ(config.hooks[0].retry.max_attempts, expected.max_attempts);
+  EXPECT_EQ(config.hooks[0].retry.initial_delay, expected.initial_delay);
+}
+
+TEST(ConfigRetry, RetryBlock_ReadsEveryKey) {
+  const Config config = parse(
+      "hooks:\n  p:\n    type: Probe\n    retry:\n      max_attempts: 4\n      max_age: 3600\n"
+      "      initial_delay: 0.25\n      multiplier: 3\n      max_delay: 60\n      jitter: false\n");
+  const RetryPolicy& r = config.hooks[0].retry;
+  EXPECT_EQ(r.max_attempts, 4);
+  EXPECT_EQ(r.max_age, std::chrono::seconds(3600));
+  EXPECT_EQ(r.initial_delay, milliseconds(250));
+  EXPECT_DOUBLE_EQ(r.multiplier, 3.0);
+  EXPECT_EQ(r.max_delay, milliseconds(60'000));
+  EXPECT_FALSE(r.jitter);
+}
+
+TEST(ConfigRetry, DefaultsRetry_AppliesKeyByKeyUnderHooksOwn) {
+  const Config config = parse(
+      "defaults:\n  retry:\n    max_attempts: 5\n    jitter: false\n"
+      "hooks:\n  p:\n    type: Probe\n    retry:\n      max_attempts: 2\n  q:\n    type: Probe\n");
+  EXPECT_EQ(config.hooks[0].retry.max_attempts, 2);
+  EXPECT_FALSE(config.hooks[0].retry.jitter);
+  EXPECT_EQ(config.hooks[1].retry.max_attempts, 5);
+}
+
+TEST(ConfigRetry, UnknownRetryKey_SuggestsNearest) {
+  expect_contains_all(error_of("hooks:\n  p:\n    type: Probe\n    retry:\n      max_atempts: 3\n"),
+                      {"hooks.yaml:5:", "hook 'p'", "key 'retry.max_atempts'", "did you mean 'max_attempts'?"});
+}
+
+TEST(ConfigRetry, ZeroAttempts_IsError) {
+  expect_contains_all(error_of("hooks:\n  p:\n    type: Probe\n    retry:\n      max_attempts: 0\n"),
+                      {"hooks.yaml:5:", "hook 'p'", "key 'retry.max_attempts'", "between 1 and 1000"});
+}
+
+TEST(ConfigRetry, RetryNotAMapping_IsError) {
+  expect_contains_all(error_of("hooks:\n  p:\n    type: Probe\n    retry: 3\n"),
+                      {"hooks.yaml:4:", "hook 'p'", "key 'retry'", "mapping"});
+}
+
+TEST(ConfigRetry, MaxDelayBelowInitialDelay_IsError) {
+  expect_contains_all(error_of("hooks:\n  p:\n    type: Probe\n    retry: {initial_delay: 10, max_delay: 1}\n"),
+                      {"hook 'p'", "key 'retry.max_delay'"});
+}
+
+TEST(ConfigDefaults, Timeout_AppliesWhenHookHasNone) {
+  const Config config = parse("defaults:\n  timeout: 2.5\nhooks:\n  p:\n    type: Probe\n  q:\n    type: Probe\n    timeout: 7\n");
+  EXPECT_EQ(probe(config, "p").timeout, milliseconds(2500));
+  EXPECT_EQ(probe(config, "q").timeout, milliseconds(7000));
+}
+
+TEST(ConfigDefaults, BadDefaultRetry_NamesDefaultsKey) {
+  expect_contains_all(error_of("defaults:\n  retry:\n    multiplier: fast\nhooks: {}\n"),
+                      {"hooks.yaml:3:", "key 'defaults.retry.multiplier'", "number"});
+}
+
+TEST(ConfigDefaults, UnknownDefaultsKey_IsError) {
+  expect_contains_all(error_of("defaults:\n  timout: 3\nhooks: {}\n"),
+                      {"hooks.yaml:2:", "key 'defaults.timout'", "did you mean 'timeout'?"});
+}
+
+// --- registry and factory --------------------------------------------------------------------------------
+
+TEST(HookRegistry, WithBuiltins_HasTheSeedsHttpTypesAndFileHook) {
+  const HookRegistry registry = HookRegistry::with_builtins();
+  for (const char* type : {"WebHook", "MattermostWebHook", "DockerCloudWebHook", "FileHook"}) {
+    EXPECT_TRUE(registry.contains(type)) << type;
+  }
+}
+
+TEST(HookRegistry, ApplicationType_IsBuiltFromConfig) {
+  const Config config = parse("hooks:\n  mine:\n    type: Probe\n    text: hello\n    realms: [x]\n");
+  ASSERT_EQ(config.hooks.size(), 1u);
+  EXPECT_EQ(config.hooks[0].hook->type(), "Probe");
+  EXPECT_EQ(probe(config, "mine").text, "hello");
+  EXPECT_TRUE(config.hooks[0].hook->trigger(Payload("x"), "x").delivered());
+}
+
+TEST(HookRegistry, BuildWithoutLocator_NamesHookAndKey) {
+  const HookRegistry registry = registry_with_probe();
+  try {
+    registry.build("p", {{"type", "Probe"}, {"number", "x"}});
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    expect_contains_all(e.what(), {"hook 'p'", "key 'number'"});
+  }
+}
+
+TEST(EventhookFactory, SeedWebhookKey_MakesWebHook) {
+  const HookPtr hook = eventhook_factory("alarm", {{"type", "WebHook"}, {"webhook", "https://some.server.com/alarm"}});
+  ASSERT_TRUE(hook);
+  EXPECT_EQ(hook->type(), "WebHook");
+  EXPECT_EQ(std::dynamic_pointer_cast<WebHook>(hook)->options().url, "https://some.server.com/alarm");
+}
+
+TEST(EventhookFactory, UrlKey_MakesWebHookWithRealms) {
+  const HookPtr hook = eventhook_factory(
+      "alarm", {{"type", "WebHook"}, {"url", "https://some.server.com/alarm"}, {"realms", {"outside"}}});
+  EXPECT_EQ(hook->realms().names(), std::vector<std::string>{"outside"});
+}
+
+TEST(EventhookFactory, UnknownType_ThrowsWithSuggestion) {
+  try {
+    eventhook_factory("x", {{"type", "MattermostWebhook"}});
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    expect_contains_all(e.what(), {"hook 'x'", "key 'type'", "did you mean 'MattermostWebHook'?"});
+  }
+}
+
+TEST(EventhookFactory, SeedEnabledFlag_IsAccepted) {
+  const HookPtr hook = eventhook_factory("x", {{"type", "FileHook"}, {"path", "/tmp/x"}, {"enabled", false}});
+  EXPECT_FALSE(hook->enabled());
+}
+
+}  // namespace
+}  // namespace eventhooks
