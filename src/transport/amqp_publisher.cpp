@@ -65,9 +65,9 @@ Error error_from_status(int status, const std::string& what) {
 }
 
 // A broker's connection.close / channel.close reply code and text as an Error.
-Error error_from_close(int code, const std::string& text, const std::string& what) {
-  std::string message = what + ": broker closed the " + (code >= 500 || code == 320 ? "connection" : "channel") +
-                        " with " + std::to_string(code) + " " + text;
+Error error_from_close(int code, const std::string& text, const std::string& what, bool connection) {
+  std::string message = what + ": broker closed the " + (connection ? "connection" : "channel") + " with " +
+                        std::to_string(code) + " " + text;
   switch (code) {
     case 403: return make_error(ErrorCode::auth, std::move(message), false, code);           // ACCESS_REFUSED
     case 404: return make_error(ErrorCode::config, std::move(message), false, code);         // NOT_FOUND
@@ -91,11 +91,11 @@ std::optional<Error> error_from_reply(const amqp_rpc_reply_t& reply, const std::
     case AMQP_RESPONSE_SERVER_EXCEPTION:
       if (reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
         const auto* m = static_cast<const amqp_connection_close_t*>(reply.reply.decoded);
-        return error_from_close(m->reply_code, string_of(m->reply_text), what);
+        return error_from_close(m->reply_code, string_of(m->reply_text), what, true);
       }
       if (reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
         const auto* m = static_cast<const amqp_channel_close_t*>(reply.reply.decoded);
-        return error_from_close(m->reply_code, string_of(m->reply_text), what);
+        return error_from_close(m->reply_code, string_of(m->reply_text), what, false);
       }
       return make_error(ErrorCode::protocol, what + ": unexpected reply from the broker", true);
   }
@@ -185,7 +185,13 @@ struct AmqpPublisher::State {
 
     timeval tv = to_timeval(opt.connect_timeout);
     const int status = amqp_socket_open_noblock(socket, ep.host.c_str(), ep.effective_port(), &tv);
-    if (status != AMQP_STATUS_OK) return fail_connect(error_from_status(status, what));
+    if (status != AMQP_STATUS_OK) {
+      Error e = error_from_status(status, what);
+      // rabbitmq-c keeps the reason (refused, unreachable) to itself; errno is stale after its non-blocking
+      // connect, so say what the user can check rather than quote it.
+      if (status == AMQP_STATUS_SOCKET_ERROR) e.message += " (is the broker running and listening there?)";
+      return fail_connect(std::move(e));
+    }
 
     const amqp_rpc_reply_t login =
         amqp_login(conn, ep.vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE, static_cast<int>(opt.heartbeat.count()),
@@ -273,7 +279,7 @@ struct AmqpPublisher::State {
   void lose_connection(const Error& cause) {
     logger()->warn("{}: connection lost: {}", opt.log_name, cause.to_string());
     drop_connection();
-    const Error e = scrubbed(make_error(cause.code == ErrorCode::unavailable ? ErrorCode::unavailable : cause.code,
+    const Error e = scrubbed(make_error(ErrorCode::unavailable,
                                         "connection to " + where + " lost before the broker confirmed: " + cause.message,
                                         true, cause.status));
     for (auto& [tag, p] : inflight) p->finish(e);
@@ -440,7 +446,7 @@ struct AmqpPublisher::State {
     amqp_channel_close_ok_t ok{};
     amqp_send_method(conn, kChannel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
     const std::string text = string_of(c.reply_text);
-    const Error cause = scrubbed(error_from_close(c.reply_code, text, "publish to " + where));
+    const Error cause = scrubbed(error_from_close(c.reply_code, text, "publish to " + where, false));
     logger()->warn("{}: {}", opt.log_name, cause.to_string());
     bool blamed = false;
     for (auto& [tag, p] : inflight) {
@@ -483,7 +489,7 @@ struct AmqpPublisher::State {
         const auto* c = static_cast<const amqp_connection_close_t*>(m.decoded);
         amqp_connection_close_ok_t ok{};
         amqp_send_method(conn, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
-        lose_connection(error_from_close(c->reply_code, string_of(c->reply_text), "broker"));
+        lose_connection(error_from_close(c->reply_code, string_of(c->reply_text), "broker", true));
         break;
       }
       case AMQP_CONNECTION_BLOCKED_METHOD:
