@@ -158,9 +158,20 @@ Error curl_error(CURLcode rc, CURL* curl, const char* errbuf, const HttpRequest&
       e.code = ErrorCode::dns;
       e.retryable = true;  // resolvers fail transiently; a name that never resolves ends in the dead letters
       break;
-    case CURLE_COULDNT_CONNECT:
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
+      // With TLS 1.3 a server refusing our client certificate says so in an alert after the handshake, and
+      // libcurl reports it as a read error; it is a TLS setup problem that retrying will not fix.
+      if (why.find("alert") != std::string::npos &&
+          (why.find("certificate") != std::string::npos || why.find("unknown ca") != std::string::npos)) {
+        e.code = ErrorCode::tls;
+        e.retryable = false;
+        break;
+      }
+      e.code = ErrorCode::connect;
+      e.retryable = true;
+      break;
+    case CURLE_COULDNT_CONNECT:
       e.code = ErrorCode::connect;
       e.retryable = true;
       break;

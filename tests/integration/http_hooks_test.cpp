@@ -417,6 +417,52 @@ TEST_F(HttpsHooks, MissingCaFile_FailsWithTlsError) {
   EXPECT_FALSE(e.retryable);
 }
 
+TEST_F(HttpsHooks, ServerWantsClientCertificateAndGetsIt_Delivers) {
+  HttpTestServer server(certs.cert_file, certs.key_file, certs.ca_file);
+  auto options = webhook_to(server.url("/mtls"));
+  options.http.tls.ca_file = certs.ca_file.string();
+  options.http.tls.cert_file = certs.client_cert_file.string();
+  options.http.tls.key_file = certs.client_key_file.string();
+  WebHook hook(options);
+  const Outcome out = fire(hook);
+  EXPECT_TRUE(out.delivered()) << out.detail();
+}
+
+TEST_F(HttpsHooks, ServerWantsClientCertificateAndGetsNone_Fails) {
+  HttpTestServer server(certs.cert_file, certs.key_file, certs.ca_file);
+  auto options = webhook_to(server.url("/mtls"));
+  options.http.tls.ca_file = certs.ca_file.string();
+  WebHook hook(options);
+  // How the refusal surfaces depends on timing (a TLS alert read by the client, or a connection already
+  // closed by the server), so only the outcome is checked: not delivered, and the server saw no request.
+  (void)failure_of(fire(hook));
+  EXPECT_EQ(server.request_count(), 0u);
+}
+
+// ---------------------------------------------------------------------------------------------- proxies
+
+TEST(HttpClient, HttpProxyFromEnvironment_IsUsed) {
+  HttpTestServer proxy;
+  test::ScopedEnv set_proxy("http_proxy", proxy.url("").c_str());
+  test::ScopedEnv no_exceptions("no_proxy", nullptr);
+  test::ScopedEnv no_exceptions_upper("NO_PROXY", nullptr);
+  HttpClient client;
+  auto r = client.send({.url = "http://target.invalid/via-proxy", .body = "{}"});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(proxy.request_count(), 1u);
+  EXPECT_EQ(proxy.requests()[0].target, "http://target.invalid/via-proxy");
+  EXPECT_EQ(proxy.requests()[0].header("host"), "target.invalid");
+}
+
+TEST(HttpClient, ProxyOption_IsUsed) {
+  HttpTestServer proxy;
+  HttpClient client({.proxy = proxy.url("")});
+  auto r = client.send({.url = "http://target.invalid/via-option", .body = "{}"});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(proxy.request_count(), 1u);
+  EXPECT_EQ(proxy.requests()[0].target, "http://target.invalid/via-option");
+}
+
 // ---------------------------------------------------------------------------------------------- Mattermost
 
 TEST(MattermostHttp, Trigger_PostsTextToHooksTokenPath) {
@@ -620,6 +666,28 @@ TEST(HttpHookConfig, FileHookKeys_BuildFileHook) {
   auto hook = eventhook_factory("f", {{"type", "FileHook"}, {"path", (dir / "x.jsonl").string()}, {"fsync", true}});
   ASSERT_TRUE(hook->trigger("x").delivered());
   EXPECT_TRUE(std::filesystem::exists(dir / "x.jsonl"));
+}
+
+TEST(HttpHookConfig, SecretFile_SignsWithTheKeyInTheFile) {
+  HttpTestServer server;
+  test::TempDir dir;
+  { std::ofstream(dir / "secret") << kSecret << "\n"; }
+  auto hook = eventhook_factory(
+      "alarm", {{"type", "WebHook"}, {"url", server.url("/s")}, {"secret_file", (dir / "secret").string()}});
+  ASSERT_TRUE(hook->trigger("x").delivered());
+  std::string verifier_output;
+  EXPECT_TRUE(test::verify_with_standardwebhooks(kSecret, server.requests().at(0), &verifier_output))
+      << verifier_output;
+}
+
+TEST(HttpHookConfig, TlsKeys_ReachTheClient) {
+  test::TempDir dir;
+  const auto certs = test::make_test_certificates(dir.path());
+  HttpTestServer server(certs.cert_file, certs.key_file);
+  auto hook = eventhook_factory(
+      "alarm", {{"type", "WebHook"}, {"url", server.url("/tls")}, {"ca_file", certs.ca_file.string()}});
+  const Outcome out = hook->trigger("x");
+  EXPECT_TRUE(out.delivered()) << out.detail();
 }
 
 TEST(HttpHookConfig, UnknownKey_IsConfigError) {

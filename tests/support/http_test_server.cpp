@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cctype>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -68,8 +69,11 @@ TestCertificates make_test_certificates(const std::filesystem::path& dir) {
 
 HttpTestServer::HttpTestServer() : server_(std::make_unique<httplib::Server>()) { start(); }
 
-HttpTestServer::HttpTestServer(const std::filesystem::path& cert_file, const std::filesystem::path& key_file)
-    : server_(std::make_unique<httplib::SSLServer>(cert_file.c_str(), key_file.c_str())), tls_(true) {
+HttpTestServer::HttpTestServer(const std::filesystem::path& cert_file, const std::filesystem::path& key_file,
+                               const std::filesystem::path& client_ca_file)
+    : server_(std::make_unique<httplib::SSLServer>(cert_file.c_str(), key_file.c_str(),
+                                                   client_ca_file.empty() ? nullptr : client_ca_file.c_str())),
+      tls_(true) {
   if (!server_->is_valid()) throw std::runtime_error("cannot load the test server's certificate or key");
   start();
 }
@@ -159,6 +163,23 @@ std::size_t HttpTestServer::request_count() const {
 bool HttpTestServer::wait_for_requests(std::size_t n, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mutex_);
   return changed_.wait_for(lock, timeout, [&] { return requests_.size() >= n; });
+}
+
+ScopedEnv::ScopedEnv(const char* name, const char* value) : name_(name) {
+  if (const char* old = std::getenv(name)) old_ = old;
+  if (value) {
+    ::setenv(name, value, 1);
+  } else {
+    ::unsetenv(name);
+  }
+}
+
+ScopedEnv::~ScopedEnv() {
+  if (old_) {
+    ::setenv(name_.c_str(), old_->c_str(), 1);
+  } else {
+    ::unsetenv(name_.c_str());
+  }
 }
 
 bool verify_with_standardwebhooks(const std::string& secret, const RecordedRequest& request, std::string* output) {

@@ -59,7 +59,9 @@ class HttpTestServer {
   // Plain HTTP.
   HttpTestServer();
   // HTTPS with this certificate and key.
-  HttpTestServer(const std::filesystem::path& cert_file, const std::filesystem::path& key_file);
+  // HTTPS with this certificate and key; with `client_ca_file`, clients must show a certificate it signed.
+  HttpTestServer(const std::filesystem::path& cert_file, const std::filesystem::path& key_file,
+                 const std::filesystem::path& client_ca_file = {});
   ~HttpTestServer();
   HttpTestServer(const HttpTestServer&) = delete;
   HttpTestServer& operator=(const HttpTestServer&) = delete;
@@ -96,6 +98,19 @@ class HttpTestServer {
 
 // Runs the `standardwebhooks` npm package on a recorded request: true when it accepts the signature.
 // `output` receives what the verifier printed.
+// Sets (or, with nullptr, unsets) an environment variable for the life of the object, then restores it.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value);
+  ~ScopedEnv();
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
 bool verify_with_standardwebhooks(const std::string& secret, const RecordedRequest& request,
                                   std::string* output = nullptr);
 
