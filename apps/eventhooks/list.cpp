@@ -19,6 +19,14 @@ struct ListOptions {
   bool realm_given = false;
 };
 
+// "any", or the realms joined by "," without spaces, so that the column splits on whitespace in scripts.
+std::string realms_column(const Realms& realms) {
+  if (realms.empty()) return "any";
+  std::string out;
+  for (const auto& name : realms.names()) out += (out.empty() ? "" : ",") + name;
+  return out;
+}
+
 int run_list(const ListOptions& options) {
   auto config = load_config_or_report(options.config);
   if (!config) return exit_config;
@@ -29,13 +37,13 @@ int run_list(const ListOptions& options) {
     shown.push_back(&entry);
     name_width = std::max(name_width, entry.hook->name().size());
     type_width = std::max(type_width, entry.hook->type().size());
-    realms_width = std::max(realms_width, entry.hook->realms().to_string().size());
+    realms_width = std::max(realms_width, realms_column(entry.hook->realms()).size());
   }
   for (const HookEntry* entry : shown) {
     const Hook& hook = *entry->hook;
     // Columns: name, type, realms ("any" when none), enabled/disabled, the masked description.
     std::cout << fmt::format("{:<{}}  {:<{}}  {:<{}}  {:<8}  {}\n", hook.name(), name_width, hook.type(), type_width,
-                             hook.realms().to_string(), realms_width, hook.enabled() ? "enabled" : "disabled",
+                             realms_column(hook.realms()), realms_width, hook.enabled() ? "enabled" : "disabled",
                              hook.describe());
   }
   return exit_ok;

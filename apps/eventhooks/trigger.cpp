@@ -162,7 +162,7 @@ void add_trigger_command(CLI::App& app, GlobalOptions& /*global*/, CommandRunner
                                                                    "only for one of theirs)");
   CLI::Option* data = cmd->add_option("--data", options->data,
                                       "Event data: a JSON object, any other text, @FILE to read a file, - for stdin");
-  cmd->add_option("--hook", options->hooks, "Fire only this hook (repeatable)")->take_all();
+  cmd->add_option("--hook", options->hooks, "Fire only this hook (repeatable)")->expected(1)->take_all();
   cmd->add_flag("--dry-run", options->dry_run, "Show what would fire, send nothing");
   cmd->add_flag("--json", options->json, "One JSON object per hook instead of text lines");
   cmd->add_flag("--enqueue", options->enqueue,

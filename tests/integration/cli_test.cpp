@@ -345,6 +345,15 @@ TEST_F(CliTest, List_ShowsEveryHookWithTypeRealmsAndState) {
   EXPECT_EQ(columns(lines[1])[2], "outside");
 }
 
+TEST_F(CliTest, List_SeveralRealms_StayOneColumn) {
+  config("hooks:\n  a:\n    type: FileHook\n    path: a\n    realms: [ops, outside]\n    enabled: false\n");
+  const CliRun r = run("list -c hooks.yaml");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto cols = columns(lines_of(r.out).at(0));
+  EXPECT_EQ(cols.at(2), "ops,outside");
+  EXPECT_EQ(cols.at(3), "disabled");
+}
+
 TEST_F(CliTest, List_WithRealm_ShowsOnlyHooksThatWouldFire) {
   config("hooks:\n  a:\n    type: FileHook\n    path: a\n    realms: [x]\n  b:\n    type: FileHook\n    path: b\n    realms: [y]\n");
   const CliRun r = run("list -c hooks.yaml --realm y");
