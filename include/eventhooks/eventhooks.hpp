@@ -6,6 +6,7 @@
 #include "eventhooks/error.hpp"
 #include "eventhooks/event.hpp"
 #include "eventhooks/hook.hpp"
+#include "eventhooks/hooks/email.hpp"
 #include "eventhooks/hooks/file_hook.hpp"
 #include "eventhooks/hooks/rabbitmq.hpp"
 #include "eventhooks/hooks/webhook.hpp"

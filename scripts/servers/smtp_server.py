@@ -59,7 +59,7 @@ class Recorder:
             "rcpt_tos": envelope.rcpt_tos,
             "peer": list(session.peer[:2]) if session.peer else None,
             "login": session.auth_data if isinstance(session.auth_data, str) else None,
-            "tls": session.ssl is not None,
+            "tls": server.transport.get_extra_info("ssl_object") is not None,
             "session_message": session.messages,
         }
         with open(base + ".json.tmp", "w") as f:

@@ -21,7 +21,8 @@ RetryPolicy read_retry_policy(ConfigReader& keys) {
   policy.initial_delay = retry.optional_seconds("initial_delay", policy.initial_delay);
   policy.multiplier = retry.optional_number("multiplier", policy.multiplier, 1.0, 100.0);
   policy.max_delay = retry.optional_seconds("max_delay", policy.max_delay);
-  if (policy.max_delay < policy.initial_delay) retry.fail("max_delay", "must not be smaller than initial_delay");
+  if (policy.max_delay < policy.initial_delay)
+    retry.fail("max_delay", "must not be smaller than initial_delay");
   policy.jitter = retry.optional_bool("jitter", policy.jitter);
   retry.finish();
   return policy;
@@ -42,8 +43,7 @@ HookRegistry HookRegistry::with_builtins() {
   detail::register_http_hook_types(registry);
   detail::register_file_hook_type(registry);
   detail::register_rabbitmq_hook_type(registry);
-  // Still to come, each from the helper that writes the hook family (issues 3 and 4):
-  //   detail::register_email_hook_types(registry);
+  detail::register_email_hook_types(registry);
   return registry;
 }
 
@@ -53,7 +53,9 @@ void HookRegistry::add(std::string type, HookBuilder builder) {
   builders_.insert_or_assign(std::move(type), std::move(builder));
 }
 
-bool HookRegistry::contains(std::string_view type) const { return builders_.find(type) != builders_.end(); }
+bool HookRegistry::contains(std::string_view type) const {
+  return builders_.find(type) != builders_.end();
+}
 
 std::vector<std::string> HookRegistry::types() const {
   std::vector<std::string> out;

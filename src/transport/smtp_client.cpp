@@ -27,6 +27,7 @@ size_t read_upload(char* buffer, size_t size, size_t count, void* user) {
 // The server's replies, kept to classify failures and to quote the server in errors and receipts.
 struct Transcript {
   std::string last_reply;  // last complete reply line ("250 2.0.0 Ok: queued")
+  std::string last_error;  // last 4xx/5xx line: libcurl says QUIT after a failure, and "221 Bye" is no reason
   std::string partial;
 };
 
@@ -39,7 +40,9 @@ int debug_capture(CURL*, curl_infotype type, char* data, size_t size, void* user
     std::string line = t->partial.substr(0, nl);
     t->partial.erase(0, nl + 1);
     while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
-    if (!line.empty()) t->last_reply = std::move(line);
+    if (line.empty()) continue;
+    if (line[0] == '4' || line[0] == '5') t->last_error = line;
+    t->last_reply = std::move(line);
   }
   return 0;
 }
@@ -164,8 +167,10 @@ Result<Receipt> SmtpClient::send(const std::string& sender, const std::vector<st
   h->transcript = Transcript{};
 
   const CURLcode rc = curl_easy_perform(c);
-  const std::string reply = scrub(printable(h->transcript.last_reply), options_.password);
-  const int code = reply_code(h->transcript.last_reply);
+  const std::string& decisive =
+      (rc != CURLE_OK && !h->transcript.last_error.empty()) ? h->transcript.last_error : h->transcript.last_reply;
+  const std::string reply = scrub(printable(decisive), options_.password);
+  const int code = reply_code(decisive);
   const std::string where = describe();
 
   auto fail = [&](ErrorCode ec, std::string text, bool retryable) -> Result<Receipt> {

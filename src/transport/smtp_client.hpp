@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "eventhooks/error.hpp"
+#include "eventhooks/export.hpp"
 #include "eventhooks/outcome.hpp"
 #include "eventhooks/tls.hpp"
 
@@ -33,7 +34,7 @@ struct SmtpClientOptions {
   TlsOptions tls;
 };
 
-class SmtpClient {
+class EVENTHOOKS_EXPORT SmtpClient {
  public:
   explicit SmtpClient(SmtpClientOptions options);
   ~SmtpClient();
