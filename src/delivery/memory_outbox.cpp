@@ -165,7 +165,11 @@ class MemoryOutbox final : public Outbox {
       if (set.empty() || skipped(skip, hook)) continue;
       if (!best || set.begin()->first < *best) best = set.begin()->first;
     }
-    if (!leased_.empty() && (!best || leased_.begin()->first < *best)) best = leased_.begin()->first;
+    for (const auto& [lease_end, id] : leased_) {  // an expiring lease makes its job due again
+      if (skipped(skip, jobs_.at(id).job.hook)) continue;
+      if (!best || lease_end < *best) best = lease_end;
+      break;
+    }
     if (!best) return std::optional<std::chrono::milliseconds>{};
     const auto now = Clock::now();
     if (*best <= now) return std::optional<std::chrono::milliseconds>{std::chrono::milliseconds(0)};

@@ -1,0 +1,406 @@
+// Dispatcher with hooks built in code (scripted sends): realm selection, retries, dead letters, overflow
+// policies, isolation of a slow hook, config changes, shutdown, background errors. Also run under TSan.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "eventhooks/dispatcher.hpp"
+
+using namespace std::chrono_literals;
+using namespace eventhooks;
+
+namespace {
+
+Result<Receipt> ok_receipt() { return Receipt{200, "", "HTTP 200"}; }
+Error unavailable() { return Error{ErrorCode::unavailable, "HTTP 503", true, 503, {}}; }
+Error not_found() { return Error{ErrorCode::http_status, "HTTP 404", false, 404, {}}; }
+
+// A hook whose send() runs a script, recording every event id it was asked to send.
+class ScriptedHook : public Hook {
+ public:
+  using Script = std::function<Result<Receipt>(const Event&, int call)>;
+  ScriptedHook(std::string name, Realms realms, Script script)
+      : Hook(HookCommon{.name = std::move(name), .realms = std::move(realms)}), script_(std::move(script)) {}
+  std::string_view type() const noexcept override { return "Scripted"; }
+  std::string describe() const override { return "Scripted '" + name() + "'"; }
+
+  std::vector<std::string> ids() const {
+    std::lock_guard lock(mu_);
+    return ids_;
+  }
+  int calls() const { return calls_.load(); }
+
+ protected:
+  Result<Receipt> send(const Event& event) override {
+    const int n = ++calls_;
+    {
+      std::lock_guard lock(mu_);
+      ids_.push_back(event.id);
+    }
+    return script_(event, n);
+  }
+
+ private:
+  Script script_;
+  mutable std::mutex mu_;
+  std::vector<std::string> ids_;
+  std::atomic<int> calls_{0};
+};
+
+std::shared_ptr<ScriptedHook> always_ok(std::string name, Realms realms = {}) {
+  return std::make_shared<ScriptedHook>(std::move(name), std::move(realms),
+                                        [](const Event&, int) { return ok_receipt(); });
+}
+
+RetryPolicy fast_retry(int max_attempts = 5) {
+  return RetryPolicy{.max_attempts = max_attempts, .max_age = 3600s, .initial_delay = 1ms, .multiplier = 2.0,
+                     .max_delay = 20ms, .jitter = true};
+}
+
+// A gate the test opens: sends wait on it.
+class Gate {
+ public:
+  void wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return open_; });
+  }
+  void open() {
+    {
+      std::lock_guard lock(mu_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST(Dispatcher_Fire, ReturnsTheEventIdAndDeliversToEveryHookWithoutRealms) {
+  auto a = always_ok("a"), b = always_ok("b");
+  Dispatcher d;
+  d.add_hook(a);
+  d.add_hook(b);
+  auto id = d.fire(Payload("hello"));
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(d.flush(10s));
+  EXPECT_EQ(a->ids(), std::vector<std::string>{id.value()});
+  EXPECT_EQ(b->ids(), std::vector<std::string>{id.value()});
+  EXPECT_EQ(d.metrics().delivered, 2u);
+}
+
+TEST(Dispatcher_Fire, SelectsHooksByRealm) {
+  auto outside = always_ok("outside", {"outside"}), inside = always_ok("inside", {"inside"}), any = always_ok("any");
+  Dispatcher d;
+  d.add_hook(outside);
+  d.add_hook(inside);
+  d.add_hook(any);
+  auto id = d.fire(Payload("x"), "outside");
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(d.flush(10s));
+  EXPECT_EQ(outside->calls(), 1);
+  EXPECT_EQ(inside->calls(), 0);
+  EXPECT_EQ(any->calls(), 1);
+}
+
+TEST(Dispatcher_Fire, HookWithRealmsAndNoRealmPassed_DoesNotFire) {
+  auto outside = always_ok("outside", {"outside"});
+  Dispatcher d;
+  d.add_hook(outside);
+  ASSERT_TRUE(d.fire(Payload("x")).ok());
+  ASSERT_TRUE(d.flush(10s));
+  EXPECT_EQ(outside->calls(), 0);
+  EXPECT_EQ(d.metrics().enqueued, 0u);
+}
+
+TEST(Dispatcher_Retry, RetryableFailures_AreRetriedWithTheSameEventId) {
+  auto flaky = std::make_shared<ScriptedHook>("flaky", Realms{}, [](const Event&, int call) -> Result<Receipt> {
+    if (call <= 2) return unavailable();
+    return ok_receipt();
+  });
+  Dispatcher d;
+  d.add_hook(flaky, fast_retry());
+  auto id = d.fire(Payload("x"));
+  ASSERT_TRUE(d.flush(10s));
+  EXPECT_EQ(flaky->ids(), std::vector<std::string>(3, id.value()));  // the idempotency key never changes
+  const auto m = d.metrics();
+  EXPECT_EQ(m.delivered, 1u);
+  EXPECT_EQ(m.failed, 2u);
+  EXPECT_EQ(m.retried, 2u);
+  EXPECT_EQ(m.dead, 0u);
+}
+
+TEST(Dispatcher_Retry, PermanentFailure_GoesToDeadLettersAtOnce) {
+  auto gone = std::make_shared<ScriptedHook>("gone", Realms{}, [](const Event&, int) -> Result<Receipt> {
+    return not_found();
+  });
+  Dispatcher d;
+  d.add_hook(gone, fast_retry());
+  ASSERT_TRUE(d.fire(Payload("x")).ok());
+  ASSERT_TRUE(d.flush(10s));
+  EXPECT_EQ(gone->calls(), 1);
+  auto dead = d.outbox()->list({.which = JobFilter::Which::dead}).value();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_NE(dead[0].dead_reason.find("permanent"), std::string::npos) << dead[0].dead_reason;
+  EXPECT_NE(dead[0].last_error.value_or("").find("404"), std::string::npos);
+  EXPECT_EQ(d.metrics().dead, 1u);
+}
+
+TEST(Dispatcher_Retry, MaxAttemptsExhausted_GoesToDeadLetters) {
+  auto down = std::make_shared<ScriptedHook>("down", Realms{}, [](const Event&, int) -> Result<Receipt> {
+    return unavailable();
+  });
+  Dispatcher d;
+  d.add_hook(down, fast_retry(3));
+  ASSERT_TRUE(d.fire(Payload("x")).ok());
+  ASSERT_TRUE(d.flush(10s));
+  EXPECT_EQ(down->calls(), 3);
+  auto dead = d.outbox()->list({.which = JobFilter::Which::dead}).value();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].attempts, 3);
+  EXPECT_NE(dead[0].dead_reason.find("3 attempts"), std::string::npos) << dead[0].dead_reason;
+}
+
+TEST(Dispatcher_Retry, WaitingForARetry_DoesNotPoll) {
+  // A hook failing with a 200 ms backoff: the fetcher must sleep until each retry is due, not spin.
+  auto down = std::make_shared<ScriptedHook>("down", Realms{}, [](const Event&, int) -> Result<Receipt> {
+    return unavailable();
+  });
+  Dispatcher d({.poll_interval = std::chrono::hours(1)});
+  d.add_hook(down, RetryPolicy{.max_attempts = 4, .initial_delay = 200ms, .jitter = false});
+  ASSERT_TRUE(d.fire(Payload("x")).ok());
+  ASSERT_TRUE(d.flush(20s));
+  const auto m = d.metrics();
+  EXPECT_EQ(m.attempts, 4u);
+  // One claim per wake-up: the fire, each settled attempt, each retry coming due, plus a few for races.
+  EXPECT_LE(m.polls, 3 * m.attempts + 4) << m.polls;
+}
+
+TEST(Dispatcher_Isolation, SlowHook_DoesNotHoldUpAFastOne) {
+  Gate gate;
+  auto slow = std::make_shared<ScriptedHook>("slow", Realms{}, [&](const Event&, int) {
+    gate.wait();
+    return ok_receipt();
+  });
+  auto fast = always_ok("fast");
+  Dispatcher d({.workers = 2, .per_hook_concurrency = 1});
+  d.add_hook(slow);
+  d.add_hook(fast);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(d.fire(Payload("x")).ok());
+  // Every fast delivery completes while the slow hook is stuck in its first send.
+  EXPECT_TRUE(eventually([&] { return fast->calls() == 20; }));
+  EXPECT_EQ(slow->calls(), 1);
+  gate.open();
+  ASSERT_TRUE(d.flush(10s));
+  EXPECT_EQ(slow->calls(), 20);
+}
+
+TEST(Dispatcher_Overflow, Reject_FailsFireWhenTheQueueIsFull) {
+  Dispatcher d({.queue_capacity = 2, .overflow = OverflowPolicy::reject, .start = false});
+  d.add_hook(always_ok("a"));
+  ASSERT_TRUE(d.fire(Payload("1")).ok());
+  ASSERT_TRUE(d.fire(Payload("2")).ok());
+  auto r = d.fire(Payload("3"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::unavailable);
+  EXPECT_EQ(d.metrics().rejected, 1u);
+}
+
+TEST(Dispatcher_Overflow, DropOldest_DropsTheOldestAndReportsIt) {
+  std::mutex mu;
+  std::vector<std::string> errors;
+  auto a = always_ok("a");
+  Dispatcher d({.workers = 1,
+                .queue_capacity = 2,
+                .overflow = OverflowPolicy::drop_oldest,
+                .on_error =
+                    [&](const Error& e) {
+                      std::lock_guard lock(mu);
+                      errors.push_back(e.message);
+                    },
+                .start = false});
+  d.add_hook(a);
+  auto first = d.fire(Payload("1")).value();
+  auto second = d.fire(Payload("2")).value();
+  auto third = d.fire(Payload("3")).value();
+  d.start();
+  ASSERT_TRUE(d.flush(10s));
+  EXPECT_EQ(a->ids(), (std::vector<std::string>{second, third}));
+  EXPECT_EQ(d.metrics().dropped, 1u);
+  std::lock_guard lock(mu);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find(first), std::string::npos);
+}
+
+TEST(Dispatcher_Overflow, Block_WaitsForRoomThenAccepts) {
+  auto a = always_ok("a");
+  Dispatcher d({.queue_capacity = 1, .overflow = OverflowPolicy::block, .start = false});
+  d.add_hook(a);
+  ASSERT_TRUE(d.fire(Payload("1")).ok());
+  std::atomic<bool> returned{false};
+  std::thread blocked([&] {
+    EXPECT_TRUE(d.fire(Payload("2")).ok());
+    returned = true;
+  });
+  std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(returned.load());  // nothing delivers yet, so there is no room
+  d.start();
+  blocked.join();
+  ASSERT_TRUE(d.flush(10s));
+  EXPECT_EQ(a->calls(), 2);
+}
+
+TEST(Dispatcher_Config, HookRemovedWithJobsPending_JobsBecomeDeadLettersWithAReason) {
+  Dispatcher d({.start = false});
+  d.add_hook(always_ok("old"));
+  ASSERT_TRUE(d.fire(Payload("x")).ok());
+  d.set_hooks({HookEntry{.hook = always_ok("new"), .retry = {}, .location = {}}});
+  d.start();
+  ASSERT_TRUE(d.flush(10s));
+  auto dead = d.outbox()->list({.which = JobFilter::Which::dead}).value();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].hook, "old");
+  EXPECT_NE(dead[0].dead_reason.find("no longer in the configuration"), std::string::npos);
+  EXPECT_EQ(dead[0].attempts, 0);
+}
+
+TEST(Dispatcher_Config, HooksFromAConfig_UseTheirRetryPolicy) {
+  auto flaky = std::make_shared<ScriptedHook>("flaky", Realms{}, [](const Event&, int) -> Result<Receipt> {
+    return unavailable();
+  });
+  Config config;
+  config.hooks.push_back(HookEntry{.hook = flaky, .retry = fast_retry(2), .location = {}});
+  Dispatcher d(config);
+  ASSERT_TRUE(d.fire(Payload("x")).ok());
+  ASSERT_TRUE(d.flush(10s));
+  EXPECT_EQ(flaky->calls(), 2);
+  EXPECT_EQ(d.hook_names(), std::vector<std::string>{"flaky"});
+}
+
+TEST(Dispatcher_Shutdown, AfterShutdown_FireIsRefused) {
+  Dispatcher d;
+  d.add_hook(always_ok("a"));
+  d.shutdown();
+  auto r = d.fire(Payload("x"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::unavailable);
+}
+
+TEST(Dispatcher_Shutdown, InFlightDeliveryFinishesAndUnstartedJobsGoBackToTheOutbox) {
+  Gate gate;
+  std::atomic<bool> entered{false};
+  auto slow = std::make_shared<ScriptedHook>("slow", Realms{}, [&](const Event&, int) {
+    entered = true;
+    gate.wait();
+    return ok_receipt();
+  });
+  auto outbox = make_memory_outbox();
+  {
+    Dispatcher d({.workers = 1, .outbox = outbox});
+    d.add_hook(slow);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(d.fire(Payload("x")).ok());
+    ASSERT_TRUE(eventually([&] { return entered.load(); }));
+    std::thread opener([&] {
+      std::this_thread::sleep_for(20ms);
+      gate.open();
+    });
+    d.shutdown();
+    opener.join();
+    EXPECT_EQ(d.metrics().delivered, 1u);  // the one in flight completed
+  }
+  auto s = outbox->stats().value();
+  EXPECT_EQ(s.pending, 4u);  // the rest are back, due now, not lost to a lease
+  EXPECT_EQ(s.in_flight, 0u);
+}
+
+namespace {
+// An outbox whose claim() always fails, to see where background errors go.
+class BrokenOutbox : public Outbox {
+ public:
+  Result<void> enqueue(const Event&, const std::vector<std::string>&) override { return {}; }
+  Result<std::vector<Job>> claim(const ClaimRequest&) override {
+    return Error{ErrorCode::io, "disk on fire", false, {}, {}};
+  }
+  Result<void> ack(const Job&) override { return {}; }
+  Result<void> retry_at(const Job&, std::chrono::milliseconds, const std::string&) override { return {}; }
+  Result<void> dead_letter(const Job&, const std::string&, bool) override { return {}; }
+  Result<void> release(const Job&) override { return {}; }
+  Result<std::size_t> recover() override { return std::size_t{0}; }
+  Result<std::optional<std::chrono::milliseconds>> next_due(const std::vector<std::string>&) override {
+    return std::optional<std::chrono::milliseconds>{};
+  }
+  Result<OutboxStats> stats() override { return OutboxStats{}; }
+  Result<std::vector<Job>> list(const JobFilter&) override { return std::vector<Job>{}; }
+  Result<std::optional<Job>> get(const std::string&) override { return std::optional<Job>{}; }
+  Result<bool> requeue(const std::string&) override { return false; }
+  Result<bool> remove(const std::string&) override { return false; }
+  Result<std::size_t> purge_dead() override { return std::size_t{0}; }
+  std::string describe() const override { return "broken"; }
+};
+}  // namespace
+
+TEST(Dispatcher_Errors, BackgroundOutboxFailure_GoesToTheErrorHandler) {
+  std::atomic<int> seen{0};
+  std::mutex mu;
+  std::string message;
+  Dispatcher d({.outbox = std::make_shared<BrokenOutbox>(), .on_error = [&](const Error& e) {
+                  std::lock_guard lock(mu);
+                  message = e.message;
+                  ++seen;
+                }});
+  EXPECT_TRUE(eventually([&] { return seen.load() > 0; }));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(message, "disk on fire");
+}
+
+TEST(Dispatcher_Concurrency, ManyThreadsFiring_EveryEventDeliveredOnce) {
+  auto a = always_ok("a");
+  Dispatcher d({.workers = 4});
+  d.add_hook(a);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 250; ++i) EXPECT_TRUE(d.fire(Payload("x")).ok());
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(d.flush(30s));
+  auto ids = a->ids();
+  EXPECT_EQ(ids.size(), 1000u);
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 1000u);
+  EXPECT_EQ(d.metrics().delivered, 1000u);
+}
+
+TEST(Dispatcher_Metrics, ReportDepthAndLatency) {
+  auto a = always_ok("a");
+  Dispatcher d({.start = false});
+  d.add_hook(a);
+  ASSERT_TRUE(d.fire(Payload("x")).ok());
+  ASSERT_TRUE(d.fire(Payload("y")).ok());
+  EXPECT_EQ(d.metrics().queue_depth, 2u);
+  d.start();
+  ASSERT_TRUE(d.flush(10s));
+  const auto m = d.metrics();
+  EXPECT_EQ(m.queue_depth, 0u);
+  EXPECT_EQ(m.fired, 2u);
+  EXPECT_GE(m.latency_max, m.latency_p50);
+  EXPECT_NE(m.to_string().find("delivered=2"), std::string::npos) << m.to_string();
+}

@@ -1,0 +1,430 @@
+// Outbox semantics every backend must have (in-memory and SQLite run the same tests), then SQLite's own:
+// file errors, persistence, crash safety of claims.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "eventhooks/outbox.hpp"
+#include "test_env.hpp"
+
+using namespace std::chrono_literals;
+using namespace eventhooks;
+
+namespace {
+
+Event sample_event(std::string realm = "ops") {
+  return Event::make("deploy", Payload(nlohmann::json{{"version", 3}, {"ok", true}}), std::move(realm));
+}
+
+class OutboxTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "memory") {
+      outbox_ = make_memory_outbox();
+    } else {
+      auto r = open_sqlite_outbox({.path = (dir_ / "outbox.db").string()});
+      ASSERT_TRUE(r.ok()) << r.error().message;
+      outbox_ = r.value();
+    }
+  }
+
+  std::vector<Job> claim(std::size_t n = 64, std::chrono::milliseconds lease = 60s,
+                         std::vector<std::string> skip = {}) {
+    auto r = outbox_->claim({.max_jobs = n, .lease = lease, .skip_hooks = std::move(skip)});
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? r.value() : std::vector<Job>{};
+  }
+
+  test::TempDir dir_;
+  std::shared_ptr<Outbox> outbox_;
+};
+
+}  // namespace
+
+TEST_P(OutboxTest, Enqueue_ThenClaim_OneJobPerHookWithTheEvent) {
+  const auto e = sample_event();
+  ASSERT_TRUE(outbox_->enqueue(e, {"a", "b"}).ok());
+  auto jobs = claim();
+  ASSERT_EQ(jobs.size(), 2u);
+  std::set<std::string> hooks;
+  for (const auto& j : jobs) {
+    hooks.insert(j.hook);
+    EXPECT_EQ(j.event.id, e.id);
+    EXPECT_EQ(j.event.name, "deploy");
+    EXPECT_EQ(j.event.realm, e.realm);
+    EXPECT_EQ(j.event.payload, e.payload);
+    EXPECT_EQ(j.attempts, 0);
+    EXPECT_EQ(j.state, Job::State::in_flight);
+  }
+  EXPECT_EQ(hooks, (std::set<std::string>{"a", "b"}));
+}
+
+TEST_P(OutboxTest, TextPayloadAndNoRealm_SurviveTheOutbox) {
+  auto e = Event::make("x", Payload("plain text"));
+  ASSERT_TRUE(outbox_->enqueue(e, {"a"}).ok());
+  auto jobs = claim();
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_TRUE(jobs[0].event.payload.is_text());
+  EXPECT_EQ(jobs[0].event.payload.text(), "plain text");
+  EXPECT_FALSE(jobs[0].event.realm.has_value());
+}
+
+TEST_P(OutboxTest, ClaimedJob_IsNotHandedOutAgainWhileLeased) {
+  ASSERT_TRUE(outbox_->enqueue(sample_event(), {"a"}).ok());
+  EXPECT_EQ(claim().size(), 1u);
+  EXPECT_TRUE(claim().empty());
+}
+
+TEST_P(OutboxTest, ClaimWhoseLeaseRanOut_IsHandedOutAgain) {
+  ASSERT_TRUE(outbox_->enqueue(sample_event(), {"a"}).ok());
+  EXPECT_EQ(claim(64, 0ms).size(), 1u);
+  EXPECT_EQ(claim().size(), 1u);
+}
+
+TEST_P(OutboxTest, Ack_RemovesTheJob) {
+  ASSERT_TRUE(outbox_->enqueue(sample_event(), {"a"}).ok());
+  auto jobs = claim();
+  ASSERT_EQ(jobs.size(), 1u);
+  ASSERT_TRUE(outbox_->ack(jobs[0]).ok());
+  auto s = outbox_->stats();
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->pending + s->in_flight + s->dead, 0u);
+  EXPECT_FALSE(outbox_->get(jobs[0].id).value().has_value());
+  EXPECT_FALSE(outbox_->next_due().value().has_value());
+}
+
+TEST_P(OutboxTest, RetryAt_CountsTheAttemptKeepsTheErrorAndWaits) {
+  ASSERT_TRUE(outbox_->enqueue(sample_event(), {"a"}).ok());
+  auto jobs = claim();
+  ASSERT_EQ(jobs.size(), 1u);
+  ASSERT_TRUE(outbox_->retry_at(jobs[0], 1h, "unavailable: HTTP 503").ok());
+  EXPECT_TRUE(claim().empty());
+  auto due = outbox_->next_due();
+  ASSERT_TRUE(due.ok() && due.value().has_value());
+  EXPECT_GT(*due.value(), 59min);
+  auto job = outbox_->get(jobs[0].id).value();
+  ASSERT_TRUE(job.has_value());
+  EXPECT_EQ(job->attempts, 1);
+  EXPECT_EQ(job->state, Job::State::pending);
+  EXPECT_EQ(job->last_error, "unavailable: HTTP 503");
+}
+
+TEST_P(OutboxTest, RetryAtZeroDelay_IsDueAgainAtOnce) {
+  ASSERT_TRUE(outbox_->enqueue(sample_event(), {"a"}).ok());
+  auto jobs = claim();
+  ASSERT_TRUE(outbox_->retry_at(jobs.at(0), 0ms, "x").ok());
+  auto again = claim();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].attempts, 1);
+}
+
+TEST_P(OutboxTest, DeadLetter_IsKeptWithItsReasonAndNeverClaimed) {
+  ASSERT_TRUE(outbox_->enqueue(sample_event(), {"a"}).ok());
+  auto jobs = claim();
+  ASSERT_TRUE(outbox_->dead_letter(jobs.at(0), "permanent error: HTTP 404").ok());
+  EXPECT_TRUE(claim(64, 0ms).empty());
+  auto dead = outbox_->list({.which = JobFilter::Which::dead});
+  ASSERT_TRUE(dead.ok());
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ(dead->at(0).state, Job::State::dead);
+  EXPECT_EQ(dead->at(0).dead_reason, "permanent error: HTTP 404");
+  EXPECT_EQ(dead->at(0).attempts, 1);
+  EXPECT_EQ(outbox_->stats().value().dead, 1u);
+}
+
+TEST_P(OutboxTest, Requeue_DeadLetterIsPendingAgainWithAttemptsReset) {
+  ASSERT_TRUE(outbox_->enqueue(sample_event(), {"a"}).ok());
+  auto jobs = claim();
+  ASSERT_TRUE(outbox_->dead_letter(jobs.at(0), "gave up").ok());
+  auto done = outbox_->requeue(jobs[0].id);
+  ASSERT_TRUE(done.ok());
+  EXPECT_TRUE(done.value());
+  auto again = claim();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].attempts, 0);
+  EXPECT_EQ(again[0].event.id, jobs[0].event.id);
+}
+
+TEST_P(OutboxTest, Requeue_UnknownId_ReturnsFalse) {
+  auto r = outbox_->requeue("424242");
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r.value());
+}
+
+TEST_P(OutboxTest, Release_MakesTheJobDueNowWithoutCountingAnAttempt) {
+  ASSERT_TRUE(outbox_->enqueue(sample_event(), {"a"}).ok());
+  auto jobs = claim();
+  ASSERT_TRUE(outbox_->release(jobs.at(0)).ok());
+  auto again = claim();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].attempts, 0);
+}
+
+TEST_P(OutboxTest, SkipHooks_AreNotHandedOut) {
+  ASSERT_TRUE(outbox_->enqueue(sample_event(), {"slow", "fast"}).ok());
+  auto jobs = claim(64, 60s, {"slow"});
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].hook, "fast");
+  auto due = outbox_->next_due({"slow", "fast"});
+  ASSERT_TRUE(due.ok());
+  // Only the in-flight "fast" job's lease is left for non-skipped hooks... which is skipped too: nothing.
+  EXPECT_FALSE(due.value().has_value());
+}
+
+TEST_P(OutboxTest, ClaimMax_LimitsTheBatch) {
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(outbox_->enqueue(sample_event(), {"a"}).ok());
+  EXPECT_EQ(claim(3).size(), 3u);
+  EXPECT_EQ(claim(3).size(), 2u);
+}
+
+TEST_P(OutboxTest, PurgeDead_RemovesOnlyDeadLetters) {
+  ASSERT_TRUE(outbox_->enqueue(sample_event(), {"a", "b"}).ok());
+  auto jobs = claim(1);
+  ASSERT_TRUE(outbox_->dead_letter(jobs.at(0), "x").ok());
+  auto n = outbox_->purge_dead();
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n.value(), 1u);
+  auto s = outbox_->stats().value();
+  EXPECT_EQ(s.dead, 0u);
+  EXPECT_EQ(s.pending, 1u);
+}
+
+TEST_P(OutboxTest, RemoveInFlightJob_IsRefused) {
+  ASSERT_TRUE(outbox_->enqueue(sample_event(), {"a"}).ok());
+  auto jobs = claim();
+  auto r = outbox_->remove(jobs.at(0).id);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("being delivered"), std::string::npos);
+}
+
+TEST_P(OutboxTest, RemovePendingJob_DeletesIt) {
+  ASSERT_TRUE(outbox_->enqueue(sample_event(), {"a"}).ok());
+  auto jobs = outbox_->list({});
+  ASSERT_EQ(jobs.value().size(), 1u);
+  EXPECT_TRUE(outbox_->remove(jobs.value()[0].id).value());
+  EXPECT_TRUE(claim().empty());
+}
+
+TEST_P(OutboxTest, EnqueueNoHooks_StoresNothing) {
+  ASSERT_TRUE(outbox_->enqueue(sample_event(), {}).ok());
+  EXPECT_EQ(outbox_->stats().value().pending, 0u);
+}
+
+TEST_P(OutboxTest, Stats_CountPendingDueInFlightAndDead) {
+  ASSERT_TRUE(outbox_->enqueue(sample_event(), {"a", "b", "c"}).ok());
+  auto jobs = claim(2);
+  ASSERT_TRUE(outbox_->dead_letter(jobs.at(0), "x").ok());
+  auto s = outbox_->stats().value();
+  EXPECT_EQ(s.pending, 1u);
+  EXPECT_EQ(s.due, 1u);
+  EXPECT_EQ(s.in_flight, 1u);
+  EXPECT_EQ(s.dead, 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, OutboxTest, ::testing::Values("memory", "sqlite"),
+                         [](const auto& info) { return info.param; });
+
+// ---- in-memory overflow policies ----
+
+TEST(MemoryOutbox_Overflow, Reject_FailsAtOnceWhenFull) {
+  auto o = make_memory_outbox({.capacity = 2, .overflow = OverflowPolicy::reject});
+  ASSERT_TRUE(o->enqueue(sample_event(), {"a", "b"}).ok());
+  auto r = o->enqueue(sample_event(), {"a"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::unavailable);
+  EXPECT_TRUE(r.error().retryable);
+}
+
+TEST(MemoryOutbox_Overflow, DropOldest_DropsTheOldestPendingJob) {
+  std::vector<std::string> dropped;
+  auto o = make_memory_outbox({.capacity = 2,
+                               .overflow = OverflowPolicy::drop_oldest,
+                               .on_drop = [&](const Job& j) { dropped.push_back(j.event.id); }});
+  const auto first = sample_event(), second = sample_event(), third = sample_event();
+  ASSERT_TRUE(o->enqueue(first, {"a"}).ok());
+  ASSERT_TRUE(o->enqueue(second, {"a"}).ok());
+  ASSERT_TRUE(o->enqueue(third, {"a"}).ok());
+  EXPECT_EQ(dropped, std::vector<std::string>{first.id});
+  auto jobs = o->claim({}).value();
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(jobs[0].event.id, second.id);
+  EXPECT_EQ(jobs[1].event.id, third.id);
+}
+
+TEST(MemoryOutbox_Overflow, Block_TimesOutWhenNothingMakesRoom) {
+  auto o = make_memory_outbox({.capacity = 1, .overflow = OverflowPolicy::block, .block_timeout = 10ms});
+  ASSERT_TRUE(o->enqueue(sample_event(), {"a"}).ok());
+  auto r = o->enqueue(sample_event(), {"a"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::unavailable);
+}
+
+TEST(MemoryOutbox_Overflow, Block_ProceedsOnceAnAckMakesRoom) {
+  auto o = make_memory_outbox({.capacity = 1, .overflow = OverflowPolicy::block});
+  ASSERT_TRUE(o->enqueue(sample_event(), {"a"}).ok());
+  auto jobs = o->claim({}).value();
+  std::thread acker([&] {
+    std::this_thread::sleep_for(20ms);
+    ASSERT_TRUE(o->ack(jobs.at(0)).ok());
+  });
+  EXPECT_TRUE(o->enqueue(sample_event(), {"a"}).ok());
+  acker.join();
+}
+
+TEST(MemoryOutbox_Overflow, EventWithMoreHooksThanCapacity_IsRefused) {
+  auto o = make_memory_outbox({.capacity = 1});
+  EXPECT_FALSE(o->enqueue(sample_event(), {"a", "b"}).ok());
+}
+
+// ---- SQLite files ----
+
+TEST(SqliteOutbox_Open, MissingDirectory_NamesTheDirectory) {
+  test::TempDir dir;
+  auto r = open_sqlite_outbox({.path = (dir / "nope" / "outbox.db").string()});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::io);
+  EXPECT_NE(r.error().message.find("does not exist"), std::string::npos) << r.error().message;
+}
+
+TEST(SqliteOutbox_Open, PathIsADirectory_CannotBeWritten) {
+  test::TempDir dir;
+  auto r = open_sqlite_outbox({.path = dir.path().string()});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::io);
+  EXPECT_NE(r.error().message.find(dir.path().string()), std::string::npos) << r.error().message;
+}
+
+TEST(SqliteOutbox_Open, UnwritableLocation_ClearError) {
+  // /proc refuses new files even to root, unlike a chmod'ed directory.
+  auto r = open_sqlite_outbox({.path = "/proc/eventhooks-outbox.db"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::io);
+  EXPECT_NE(r.error().message.find("cannot be written"), std::string::npos) << r.error().message;
+}
+
+TEST(SqliteOutbox_Open, CorruptFile_SaysCorruptAndLeavesItAlone) {
+  test::TempDir dir;
+  const auto path = dir / "outbox.db";
+  const std::string garbage(8192, 'x');
+  std::ofstream(path) << garbage;
+  auto r = open_sqlite_outbox({.path = path.string()});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("corrupt"), std::string::npos) << r.error().message;
+  std::ifstream in(path);
+  std::string back((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(back, garbage);  // no silent overwrite of what might be someone's data
+}
+
+TEST(SqliteOutbox_Open, ForeignSqliteDatabase_IsNotTakenForAnOutbox) {
+  test::TempDir dir;
+  const auto path = (dir / "other.db").string();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE customers(id INTEGER)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto r = open_sqlite_outbox({.path = path});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("not an eventhooks outbox"), std::string::npos) << r.error().message;
+}
+
+TEST(SqliteOutbox_Open, NewerSchemaVersion_IsRefused) {
+  test::TempDir dir;
+  const auto path = (dir / "outbox.db").string();
+  { ASSERT_TRUE(open_sqlite_outbox({.path = path}).ok()); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto r = open_sqlite_outbox({.path = path});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("newer"), std::string::npos) << r.error().message;
+}
+
+TEST(SqliteOutbox_Locked, AnotherWriterHoldingTheLock_EnqueueFailsLoudlyAndStoresNothing) {
+  test::TempDir dir;
+  const auto path = (dir / "outbox.db").string();
+  auto opened = open_sqlite_outbox({.path = path, .busy_timeout = 50ms});
+  ASSERT_TRUE(opened.ok());
+  auto outbox = opened.value();
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  auto r = outbox->enqueue(sample_event(), {"a"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::unavailable);
+  EXPECT_NE(r.error().message.find("locked by another process"), std::string::npos) << r.error().message;
+  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  EXPECT_EQ(outbox->stats().value().pending, 0u);
+  EXPECT_TRUE(outbox->enqueue(sample_event(), {"a"}).ok());  // usable again once the lock is gone
+}
+
+TEST(SqliteOutbox_Durability, JobsSurviveClosingAndReopening) {
+  test::TempDir dir;
+  const auto path = (dir / "outbox.db").string();
+  const auto e = sample_event();
+  {
+    auto o = open_sqlite_outbox({.path = path}).value();
+    ASSERT_TRUE(o->enqueue(e, {"a"}).ok());
+  }
+  auto o = open_sqlite_outbox({.path = path}).value();
+  auto jobs = o->claim({}).value();
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].event.id, e.id);
+  EXPECT_EQ(jobs[0].event.payload, e.payload);
+}
+
+TEST(SqliteOutbox_Durability, ConcurrentEnqueues_AreAllStored) {
+  test::TempDir dir;
+  auto o = open_sqlite_outbox({.path = (dir / "outbox.db").string(), .synchronous_full = false}).value();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) EXPECT_TRUE(o->enqueue(sample_event(), {"a", "b"}).ok());
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(o->stats().value().pending, 400u);
+}
+
+// A worker process claims jobs and dies without settling them (what kill -9 does).
+TEST(SqliteOutbox_CrashSafety, ClaimsOfADeadWorker_AreRecoveredAndDueAgain) {
+  test::TempDir dir;
+  const auto path = (dir / "outbox.db").string();
+  {
+    auto o = open_sqlite_outbox({.path = path}).value();
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(o->enqueue(sample_event(), {"a"}).ok());
+  }
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto o = open_sqlite_outbox({.path = path});
+    const bool ok = o.ok() && o.value()->claim({.max_jobs = 2, .lease = 1h}).value().size() == 2;
+    _exit(ok ? 0 : 1);  // no destructor, no release: the claims are left behind
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+  auto o = open_sqlite_outbox({.path = path}).value();
+  EXPECT_EQ(o->stats().value().in_flight, 2u);
+  EXPECT_EQ(o->claim({.max_jobs = 10}).value().size(), 1u);  // the dead worker's two are still leased
+  auto recovered = o->recover();
+  ASSERT_TRUE(recovered.ok());
+  EXPECT_EQ(recovered.value(), 2u);
+  EXPECT_EQ(o->claim({.max_jobs = 10}).value().size(), 2u);
+}
+
+TEST(SqliteOutbox_CrashSafety, ClaimsOfALiveWorker_AreNotRecovered) {
+  test::TempDir dir;
+  const auto path = (dir / "outbox.db").string();
+  auto a = open_sqlite_outbox({.path = path}).value();
+  ASSERT_TRUE(a->enqueue(sample_event(), {"a"}).ok());
+  ASSERT_EQ(a->claim({}).value().size(), 1u);
+  auto b = open_sqlite_outbox({.path = path}).value();
+  EXPECT_EQ(b->recover().value(), 0u);
+  EXPECT_TRUE(b->claim({}).value().empty());
+}
