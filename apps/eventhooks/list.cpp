@@ -42,9 +42,9 @@ int run_list(const ListOptions& options) {
   for (const HookEntry* entry : shown) {
     const Hook& hook = *entry->hook;
     // Columns: name, type, realms ("any" when none), enabled/disabled, the masked description.
-    std::cout << fmt::format("{:<{}}  {:<{}}  {:<{}}  {:<8}  {}\n", hook.name(), name_width, hook.type(), type_width,
-                             realms_column(hook.realms()), realms_width, hook.enabled() ? "enabled" : "disabled",
-                             hook.describe());
+    std::cout << fmt::format("{:<{}}  {:<{}}  {:<{}}  {:<8}  {}\n", hook.name(), name_width, hook.type(),
+                             type_width, realms_column(hook.realms()), realms_width,
+                             hook.enabled() ? "enabled" : "disabled", hook.describe());
   }
   return exit_ok;
 }
@@ -55,7 +55,8 @@ void add_list_command(CLI::App& app, GlobalOptions& /*global*/, CommandRunner& r
   auto options = std::make_shared<ListOptions>();
   CLI::App* cmd = app.add_subcommand("list", "List the hooks of a config file (secrets masked)");
   cmd->add_option("-c,--config", options->config, "Config file (YAML or JSON)")->required();
-  CLI::Option* realm = cmd->add_option("--realm", options->realm, "Only the hooks a trigger with this realm fires");
+  CLI::Option* realm =
+      cmd->add_option("--realm", options->realm, "Only the hooks a trigger with this realm fires");
   cmd->callback([options, realm, &run] {
     options->realm_given = realm->count() > 0;
     run = [options] { return run_list(*options); };

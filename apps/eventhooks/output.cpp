@@ -45,7 +45,8 @@ void configure_logging(const GlobalOptions& global) {
   if (global.log_format == "json") {
     log = std::make_shared<spdlog::logger>("eventhooks", std::make_shared<JsonStderrSink>());
   } else {
-    log = std::make_shared<spdlog::logger>("eventhooks", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+    log = std::make_shared<spdlog::logger>("eventhooks",
+                                           std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
     log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   }
   log->set_level(global.verbosity >= 2   ? spdlog::level::trace
@@ -54,7 +55,9 @@ void configure_logging(const GlobalOptions& global) {
   set_logger(std::move(log));
 }
 
-void print_error(const std::string& message) { std::fprintf(stderr, "eventhooks: %s\n", message.c_str()); }
+void print_error(const std::string& message) {
+  std::fprintf(stderr, "eventhooks: %s\n", message.c_str());
+}
 
 std::optional<Config> load_config_or_report(const std::string& path) {
   try {

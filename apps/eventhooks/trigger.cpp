@@ -94,11 +94,12 @@ int run_trigger(const TriggerOptions& options) {
   }
   std::vector<HookPtr> selected;
   for (const auto& entry : config->hooks) {
-    const bool wanted = options.hooks.empty() ||
-                        std::find(options.hooks.begin(), options.hooks.end(), entry.hook->name()) != options.hooks.end();
+    const bool wanted = options.hooks.empty() || std::find(options.hooks.begin(), options.hooks.end(),
+                                                           entry.hook->name()) != options.hooks.end();
     if (wanted) selected.push_back(entry.hook);
   }
-  const std::optional<std::string> realm = options.realm_given ? std::optional<std::string>(options.realm) : std::nullopt;
+  const std::optional<std::string> realm =
+      options.realm_given ? std::optional<std::string>(options.realm) : std::nullopt;
 
   std::size_t width = 0;
   for (const auto& hook : selected) width = std::max(width, hook->name().size());
@@ -109,9 +110,9 @@ int run_trigger(const TriggerOptions& options) {
       const std::string word = fires ? "would-fire" : "skipped";
       const std::string detail = fires ? hook->describe() : skip_reason(*hook, realm);
       if (options.json) {
-        nlohmann::ordered_json line{{"hook", hook->name()},   {"type", std::string(hook->type())},
-                                    {"outcome", word},        {"detail", detail},
-                                    {"event_id", nullptr},    {"status", nullptr},
+        nlohmann::ordered_json line{{"hook", hook->name()}, {"type", std::string(hook->type())},
+                                    {"outcome", word},      {"detail", detail},
+                                    {"event_id", nullptr},  {"status", nullptr},
                                     {"error", nullptr}};
         std::cout << line.dump() << "\n";
       } else {
@@ -123,8 +124,8 @@ int run_trigger(const TriggerOptions& options) {
   }
 
   if (options.enqueue) {
-    return run_enqueue_trigger(*config, options.config, Event::make("trigger", *payload, realm), options.hooks,
-                               options.json);
+    return run_enqueue_trigger(*config, options.config, Event::make("trigger", *payload, realm),
+                               options.hooks, options.json);
   }
 
   // One thread per hook: a slow or unreachable hook must not hold back the others. Printing waits for all,
@@ -141,11 +142,12 @@ int run_trigger(const TriggerOptions& options) {
   for (std::size_t i = 0; i < selected.size(); ++i) {
     any_failed = any_failed || outcomes[i].failed();
     if (options.json) {
-      std::cout << outcome_json(*selected[i], outcomes[i]).dump(-1, ' ', false,
-                                                               nlohmann::json::error_handler_t::replace)
+      std::cout << outcome_json(*selected[i], outcomes[i])
+                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
                 << "\n";
     } else {
-      std::cout << outcome_line(selected[i]->name(), width, outcomes[i].kind_name(), outcomes[i].detail()) << "\n";
+      std::cout << outcome_line(selected[i]->name(), width, outcomes[i].kind_name(), outcomes[i].detail())
+                << "\n";
     }
   }
   std::cout.flush();
@@ -156,17 +158,21 @@ int run_trigger(const TriggerOptions& options) {
 
 void add_trigger_command(CLI::App& app, GlobalOptions& /*global*/, CommandRunner& run) {
   auto options = std::make_shared<TriggerOptions>();
-  CLI::App* cmd = app.add_subcommand("trigger", "Fire the hooks of a config file once and print what each did");
+  CLI::App* cmd =
+      app.add_subcommand("trigger", "Fire the hooks of a config file once and print what each did");
   cmd->add_option("-c,--config", options->config, "Config file (YAML or JSON)")->required();
-  CLI::Option* realm = cmd->add_option("--realm", options->realm, "Realm of this trigger (hooks with realms fire "
-                                                                   "only for one of theirs)");
-  CLI::Option* data = cmd->add_option("--data", options->data,
-                                      "Event data: a JSON object, any other text, @FILE to read a file, - for stdin");
+  CLI::Option* realm = cmd->add_option("--realm", options->realm,
+                                       "Realm of this trigger (hooks with realms fire "
+                                       "only for one of theirs)");
+  CLI::Option* data =
+      cmd->add_option("--data", options->data,
+                      "Event data: a JSON object, any other text, @FILE to read a file, - for stdin");
   cmd->add_option("--hook", options->hooks, "Fire only this hook (repeatable)")->expected(1)->take_all();
   cmd->add_flag("--dry-run", options->dry_run, "Show what would fire, send nothing");
   cmd->add_flag("--json", options->json, "One JSON object per hook instead of text lines");
-  cmd->add_flag("--enqueue", options->enqueue,
-                "Store the event in the config's outbox for `eventhooks worker` and return (durable; sends nothing)");
+  cmd->add_flag(
+      "--enqueue", options->enqueue,
+      "Store the event in the config's outbox for `eventhooks worker` and return (durable; sends nothing)");
   cmd->callback([options, realm, data, &run] {
     options->realm_given = realm->count() > 0;
     options->data_given = data->count() > 0;

@@ -11,7 +11,8 @@ namespace eventhooks::cli {
 
 void add_validate_command(CLI::App& app, GlobalOptions& /*global*/, CommandRunner& run) {
   auto path = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("validate", "Check a config file (every hook, key and value); send nothing");
+  CLI::App* cmd =
+      app.add_subcommand("validate", "Check a config file (every hook, key and value); send nothing");
   cmd->add_option("-c,--config", *path, "Config file (YAML or JSON)")->required();
   cmd->callback([path, &run] {
     run = [path] {
@@ -19,8 +20,8 @@ void add_validate_command(CLI::App& app, GlobalOptions& /*global*/, CommandRunne
       if (!config) return static_cast<int>(exit_config);
       std::size_t enabled = 0;
       for (const auto& entry : config->hooks) enabled += entry.hook->enabled() ? 1 : 0;
-      std::cout << *path << ": ok, " << config->hooks.size() << (config->hooks.size() == 1 ? " hook" : " hooks")
-                << " (" << enabled << " enabled)\n";
+      std::cout << *path << ": ok, " << config->hooks.size()
+                << (config->hooks.size() == 1 ? " hook" : " hooks") << " (" << enabled << " enabled)\n";
       return static_cast<int>(exit_ok);
     };
   });

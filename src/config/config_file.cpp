@@ -30,7 +30,8 @@ std::string join_path(const std::vector<std::string>& path) {
 
 class YamlToJson {
  public:
-  YamlToJson(std::string source, std::string base_dir) : source_(std::move(source)), base_dir_(std::move(base_dir)) {}
+  YamlToJson(std::string source, std::string base_dir)
+      : source_(std::move(source)), base_dir_(std::move(base_dir)) {}
 
   nlohmann::json convert(const YAML::Node& node, std::vector<std::string>& path) {
     switch (node.Type()) {
@@ -57,7 +58,7 @@ class YamlToJson {
       }
       case YAML::NodeType::Sequence: {
         nlohmann::json out = nlohmann::json::array();
-        for (std::size_t i = 0; i < node.size(); ++i) out.push_back(convert(node[i], path));
+        for (const auto& item : node) out.push_back(convert(item, path));
         return out;
       }
       case YAML::NodeType::Scalar: return scalar(node, path);
@@ -94,7 +95,8 @@ class YamlToJson {
   }
 
   // `${VAR}`, `${VAR:-default}`; `$${` is a literal `${`.
-  std::optional<std::string> interpolate(const std::string& in, int line, const std::vector<std::string>& path) {
+  std::optional<std::string> interpolate(const std::string& in, int line,
+                                         const std::vector<std::string>& path) {
     std::string out;
     for (std::size_t i = 0; i < in.size();) {
       if (in.compare(i, 3, "$${") == 0) {
@@ -124,8 +126,8 @@ class YamlToJson {
       } else if (sep != std::string::npos) {
         out += inner.substr(sep + 2);
       } else {
-        error(line, path, "environment variable '" + name + "' is not set (give a default with ${" + name +
-                              ":-value})");
+        error(line, path,
+              "environment variable '" + name + "' is not set (give a default with ${" + name + ":-value})");
         return std::nullopt;
       }
       i = close + 1;
@@ -146,14 +148,16 @@ class YamlToJson {
     }
     // A quoted scalar is a string, whatever it looks like; a plain one gets YAML's core types.
     if (!plain) return text;
-    if (!has_reference && (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL")) {
+    if (!has_reference &&
+        (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL")) {
       return nullptr;
     }
     if (text == "true" || text == "True" || text == "TRUE") return true;
     if (text == "false" || text == "False" || text == "FALSE") return false;
     // Leading zeros stay text: `0123` is more likely a token than the number 123.
     static const std::regex integer("[-+]?(0|[1-9][0-9]*)");
-    static const std::regex floating("[-+]?([0-9]+\\.[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+");
+    static const std::regex floating(
+        "[-+]?([0-9]+\\.[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+");
     if (std::regex_match(text, integer)) {
       errno = 0;
       const long long v = std::strtoll(text.c_str(), nullptr, 10);
@@ -232,14 +236,17 @@ Config parse_config(std::string_view text, const std::string& source, const Hook
   (void)detail::read_timeout(defaults);
   (void)detail::read_retry_policy(defaults);
   defaults.finish();
-  if (const nlohmann::json* d = top.raw("defaults"); d != nullptr && d->is_object()) config.defaults = *d;
-  else config.defaults = nlohmann::json::object();
+  if (const nlohmann::json* d = top.raw("defaults"); d != nullptr && d->is_object())
+    config.defaults = *d;
+  else
+    config.defaults = nlohmann::json::object();
 
   ConfigReader outbox = top.nested("outbox");
   if (top.has("outbox")) {
     config.outbox = OutboxConfig{.path = outbox.required_string("path")};
     const std::filesystem::path p(config.outbox->path);
-    if (p.is_relative()) config.outbox->path = (std::filesystem::path(base_dir) / p).lexically_normal().string();
+    if (p.is_relative())
+      config.outbox->path = (std::filesystem::path(base_dir) / p).lexically_normal().string();
   }
   outbox.finish();
 
@@ -256,7 +263,8 @@ Config parse_config(std::string_view text, const std::string& source, const Hook
     const std::string prefix = "hooks." + name;
     const int hook_line = it->first.Mark().line + 1;
     auto locate = [&converter, &source, prefix](std::string_view key) {
-      return SourceLocation{source, converter.line_of(key.empty() ? prefix : prefix + "." + std::string(key))};
+      return SourceLocation{source,
+                            converter.line_of(key.empty() ? prefix : prefix + "." + std::string(key))};
     };
     const nlohmann::json& settings = hooks->at(name);
     try {

@@ -36,7 +36,8 @@ std::string type_name(const nlohmann::json& v) {
 // (`token: 12345`, `port: "${PORT}"`), and both are fine.
 std::optional<std::string> scalar_text(const nlohmann::json& v) {
   if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_integer() || v.is_number_unsigned() || v.is_number_float() || v.is_boolean()) return v.dump();
+  if (v.is_number_integer() || v.is_number_unsigned() || v.is_number_float() || v.is_boolean())
+    return v.dump();
   return std::nullopt;
 }
 
@@ -54,7 +55,7 @@ std::optional<double> as_number(const nlohmann::json& v) {
   return std::nullopt;
 }
 
-std::string trim(std::string s) {
+std::string trim(const std::string& s) {
   const auto first = s.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return {};
   const auto last = s.find_last_not_of(" \t\r\n");
@@ -161,7 +162,8 @@ double ConfigReader::optional_number(std::string_view key, double fallback_value
   return *number;
 }
 
-std::chrono::milliseconds ConfigReader::optional_seconds(std::string_view key, std::chrono::milliseconds fallback_value) {
+std::chrono::milliseconds ConfigReader::optional_seconds(std::string_view key,
+                                                         std::chrono::milliseconds fallback_value) {
   const nlohmann::json* v = raw(key);
   if (v == nullptr || v->is_null()) v = fallback(key);
   if (v == nullptr) return fallback_value;
@@ -181,14 +183,16 @@ std::vector<std::string> ConfigReader::string_list(std::string_view key) {
     std::size_t start = 0;
     while (start <= s.size()) {
       const std::size_t comma = s.find(',', start);
-      std::string item = trim(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+      std::string item =
+          trim(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
       if (!item.empty()) out.push_back(std::move(item));
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
     return out;
   }
-  if (!v->is_array()) fail(key, "must be a list of strings or a comma-separated string, got " + type_name(*v));
+  if (!v->is_array())
+    fail(key, "must be a list of strings or a comma-separated string, got " + type_name(*v));
   for (std::size_t i = 0; i < v->size(); ++i) {
     auto text = scalar_text((*v)[i]);
     if (!text || (*v)[i].is_boolean()) {
@@ -227,7 +231,7 @@ std::string ConfigReader::secret(std::string_view key, bool required) {
     std::size_t n = 0;
     while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) {
       content.append(buffer, n);
-      if (content.size() > 1024 * 1024) {
+      if (content.size() > std::size_t{1024} * 1024) {
         std::fclose(f);
         fail(file_key, "secret file '" + *path + "' is larger than 1 MiB");
       }
@@ -266,8 +270,9 @@ std::string ConfigReader::url(std::string_view key, bool required) {
   }
   const auto authority_start = scheme_end + 3;
   const auto authority_end = u.find_first_of("/?#", authority_start);
-  std::string authority = u.substr(authority_start, authority_end == std::string::npos ? std::string::npos
-                                                                                      : authority_end - authority_start);
+  std::string authority =
+      u.substr(authority_start,
+               authority_end == std::string::npos ? std::string::npos : authority_end - authority_start);
   if (auto at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
   std::string host = authority;
   if (!host.empty() && host.front() == '[') {
@@ -281,7 +286,8 @@ std::string ConfigReader::url(std::string_view key, bool required) {
     }
   }
   if (host.empty()) fail(key, "'" + redact_url(u) + "' has no host");
-  if (u.find_first_of(" \t\r\n") != std::string::npos) fail(key, "'" + redact_url(u) + "' contains whitespace");
+  if (u.find_first_of(" \t\r\n") != std::string::npos)
+    fail(key, "'" + redact_url(u) + "' contains whitespace");
   return u;
 }
 

@@ -1,4 +1,5 @@
-// "Did you mean ...?" for unknown keys and hook types: the nearest known name by edit distance. Pure functions.
+// "Did you mean ...?" for unknown keys and hook types: the nearest known name by edit distance. Pure
+// functions.
 #pragma once
 
 #include <optional>

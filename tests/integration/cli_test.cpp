@@ -56,8 +56,9 @@ class CliTest : public ::testing::Test {
     const auto err_file = dir_ / "stderr.txt";
     const auto in_file = dir_ / "stdin.txt";
     write_file(in_file, stdin_text);
-    const std::string command = "cd '" + dir_.path().string() + "' && { '" + EVENTHOOKS_CLI + "' " + args + " <'" +
-                                in_file.string() + "' >'" + out_file.string() + "' 2>'" + err_file.string() + "'; }";
+    const std::string command = "cd '" + dir_.path().string() + "' && { '" + EVENTHOOKS_CLI + "' " + args +
+                                " <'" + in_file.string() + "' >'" + out_file.string() + "' 2>'" +
+                                err_file.string() + "'; }";
     CliRun result;
     std::string ignored;
     result.code = test::run_command(command, &ignored);
@@ -156,8 +157,10 @@ TEST_F(CliTest, Trigger_Json_PrintsOneObjectPerHookInConfigOrder) {
 }
 
 TEST_F(CliTest, Trigger_WebHookToClosedPort_FailsWithExitOneAndErrorObject) {
-  config("hooks:\n  sink:\n    type: FileHook\n    path: all.jsonl\n  down:\n    type: WebHook\n    url: http://127.0.0.1:" +
-         std::to_string(closed_port()) + "/in\n    timeout: 3\n    connect_timeout: 2\n");
+  config(
+      "hooks:\n  sink:\n    type: FileHook\n    path: all.jsonl\n  down:\n    type: WebHook\n    url: "
+      "http://127.0.0.1:" +
+      std::to_string(closed_port()) + "/in\n    timeout: 3\n    connect_timeout: 2\n");
   const CliRun r = run("trigger -c hooks.yaml --json --data x");
   EXPECT_EQ(r.code, 1) << r.out << r.err;
   const auto lines = lines_of(r.out);
@@ -248,7 +251,9 @@ TEST_F(CliTest, Trigger_BrokenJsonObject_IsUsageErrorWithPosition) {
 }
 
 TEST_F(CliTest, Trigger_InvalidConfig_ExitsThreeAndSendsNothing) {
-  config("hooks:\n  sink:\n    type: FileHook\n    path: all.jsonl\n  bad:\n    type: WebHok\n    url: https://x.example\n");
+  config(
+      "hooks:\n  sink:\n    type: FileHook\n    path: all.jsonl\n  bad:\n    type: WebHok\n    url: "
+      "https://x.example\n");
   const CliRun r = run("trigger -c hooks.yaml");
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.err.find("hooks.yaml:6: hook 'bad': key 'type'"), std::string::npos) << r.err;
@@ -263,14 +268,18 @@ TEST_F(CliTest, Trigger_MissingConfigFile_ExitsThree) {
   EXPECT_NE(r.err.find("nowhere.yaml"), std::string::npos) << r.err;
 }
 
-TEST_F(CliTest, Trigger_WithoutConfigOption_IsUsageError) { EXPECT_EQ(run("trigger").code, 2); }
+TEST_F(CliTest, Trigger_WithoutConfigOption_IsUsageError) {
+  EXPECT_EQ(run("trigger").code, 2);
+}
 
 TEST_F(CliTest, UnknownOption_IsUsageError) {
   two_file_hooks();
   EXPECT_EQ(run("trigger -c hooks.yaml --bogus").code, 2);
 }
 
-TEST_F(CliTest, NoSubcommand_IsUsageError) { EXPECT_EQ(run("").code, 2); }
+TEST_F(CliTest, NoSubcommand_IsUsageError) {
+  EXPECT_EQ(run("").code, 2);
+}
 
 // --- logs ------------------------------------------------------------------------------------------------
 
@@ -278,7 +287,8 @@ TEST_F(CliTest, Logs_GoToStderrOnly_AsJsonWhenAsked) {
   two_file_hooks();
   const CliRun r = run("trigger -c hooks.yaml -v --log-format json --json");
   ASSERT_EQ(r.code, 0) << r.err;
-  for (const auto& line : lines_of(r.out)) EXPECT_TRUE(nlohmann::json::parse(line).contains("outcome")) << line;
+  for (const auto& line : lines_of(r.out))
+    EXPECT_TRUE(nlohmann::json::parse(line).contains("outcome")) << line;
   const auto log_lines = lines_of(r.err);
   ASSERT_FALSE(log_lines.empty());
   bool saw_debug = false;
@@ -355,7 +365,9 @@ TEST_F(CliTest, List_SeveralRealms_StayOneColumn) {
 }
 
 TEST_F(CliTest, List_WithRealm_ShowsOnlyHooksThatWouldFire) {
-  config("hooks:\n  a:\n    type: FileHook\n    path: a\n    realms: [x]\n  b:\n    type: FileHook\n    path: b\n    realms: [y]\n");
+  config(
+      "hooks:\n  a:\n    type: FileHook\n    path: a\n    realms: [x]\n  b:\n    type: FileHook\n    path: "
+      "b\n    realms: [y]\n");
   const CliRun r = run("list -c hooks.yaml --realm y");
   ASSERT_EQ(r.code, 0);
   ASSERT_EQ(lines_of(r.out).size(), 1u) << r.out;
@@ -386,8 +398,9 @@ TEST_F(CliTest, Secrets_NeverPrinted_InListDryRunTriggerOrLogs) {
   config("hooks:\n  signed:\n    type: WebHook\n    url: http://127.0.0.1:" + std::to_string(closed_port()) +
          "/in?token=TOPSECRETTOKEN\n    secret_file: webhook.secret\n    timeout: 3\n");
   std::string everything;
-  for (const char* args : {"list -c hooks.yaml", "trigger -c hooks.yaml --dry-run", "-vv trigger -c hooks.yaml",
-                           "trigger -c hooks.yaml --json -vv --log-format json"}) {
+  for (const char* args :
+       {"list -c hooks.yaml", "trigger -c hooks.yaml --dry-run", "-vv trigger -c hooks.yaml",
+        "trigger -c hooks.yaml --json -vv --log-format json"}) {
     const CliRun r = run(args);
     everything += r.out + r.err;
   }

@@ -71,7 +71,8 @@ std::string error_of(const std::string& text, const std::string& base_dir = ".")
 }
 
 void expect_contains_all(const std::string& message, std::initializer_list<std::string> parts) {
-  for (const auto& part : parts) EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
+  for (const auto& part : parts)
+    EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
 }
 
 void write_file(const std::filesystem::path& path, const std::string& content) {
@@ -123,7 +124,8 @@ TEST(ConfigLoad, JsonFile_LoadsLikeYaml) {
 TEST(ConfigLoad, JsonFileError_NamesJsonLine) {
   test::TempDir dir;
   write_file(dir / "hooks.json",
-             "{\n  \"hooks\": {\n    \"a\": {\n      \"type\": \"WebHook\",\n      \"url\": \"nourl\"\n    }\n  }\n}\n");
+             "{\n  \"hooks\": {\n    \"a\": {\n      \"type\": \"WebHook\",\n      \"url\": \"nourl\"\n    "
+             "}\n  }\n}\n");
   try {
     load_config((dir / "hooks.json").string());
     FAIL() << "no error";
@@ -144,7 +146,9 @@ TEST(ConfigLoad, NotAMapping_IsError) {
   expect_contains_all(error_of("- a\n- b\n"), {"hooks.yaml:1", "mapping"});
 }
 
-TEST(ConfigLoad, MissingHooks_IsError) { expect_contains_all(error_of("outbox: {path: x.db}\n"), {"key 'hooks'", "required"}); }
+TEST(ConfigLoad, MissingHooks_IsError) {
+  expect_contains_all(error_of("outbox: {path: x.db}\n"), {"key 'hooks'", "required"});
+}
 
 TEST(ConfigLoad, HooksNotAMapping_IsError) {
   expect_contains_all(error_of("hooks: [a, b]\n"), {"hooks.yaml:1", "key 'hooks'", "mapping"});
@@ -155,7 +159,9 @@ TEST(ConfigLoad, UnknownTopLevelKey_SuggestsNearest) {
                       {"hooks.yaml:2", "key 'default'", "unknown key", "did you mean 'defaults'?"});
 }
 
-TEST(ConfigLoad, EmptyHooks_IsValid) { EXPECT_TRUE(parse("hooks: {}\n").hooks.empty()); }
+TEST(ConfigLoad, EmptyHooks_IsValid) {
+  EXPECT_TRUE(parse("hooks: {}\n").hooks.empty());
+}
 
 TEST(ConfigLoad, DuplicateHookName_IsError) {
   expect_contains_all(error_of("hooks:\n  a: {type: Probe}\n  a: {type: Probe}\n"),
@@ -181,20 +187,24 @@ TEST(ConfigErrors, UnknownType_SuggestsNearestName) {
 }
 
 TEST(ConfigErrors, UnknownTypeFarFromAll_ListsKnownTypes) {
-  expect_contains_all(error_of("hooks:\n  a:\n    type: Pigeon\n"), {"unknown hook type 'Pigeon'", "known types:", "FileHook"});
+  expect_contains_all(error_of("hooks:\n  a:\n    type: Pigeon\n"),
+                      {"unknown hook type 'Pigeon'", "known types:", "FileHook"});
 }
 
 TEST(ConfigErrors, MissingType_IsError) {
-  expect_contains_all(error_of("hooks:\n  a:\n    url: https://x.example\n"), {"hooks.yaml:2:", "hook 'a'", "key 'type'", "required"});
+  expect_contains_all(error_of("hooks:\n  a:\n    url: https://x.example\n"),
+                      {"hooks.yaml:2:", "hook 'a'", "key 'type'", "required"});
 }
 
 TEST(ConfigErrors, UnknownKey_SuggestsNearestKey) {
-  expect_contains_all(error_of("hooks:\n  a:\n    type: WebHook\n    url: https://x.example\n    realm: [x]\n"),
-                      {"hooks.yaml:5:", "hook 'a'", "key 'realm'", "unknown key", "did you mean 'realms'?"});
+  expect_contains_all(
+      error_of("hooks:\n  a:\n    type: WebHook\n    url: https://x.example\n    realm: [x]\n"),
+      {"hooks.yaml:5:", "hook 'a'", "key 'realm'", "unknown key", "did you mean 'realms'?"});
 }
 
 TEST(ConfigErrors, MissingRequiredKey_NamesIt) {
-  expect_contains_all(error_of("hooks:\n  sink:\n    type: FileHook\n"), {"hooks.yaml:2:", "hook 'sink'", "key 'path'"});
+  expect_contains_all(error_of("hooks:\n  sink:\n    type: FileHook\n"),
+                      {"hooks.yaml:2:", "hook 'sink'", "key 'path'"});
 }
 
 TEST(ConfigErrors, RealmsNotAList_IsError) {
@@ -252,7 +262,8 @@ TEST(ConfigErrors, UrlWithoutHost_IsError) {
 }
 
 TEST(ConfigErrors, BadUrl_MessageDoesNotShowItsQueryToken) {
-  const std::string message = error_of("hooks:\n  a:\n    type: WebHook\n    url: ftp://example.com/x?token=s3cr3tvalue\n");
+  const std::string message =
+      error_of("hooks:\n  a:\n    type: WebHook\n    url: ftp://example.com/x?token=s3cr3tvalue\n");
   EXPECT_NE(message.find("key 'url'"), std::string::npos) << message;
   EXPECT_EQ(message.find("s3cr3tvalue"), std::string::npos) << message;
 }
@@ -277,13 +288,15 @@ TEST(ConfigErrors, SeveralBadHooks_AllReported) {
 
 TEST(ConfigInterpolation, SetVariable_IsSubstituted) {
   ScopedEnv env("EVENTHOOKS_TEST_HOST", "hooks.example.com");
-  const Config config = parse("hooks:\n  p:\n    type: Probe\n    text: https://${EVENTHOOKS_TEST_HOST}/in\n");
+  const Config config =
+      parse("hooks:\n  p:\n    type: Probe\n    text: https://${EVENTHOOKS_TEST_HOST}/in\n");
   EXPECT_EQ(probe(config, "p").text, "https://hooks.example.com/in");
 }
 
 TEST(ConfigInterpolation, UnsetVariableWithDefault_UsesDefault) {
   ::unsetenv("EVENTHOOKS_TEST_UNSET");
-  const Config config = parse("hooks:\n  p:\n    type: Probe\n    text: \"a-${EVENTHOOKS_TEST_UNSET:-fallback}-b\"\n");
+  const Config config =
+      parse("hooks:\n  p:\n    type: Probe\n    text: \"a-${EVENTHOOKS_TEST_UNSET:-fallback}-b\"\n");
   EXPECT_EQ(probe(config, "p").text, "a-fallback-b");
 }
 
@@ -317,7 +330,8 @@ TEST(ConfigInterpolation, QuotedNumberFromJsonStyleVariable_IsAccepted) {
 
 TEST(ConfigInterpolation, VariableInsideList_IsSubstituted) {
   ScopedEnv env("EVENTHOOKS_TEST_REALM", "prod");
-  const Config config = parse("hooks:\n  p:\n    type: Probe\n    realms: [\"${EVENTHOOKS_TEST_REALM}\", dev]\n");
+  const Config config =
+      parse("hooks:\n  p:\n    type: Probe\n    realms: [\"${EVENTHOOKS_TEST_REALM}\", dev]\n");
   EXPECT_EQ(config.find("p")->realms().names(), (std::vector<std::string>{"prod", "dev"}));
 }
 
@@ -336,20 +350,23 @@ TEST(ConfigSecrets, UnreadableSecretFile_NamesFileLineHookKey) {
   test::TempDir dir;
   const std::string message =
       error_of("hooks:\n  p:\n    type: Probe\n    secret_file: missing.txt\n", dir.path().string());
-  expect_contains_all(message, {"hooks.yaml:4:", "hook 'p'", "key 'secret_file'", "cannot read", "missing.txt"});
+  expect_contains_all(message,
+                      {"hooks.yaml:4:", "hook 'p'", "key 'secret_file'", "cannot read", "missing.txt"});
 }
 
 TEST(ConfigSecrets, SecretAndSecretFile_IsError) {
   test::TempDir dir;
   write_file(dir / "s", "x");
-  expect_contains_all(error_of("hooks:\n  p:\n    type: Probe\n    secret: a\n    secret_file: s\n", dir.path().string()),
-                      {"hook 'p'", "key 'secret'", "not both"});
+  expect_contains_all(
+      error_of("hooks:\n  p:\n    type: Probe\n    secret: a\n    secret_file: s\n", dir.path().string()),
+      {"hook 'p'", "key 'secret'", "not both"});
 }
 
 TEST(ConfigSecrets, WebHookSecretFile_SignsWithItsKey) {
   test::TempDir dir;
   write_file(dir / "whsec", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n");
-  write_file(dir / "hooks.yaml", "hooks:\n  w:\n    type: WebHook\n    url: https://x.example/in\n    secret_file: whsec\n");
+  write_file(dir / "hooks.yaml",
+             "hooks:\n  w:\n    type: WebHook\n    url: https://x.example/in\n    secret_file: whsec\n");
   const Config config = load_config((dir / "hooks.yaml").string());
   auto hook = std::dynamic_pointer_cast<WebHook>(config.find("w"));
   ASSERT_TRUE(hook);
@@ -420,8 +437,9 @@ TEST(ConfigRetry, DefaultsRetry_AppliesKeyByKeyUnderHooksOwn) {
 }
 
 TEST(ConfigRetry, UnknownRetryKey_SuggestsNearest) {
-  expect_contains_all(error_of("hooks:\n  p:\n    type: Probe\n    retry:\n      max_atempts: 3\n"),
-                      {"hooks.yaml:5:", "hook 'p'", "key 'retry.max_atempts'", "did you mean 'max_attempts'?"});
+  expect_contains_all(
+      error_of("hooks:\n  p:\n    type: Probe\n    retry:\n      max_atempts: 3\n"),
+      {"hooks.yaml:5:", "hook 'p'", "key 'retry.max_atempts'", "did you mean 'max_attempts'?"});
 }
 
 TEST(ConfigRetry, ZeroAttempts_IsError) {
@@ -435,12 +453,14 @@ TEST(ConfigRetry, RetryNotAMapping_IsError) {
 }
 
 TEST(ConfigRetry, MaxDelayBelowInitialDelay_IsError) {
-  expect_contains_all(error_of("hooks:\n  p:\n    type: Probe\n    retry: {initial_delay: 10, max_delay: 1}\n"),
-                      {"hook 'p'", "key 'retry.max_delay'"});
+  expect_contains_all(
+      error_of("hooks:\n  p:\n    type: Probe\n    retry: {initial_delay: 10, max_delay: 1}\n"),
+      {"hook 'p'", "key 'retry.max_delay'"});
 }
 
 TEST(ConfigDefaults, Timeout_AppliesWhenHookHasNone) {
-  const Config config = parse("defaults:\n  timeout: 2.5\nhooks:\n  p:\n    type: Probe\n  q:\n    type: Probe\n    timeout: 7\n");
+  const Config config = parse(
+      "defaults:\n  timeout: 2.5\nhooks:\n  p:\n    type: Probe\n  q:\n    type: Probe\n    timeout: 7\n");
   EXPECT_EQ(probe(config, "p").timeout, milliseconds(2500));
   EXPECT_EQ(probe(config, "q").timeout, milliseconds(7000));
 }
@@ -483,7 +503,8 @@ TEST(HookRegistry, BuildWithoutLocator_NamesHookAndKey) {
 }
 
 TEST(EventhookFactory, SeedWebhookKey_MakesWebHook) {
-  const HookPtr hook = eventhook_factory("alarm", {{"type", "WebHook"}, {"webhook", "https://some.server.com/alarm"}});
+  const HookPtr hook =
+      eventhook_factory("alarm", {{"type", "WebHook"}, {"webhook", "https://some.server.com/alarm"}});
   ASSERT_TRUE(hook);
   EXPECT_EQ(hook->type(), "WebHook");
   EXPECT_EQ(std::dynamic_pointer_cast<WebHook>(hook)->options().url, "https://some.server.com/alarm");
