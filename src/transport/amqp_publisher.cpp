@@ -128,6 +128,7 @@ struct AmqpPublisher::State {
   std::mutex mu;
   std::deque<std::shared_ptr<Pending>> queue;
   bool stopping = false;
+  bool io_sleeping = false;
   int wake_fd = -1;
 
   // Owned by the I/O thread only.
@@ -520,15 +521,12 @@ struct AmqpPublisher::State {
 
   void expire_deadlines() {
     const auto now = Clock::now();
-    for (auto it = inflight.begin(); it != inflight.end();) {
-      if (it->second->deadline <= now) {
-        it->second->finish(scrubbed(make_error(
-            ErrorCode::timeout,
-            "no confirm from " + where + " within " + std::to_string(opt.timeout.count()) + " ms", true)));
-        it = inflight.erase(it);
-      } else {
-        ++it;
-      }
+    // In tag order deadlines only grow, so the expired ones are a prefix.
+    while (!inflight.empty() && inflight.begin()->second->deadline <= now) {
+      inflight.begin()->second->finish(scrubbed(make_error(
+          ErrorCode::timeout, "no confirm from " + where + " within " + std::to_string(opt.timeout.count()) + " ms",
+          true)));
+      inflight.erase(inflight.begin());
     }
   }
 
@@ -542,8 +540,6 @@ struct AmqpPublisher::State {
         if (stopping) break;
         batch.swap(queue);
       }
-      std::uint64_t drained = 0;
-      [[maybe_unused]] auto n = ::read(wake_fd, &drained, sizeof drained);
       handle_batch(batch);
       if (conn != nullptr) read_frames();
       expire_deadlines();
@@ -552,8 +548,10 @@ struct AmqpPublisher::State {
       // deadline passes, or it is time to look at heartbeats again.
       milliseconds wait(1000);
       if (opt.heartbeat.count() > 0) wait = std::min<milliseconds>(wait, opt.heartbeat / 2);
-      for (auto& [tag, p] : inflight) {
-        wait = std::min(wait, std::chrono::duration_cast<milliseconds>(p->deadline - Clock::now()) + milliseconds(1));
+      if (!inflight.empty()) {
+        // Deadlines grow with delivery tags (same timeout, published in order): the first is the earliest.
+        const auto& first = inflight.begin()->second;
+        wait = std::min(wait, std::chrono::duration_cast<milliseconds>(first->deadline - Clock::now()) + milliseconds(1));
       }
       wait = std::max(wait, milliseconds(0));
       if (conn != nullptr && (amqp_frames_enqueued(conn) || amqp_data_in_buffer(conn))) continue;
@@ -561,8 +559,19 @@ struct AmqpPublisher::State {
       {
         std::lock_guard lock(mu);
         if (!queue.empty() || stopping) continue;
+        // Callers write the eventfd only while this is set: under load the thread rarely sleeps, and a
+        // syscall per message to wake a thread that is already awake is what would cost throughput.
+        io_sleeping = true;
       }
       ::poll(fds, conn != nullptr ? 2 : 1, static_cast<int>(wait.count()));
+      {
+        std::lock_guard lock(mu);
+        io_sleeping = false;
+      }
+      if (fds[0].revents & POLLIN) {
+        std::uint64_t drained = 0;
+        [[maybe_unused]] auto n = ::read(wake_fd, &drained, sizeof drained);
+      }
     }
     // Shutting down: whatever is still waiting gets an answer.
     std::deque<std::shared_ptr<Pending>> rest;
@@ -598,12 +607,14 @@ Result<Receipt> AmqpPublisher::publish(const AmqpMessage& message) {
   auto p = std::make_shared<Pending>();
   p->message = message;
   auto future = p->done.get_future();
+  bool need_wake = false;
   {
     std::lock_guard lock(state_->mu);
     if (state_->stopping) return make_error(ErrorCode::unavailable, "publisher is closing", true);
     state_->queue.push_back(p);
+    need_wake = state_->io_sleeping;
   }
-  state_->wake();
+  if (need_wake) state_->wake();
   // The I/O thread answers every message within connect + confirm timeouts; this bound only guards
   // against a bug there, so that a caller never hangs.
   const auto bound = state_->opt.connect_timeout * 3 + state_->opt.timeout + milliseconds(5'000);

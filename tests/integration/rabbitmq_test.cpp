@@ -236,17 +236,43 @@ TEST(RabbitMq_Publish, ConcurrentTriggers_AllConfirmedAndAllInQueue) {
   RabbitMqHook hook(options_for(b, q.name()));
   constexpr int kThreads = 8, kEach = 50;
   std::atomic<int> delivered{0};
+  std::mutex mu;
+  std::set<std::string> receipts;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < kEach; ++i) {
-        if (hook.trigger("m").delivered()) ++delivered;
+        const Outcome out = hook.trigger("m");
+        if (!out.delivered()) continue;
+        ++delivered;
+        std::lock_guard lock(mu);
+        receipts.insert(out.receipt.detail);
       }
     });
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(delivered.load(), kThreads * kEach);
   EXPECT_EQ(TestClient(b).count(q.name()), static_cast<std::uint32_t>(kThreads * kEach));
+  // Delivery tags number the messages of one channel: tags 1..400, each once, mean every trigger went
+  // through the same shared connection and channel.
+  std::set<std::string> expected;
+  for (int tag = 1; tag <= kThreads * kEach; ++tag) expected.insert("basic.ack (delivery tag " + std::to_string(tag) + ")");
+  EXPECT_EQ(receipts, expected);
+}
+
+TEST(RabbitMq_Publish, IdleLongerThanTwoHeartbeats_SameConnectionKept) {
+  Broker b;
+  ScopedQueue q(b);
+  auto o = options_for(b, q.name());
+  o.heartbeat = 1s;
+  RabbitMqHook hook(o);
+  ASSERT_TRUE(hook.trigger("before").delivered());
+  // Without heartbeats from the hook the broker would drop the connection after two missed ones (~2 s);
+  // then the next message would go out on a new channel as delivery tag 1.
+  std::this_thread::sleep_for(4s);
+  const Outcome out = hook.trigger("after");
+  ASSERT_TRUE(out.delivered()) << out.detail();
+  EXPECT_EQ(out.receipt.detail, "basic.ack (delivery tag 2)");
 }
 
 TEST(RabbitMq_Publish, DeclareBlock_QueueCreatedByHook) {
