@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -256,6 +258,25 @@ TEST(Smtp_AfterARefusal, TheNextSendStillWorks) {
   SimpleEmailHook good(options_for("EVENTHOOKS_SMTP_PLAIN_PORT", SmtpSecurity::plain));
   ASSERT_TRUE(good.trigger("y").delivered());
   ASSERT_TRUE(bad.trigger("z").failed());
+}
+
+TEST(Smtp_ConcurrentTriggers, AllDeliveredEachOnce) {
+  SimpleEmailHook hook(options_for("EVENTHOOKS_SMTP_PLAIN_PORT", SmtpSecurity::plain));
+  const std::string batch = Event::make("x", "").id;  // a marker shared by this test's messages only
+  std::vector<std::thread> threads;
+  std::atomic<int> delivered{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 5; ++i) {
+        if (hook.trigger(batch + " thread " + std::to_string(t) + " message " + std::to_string(i)).delivered()) {
+          ++delivered;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(delivered.load(), 20);
+  EXPECT_EQ(received("plain", batch).size(), 20u);
 }
 
 // A port nothing listens on: bound, then closed.
