@@ -27,6 +27,14 @@ HttpHookOptions read_http_options(ConfigReader& keys) {
   return http;
 }
 
+// Tokens and ids that become one segment of a URL path: a '/' or '?' in them would send the request elsewhere.
+void check_path_segment(ConfigReader& keys, const char* key, const std::string& value) {
+  if (value.find_first_of("/?#\r\n \t") != std::string::npos) {
+    keys.fail(keys.has(std::string(key) + "_file") ? std::string(key) + "_file" : std::string(key),
+              "must not contain '/', '?', '#', spaces or line breaks");
+  }
+}
+
 HookPtr build_webhook(HookCommon common, ConfigReader& keys) {
   // The seed called the URL `webhook`; DESIGN.md calls it `url`. Both are accepted, never both at once,
   // because two URLs in one hook would leave the reader guessing which one is used.
@@ -56,11 +64,7 @@ HookPtr build_webhook(HookCommon common, ConfigReader& keys) {
               "is not a Standard Webhooks key (expected whsec_ followed by base64)");
   }
   options.http = read_http_options(keys);
-  try {
-    return std::make_shared<WebHook>(std::move(options));
-  } catch (const ConfigError& e) {
-    keys.fail("url", e.what());
-  }
+  return std::make_shared<WebHook>(std::move(options));
 }
 
 HookPtr build_mattermost(HookCommon common, ConfigReader& keys) {
@@ -74,12 +78,9 @@ HookPtr build_mattermost(HookCommon common, ConfigReader& keys) {
   options.channel = keys.optional_string("channel");
   options.icon_url = keys.optional_string("icon_url");
   options.icon_emoji = keys.optional_string("icon_emoji");
+  check_path_segment(keys, "token", options.token);
   options.http = read_http_options(keys);
-  try {
-    return std::make_shared<MattermostWebHook>(std::move(options));
-  } catch (const ConfigError& e) {
-    keys.fail("token", e.what());
-  }
+  return std::make_shared<MattermostWebHook>(std::move(options));
 }
 
 HookPtr build_docker_cloud(HookCommon common, ConfigReader& keys) {
@@ -93,12 +94,10 @@ HookPtr build_docker_cloud(HookCommon common, ConfigReader& keys) {
   options.source_branch = keys.optional_string("source_branch", defaults.source_branch);
   options.source_type = keys.optional_string("source_type", defaults.source_type);
   if (keys.has("base_url")) options.base_url = keys.url("base_url", true);
+  check_path_segment(keys, "source", options.source);
+  check_path_segment(keys, "trigger", options.trigger);
   options.http = read_http_options(keys);
-  try {
-    return std::make_shared<DockerCloudWebHook>(std::move(options));
-  } catch (const ConfigError& e) {
-    keys.fail("source", e.what());
-  }
+  return std::make_shared<DockerCloudWebHook>(std::move(options));
 }
 
 HookPtr build_file_hook(HookCommon common, ConfigReader& keys) {

@@ -690,6 +690,17 @@ TEST(HttpHookConfig, TlsKeys_ReachTheClient) {
   EXPECT_TRUE(out.delivered()) << out.detail();
 }
 
+TEST(HttpHookConfig, MattermostTokenWithSlash_IsConfigErrorNamingToken) {
+  try {
+    (void)eventhook_factory("mm", {{"type", "MattermostWebHook"}, {"host", "https://chat.example.com"},
+                                   {"token", "abc/../admin"}});
+    FAIL() << "accepted a token that changes the URL path";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("'token'"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("abc/../admin"), std::string::npos) << e.what();
+  }
+}
+
 TEST(HttpHookConfig, UnknownKey_IsConfigError) {
   EXPECT_THROW(eventhook_factory("d", {{"type", "FileHook"}, {"path", "/tmp/x"}, {"fsnyc", true}}), ConfigError);
 }
