@@ -1,6 +1,7 @@
 // End-to-end SMTP throughput: SESSIONS threads trigger one SimpleEmailHook (plain SMTP, its pool keeps one
 // reused session per concurrent sender) against postfix's smtp-sink until MESSAGES mails were accepted.
-// scripts/bench-smtp.sh runs it next to smtp-source sending the same number and size of mails to the same sink.
+// scripts/bench-smtp.sh runs it next to smtp-source sending the same number and size of mails to the same
+// sink.
 //   bench_smtp HOST PORT SESSIONS MESSAGES BODY_BYTES
 #include <spdlog/spdlog.h>
 
@@ -26,12 +27,14 @@ int main(int argc, char** argv) {
   while (body.size() + 71 <= body_bytes) body += std::string(70, 'x') + "\n";
   body += std::string(body_bytes - body.size(), 'x');
 
-  eventhooks::logger()->set_level(spdlog::level::warn);  // one info line per trigger would measure the terminal
-  eventhooks::SimpleEmailHook hook({.name = "bench",
-                                    .host = argv[1],
-                                    .port = std::stoi(argv[2]),
-                                    .email = {.sender = "bench@example.com", .recipients = {"sink@example.com"}},
-                                    .security = eventhooks::SmtpSecurity::plain});
+  eventhooks::logger()->set_level(
+      spdlog::level::warn);  // one info line per trigger would measure the terminal
+  eventhooks::SimpleEmailHook hook(
+      {.name = "bench",
+       .host = argv[1],
+       .port = std::stoi(argv[2]),
+       .email = {.sender = "bench@example.com", .recipients = {"sink@example.com"}},
+       .security = eventhooks::SmtpSecurity::plain});
   const eventhooks::Payload payload(body);
 
   std::atomic<long> next{0}, delivered{0}, failed{0};

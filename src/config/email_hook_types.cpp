@@ -15,7 +15,8 @@ namespace {
 // Checked here as well as in the hooks' constructors so that the error names the file and line of the key.
 void read_email_content(ConfigReader& keys, EmailContent& email) {
   email.sender = keys.required_string("sender");
-  if (auto problem = address_problem(email.sender); !problem.empty()) keys.fail("sender", "address " + problem);
+  if (auto problem = address_problem(email.sender); !problem.empty())
+    keys.fail("sender", "address " + problem);
   email.sender_name = keys.optional_string("sender_name");
   if (email.sender_name.find_first_of("\r\n") != std::string::npos) {
     keys.fail("sender_name", "must not contain a line break (header injection)");
@@ -62,7 +63,8 @@ HookPtr build_simple_email(HookCommon common, ConfigReader& keys) {
     const bool from_file = keys.has("credentials_file");
     const char* key = from_file ? "credentials_file" : "credentials";
     if (options.credentials.empty()) {
-      keys.fail(key, "missing: \"user:password\" is required with TLS (use tls: false for a relay without AUTH)");
+      keys.fail(key,
+                "missing: \"user:password\" is required with TLS (use tls: false for a relay without AUTH)");
     }
     const auto colon = options.credentials.find(':');
     if (colon == std::string::npos || colon == 0) keys.fail(key, "expected \"user:password\"");

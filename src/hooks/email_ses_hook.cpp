@@ -56,7 +56,8 @@ AwsSesEmailHook::AwsSesEmailHook(AwsSesOptions options)
   detail::check_email_content(options_.name, options_.email);
   region_ = detail::aws_region(options_.region);
   if (region_.empty()) {
-    throw ConfigError("hook '" + options_.name + "': region: no AWS region (set region, AWS_REGION or "
+    throw ConfigError("hook '" + options_.name +
+                      "': region: no AWS region (set region, AWS_REGION or "
                       "AWS_DEFAULT_REGION)");
   }
   endpoint_ = detail::ses_endpoint(options_.endpoint_url, region_);
@@ -95,7 +96,8 @@ std::string AwsSesEmailHook::subject() const {
   return options_.email.subject.empty() ? name() : options_.email.subject;
 }
 
-Result<HttpRequest> AwsSesEmailHook::render(const Event& event, std::chrono::system_clock::time_point now) const {
+Result<HttpRequest> AwsSesEmailHook::render(const Event& event,
+                                            std::chrono::system_clock::time_point now) const {
   detail::AwsCredentials creds{options_.access_key_id, options_.secret_access_key, options_.session_token};
   if (creds.empty()) {
     // Looked up at each send, so rotated keys (session tokens) are picked up without a restart.
@@ -104,7 +106,9 @@ Result<HttpRequest> AwsSesEmailHook::render(const Event& event, std::chrono::sys
       return Error{ErrorCode::config,
                    "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile in "
                    "~/.aws/credentials",
-                   false, {}, {}};
+                   false,
+                   {},
+                   {}};
     }
     creds = std::move(*found);
   }
@@ -121,8 +125,10 @@ Result<HttpRequest> AwsSesEmailHook::render(const Event& event, std::chrono::sys
   if (const std::string html = detail::render_email_html(options_.email.html, text); !html.empty()) {
     simple["Body"]["Html"] = {{"Data", html}, {"Charset", "UTF-8"}};
   }
-  // SES sets its own Message-ID; the event id travels in a header so a delivery can be traced and deduplicated.
-  simple["Headers"] = nlohmann::ordered_json::array({{{"Name", "X-Eventhooks-Event-Id"}, {"Value", event.id}}});
+  // SES sets its own Message-ID; the event id travels in a header so a delivery can be traced and
+  // deduplicated.
+  simple["Headers"] =
+      nlohmann::ordered_json::array({{{"Name", "X-Eventhooks-Event-Id"}, {"Value", event.id}}});
   if (!options_.configuration_set.empty()) body["ConfigurationSetName"] = options_.configuration_set;
 
   HttpRequest request;
@@ -150,15 +156,18 @@ Result<Receipt> AwsSesEmailHook::send(const Event& event) {
       const std::string id = body["MessageId"].get<std::string>();
       return Receipt{r.status, id, "SES MessageId " + id};
     }
-    return Error{ErrorCode::protocol, "SES answered HTTP " + std::to_string(r.status) + " without a MessageId", false,
-                 r.status, {}};
+    return Error{ErrorCode::protocol,
+                 "SES answered HTTP " + std::to_string(r.status) + " without a MessageId",
+                 false,
+                 r.status,
+                 {}};
   }
   const std::string type = ses_error_type(r, body);
   std::string message = ses_error_message(r, body);
   message = scrub(std::move(message), options_.secret_access_key);
   Error e{ErrorCode::rejected, {}, false, r.status, {}};
-  if (r.status == 429 || type == "TooManyRequestsException" || type == "Throttling" || type == "ThrottlingException" ||
-      type == "LimitExceededException") {
+  if (r.status == 429 || type == "TooManyRequestsException" || type == "Throttling" ||
+      type == "ThrottlingException" || type == "LimitExceededException") {
     e.code = ErrorCode::throttled;
     e.retryable = true;
   } else if (r.status == 401 || r.status == 403 || type == "SignatureDoesNotMatch" ||

@@ -26,7 +26,8 @@ int resolve_port(const SimpleEmailOptions& o) {
     char* end = nullptr;
     const long p = std::strtol(v, &end, 10);
     if (*end != '\0' || p < 1 || p > 65535) {
-      throw ConfigError("hook '" + o.name + "': EVENT_MAIL_PORT='" + std::string(v) + "' is not a port number");
+      throw ConfigError("hook '" + o.name + "': EVENT_MAIL_PORT='" + std::string(v) +
+                        "' is not a port number");
     }
     return static_cast<int>(p);
   }
@@ -47,23 +48,26 @@ const char* security_name(SmtpSecurity s) {
 SimpleEmailHook::SimpleEmailHook(SimpleEmailOptions options)
     : Hook(HookCommon{options.name, options.realms, options.enabled}), options_(std::move(options)) {
   detail::check_email_content(options_.name, options_.email);
-  options_.host = options_.host.empty() ? env_or("EVENT_MAIL_HOST", "email-smtp.us-west-2.amazonaws.com")
-                                        : options_.host;
+  options_.host =
+      options_.host.empty() ? env_or("EVENT_MAIL_HOST", "email-smtp.us-west-2.amazonaws.com") : options_.host;
   options_.port = resolve_port(options_);
   // Nothing speaks STARTTLS on the SMTPS port: port 465 with the default mode means implicit TLS.
-  if (options_.security == SmtpSecurity::starttls && options_.port == 465) options_.security = SmtpSecurity::implicit;
+  if (options_.security == SmtpSecurity::starttls && options_.port == 465)
+    options_.security = SmtpSecurity::implicit;
 
   if (options_.security == SmtpSecurity::plain) {
     if (!options_.credentials.empty()) {
-      logger()->warn("SimpleEmailHook '{}': tls is false, so the credentials are not used (a password is never "
-                     "sent in plain text)",
-                     options_.name);
+      logger()->warn(
+          "SimpleEmailHook '{}': tls is false, so the credentials are not used (a password is never "
+          "sent in plain text)",
+          options_.name);
     }
   } else {
     const auto colon = options_.credentials.find(':');
     if (options_.credentials.empty()) {
       throw ConfigError("hook '" + options_.name + "': credentials: required with tls " +
-                        security_name(options_.security) + " (\"user:password\"); use tls: false for a relay "
+                        security_name(options_.security) +
+                        " (\"user:password\"); use tls: false for a relay "
                         "without authentication");
     }
     if (colon == std::string::npos || colon == 0) {
@@ -119,7 +123,8 @@ Result<std::string> SimpleEmailHook::render(const Event& event) const {
   m.text = event.payload.to_text();
   m.html = detail::render_email_html(options_.email.html, m.text);
   m.message_id = detail::make_message_id(event.id, name(), m.sender);
-  m.date = event.created_at.time_since_epoch().count() == 0 ? std::chrono::system_clock::now() : event.created_at;
+  m.date =
+      event.created_at.time_since_epoch().count() == 0 ? std::chrono::system_clock::now() : event.created_at;
   return detail::build_mime(m);
 }
 

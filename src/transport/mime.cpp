@@ -24,7 +24,8 @@ std::string base64(std::string_view in) {
   out.reserve((in.size() + 2) / 3 * 4);
   std::size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
-    const std::uint32_t n = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+    const std::uint32_t n = (static_cast<unsigned char>(in[i]) << 16) |
+                            (static_cast<unsigned char>(in[i + 1]) << 8) |
                             static_cast<unsigned char>(in[i + 2]);
     out += kTable[(n >> 18) & 63];
     out += kTable[(n >> 12) & 63];
@@ -37,7 +38,8 @@ std::string base64(std::string_view in) {
     out += kTable[(n >> 12) & 63];
     out += "==";
   } else if (i + 2 == in.size()) {
-    const std::uint32_t n = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+    const std::uint32_t n =
+        (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
     out += kTable[(n >> 18) & 63];
     out += kTable[(n >> 12) & 63];
     out += kTable[(n >> 6) & 63];
@@ -96,7 +98,9 @@ std::string hex64(std::uint64_t v) {
   return out;
 }
 
-Error invalid(std::string message) { return Error{ErrorCode::invalid_input, std::move(message), false, {}, {}}; }
+Error invalid(std::string message) {
+  return Error{ErrorCode::invalid_input, std::move(message), false, {}, {}};
+}
 
 }  // namespace
 
@@ -119,8 +123,8 @@ std::string address_problem(std::string_view address) {
     return "has a misplaced '.' in its local part";
   }
   for (unsigned char c : local) {
-    if (c != '.' && !is_atext(c)) return std::string("has a character not allowed in its local part: '") +
-                                         static_cast<char>(c) + "'";
+    if (c != '.' && !is_atext(c))
+      return std::string("has a character not allowed in its local part: '") + static_cast<char>(c) + "'";
   }
   if (domain.empty()) return "has nothing after '@'";
   if (domain.front() == '[') {
@@ -139,8 +143,8 @@ std::string address_problem(std::string_view address) {
     if (label.empty() || label.size() > 63) return "has an empty or over-long label in its domain";
     if (label.front() == '-' || label.back() == '-') return "has a domain label starting or ending with '-'";
     for (unsigned char c : label) {
-      if (!is_alnum(c) && c != '-') return std::string("has a character not allowed in its domain: '") +
-                                           static_cast<char>(c) + "'";
+      if (!is_alnum(c) && c != '-')
+        return std::string("has a character not allowed in its domain: '") + static_cast<char>(c) + "'";
     }
     start = dot + 1;
   }
@@ -152,9 +156,12 @@ Result<void> validate_address(std::string_view what, std::string_view address) {
   if (problem.empty()) return {};
   std::string shown;
   for (char c : address) {
-    if (c == '\r') shown += "\\r";
-    else if (c == '\n') shown += "\\n";
-    else shown += c;
+    if (c == '\r')
+      shown += "\\r";
+    else if (c == '\n')
+      shown += "\\n";
+    else
+      shown += c;
   }
   return invalid(std::string(what) + " address '" + shown + "' " + problem);
 }
@@ -162,7 +169,8 @@ Result<void> validate_address(std::string_view what, std::string_view address) {
 Result<void> validate_header_value(std::string_view what, std::string_view value) {
   for (char c : value) {
     if (c == '\r' || c == '\n') {
-      return invalid(std::string(what) + " contains a line break (CR or LF), refused to prevent header injection");
+      return invalid(std::string(what) +
+                     " contains a line break (CR or LF), refused to prevent header injection");
     }
     if (c == '\0') return invalid(std::string(what) + " contains a NUL character");
   }
@@ -214,8 +222,9 @@ std::string format_rfc5322_date(std::chrono::system_clock::time_point time) {
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d +0000", kDays[static_cast<std::size_t>(tm.tm_wday)],
-                tm.tm_mday, kMonths[static_cast<std::size_t>(tm.tm_mon)], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d +0000",
+                kDays[static_cast<std::size_t>(tm.tm_wday)], tm.tm_mday,
+                kMonths[static_cast<std::size_t>(tm.tm_mon)], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
                 tm.tm_sec);
   return buf;
 }
@@ -266,7 +275,8 @@ std::string quoted_printable(std::string_view text) {
 std::string make_message_id(std::string_view event_id, std::string_view hook_name, std::string_view sender) {
   std::string domain;
   const auto at = sender.rfind('@');
-  if (at != std::string_view::npos && address_problem(sender).empty()) domain = std::string(sender.substr(at + 1));
+  if (at != std::string_view::npos && address_problem(sender).empty())
+    domain = std::string(sender.substr(at + 1));
   if (domain.empty()) domain = "eventhooks.invalid";
   std::string hook;
   for (unsigned char c : hook_name) hook += is_alnum(c) || c == '-' || c == '_' ? static_cast<char>(c) : '-';
@@ -317,8 +327,9 @@ Result<std::string> build_mime(const EmailMessage& message) {
   // RFC 3834: tells auto-responders (vacation replies) not to answer a machine.
   out += "Auto-Submitted: auto-generated\r\n";
   out += "MIME-Version: 1.0\r\n";
-  constexpr std::string_view kText = "Content-Type: text/plain; charset=utf-8\r\n"
-                                     "Content-Transfer-Encoding: quoted-printable\r\n";
+  constexpr std::string_view kText =
+      "Content-Type: text/plain; charset=utf-8\r\n"
+      "Content-Transfer-Encoding: quoted-printable\r\n";
   if (message.html.empty()) {
     out += kText;
     out += "\r\n";

@@ -41,7 +41,8 @@ EVENTHOOKS_EXPORT std::string format_rfc5322_date(std::chrono::system_clock::tim
 // starting with "." or "From " is escaped too, so no transport ever has to dot-stuff or mangle it.
 EVENTHOOKS_EXPORT std::string quoted_printable(std::string_view text);
 // "<id.hook@domain>" from the event's idempotency key, the hook's name and the sender's domain.
-EVENTHOOKS_EXPORT std::string make_message_id(std::string_view event_id, std::string_view hook_name, std::string_view sender);
+EVENTHOOKS_EXPORT std::string make_message_id(std::string_view event_id, std::string_view hook_name,
+                                              std::string_view sender);
 
 // The whole message, CRLF line ends, ready for SMTP DATA. Validates every address and header value first:
 // nothing is built from bad input.

@@ -102,7 +102,8 @@ std::optional<UrlParts> split_url(std::string_view url) {
   std::string_view rest = url.substr(scheme_end + 3);
   const auto path_start = rest.find_first_of("/?#");
   std::string_view authority = rest.substr(0, path_start);
-  if (const auto at = authority.rfind('@'); at != std::string_view::npos) authority = authority.substr(at + 1);
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos)
+    authority = authority.substr(at + 1);
   parts.host = lower(authority);
   // botocore drops the port when it is the scheme's default.
   if (parts.scheme == "https" && parts.host.ends_with(":443")) parts.host.resize(parts.host.size() - 4);
@@ -130,7 +131,8 @@ std::string canonical_query(std::string_view query) {
       const auto eq = item.find('=');
       const std::string_view key = item.substr(0, eq);
       const std::string_view value = eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
-      pairs.emplace_back(aws_uri_encode(percent_decode(key), false), aws_uri_encode(percent_decode(value), false));
+      pairs.emplace_back(aws_uri_encode(percent_decode(key), false),
+                         aws_uri_encode(percent_decode(value), false));
     }
     pos = amp + 1;
   }
@@ -175,8 +177,8 @@ std::string sha256_hex(std::string_view data) {
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), out, &len);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
   return std::string(reinterpret_cast<const char*>(out), len);
 }
 
@@ -222,14 +224,17 @@ Result<SigV4Signature> sigv4_sign(const SigV4Request& request, const AwsCredenti
   }
   if (!has_host) headers.emplace_back("host", parts->host);
   headers.emplace_back("x-amz-date", sig.amz_date);
-  if (!credentials.session_token.empty()) headers.emplace_back("x-amz-security-token", credentials.session_token);
-  std::stable_sort(headers.begin(), headers.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (!credentials.session_token.empty())
+    headers.emplace_back("x-amz-security-token", credentials.session_token);
+  std::stable_sort(headers.begin(), headers.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
 
   std::string canonical_headers;
   std::string signed_headers;
   for (std::size_t i = 0; i < headers.size(); ++i) {
     if (i > 0 && headers[i].first == headers[i - 1].first) {
-      canonical_headers.back() = ',';  // replace the '\n' of the previous line: repeated headers join with ','
+      canonical_headers.back() =
+          ',';  // replace the '\n' of the previous line: repeated headers join with ','
       canonical_headers += headers[i].second + "\n";
       continue;
     }
@@ -241,11 +246,12 @@ Result<SigV4Signature> sigv4_sign(const SigV4Request& request, const AwsCredenti
   std::string method = request.method;
   for (auto& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   sig.canonical_request = method + "\n" + aws_uri_encode(remove_dot_segments(parts->path), true) + "\n" +
-                          canonical_query(parts->query) + "\n" + canonical_headers + "\n" + signed_headers + "\n" +
-                          sha256_hex(request.body);
+                          canonical_query(parts->query) + "\n" + canonical_headers + "\n" + signed_headers +
+                          "\n" + sha256_hex(request.body);
 
   const std::string scope = date + "/" + std::string(region) + "/" + std::string(service) + "/aws4_request";
-  sig.string_to_sign = "AWS4-HMAC-SHA256\n" + sig.amz_date + "\n" + scope + "\n" + sha256_hex(sig.canonical_request);
+  sig.string_to_sign =
+      "AWS4-HMAC-SHA256\n" + sig.amz_date + "\n" + scope + "\n" + sha256_hex(sig.canonical_request);
 
   const std::string k_date = hmac_sha256("AWS4" + credentials.secret_access_key, date);
   const std::string k_region = hmac_sha256(k_date, region);
@@ -257,7 +263,8 @@ Result<SigV4Signature> sigv4_sign(const SigV4Request& request, const AwsCredenti
   sig.authorization = "AWS4-HMAC-SHA256 Credential=" + credentials.access_key_id + "/" + scope +
                       ", SignedHeaders=" + signed_headers + ", Signature=" + signature;
   sig.headers.emplace_back("X-Amz-Date", sig.amz_date);
-  if (!credentials.session_token.empty()) sig.headers.emplace_back("X-Amz-Security-Token", credentials.session_token);
+  if (!credentials.session_token.empty())
+    sig.headers.emplace_back("X-Amz-Security-Token", credentials.session_token);
   sig.headers.emplace_back("Authorization", sig.authorization);
   return sig;
 }
@@ -292,9 +299,12 @@ std::optional<AwsCredentials> aws_credentials_from_environment(std::string_view 
     if (eq == std::string::npos) continue;
     const std::string key = lower(trim(std::string_view(t).substr(0, eq)));
     const std::string value = trim(std::string_view(t).substr(eq + 1));
-    if (key == "aws_access_key_id") found.access_key_id = value;
-    else if (key == "aws_secret_access_key") found.secret_access_key = value;
-    else if (key == "aws_session_token") found.session_token = value;
+    if (key == "aws_access_key_id")
+      found.access_key_id = value;
+    else if (key == "aws_secret_access_key")
+      found.secret_access_key = value;
+    else if (key == "aws_session_token")
+      found.session_token = value;
   }
   if (found.empty()) return std::nullopt;
   return found;

@@ -94,7 +94,9 @@ SmtpClient::SmtpClient(SmtpClientOptions options) : options_(std::move(options))
 
 SmtpClient::~SmtpClient() = default;
 
-std::string SmtpClient::describe() const { return url_ + " (" + mode_name(options_.mode) + ")"; }
+std::string SmtpClient::describe() const {
+  return url_ + " (" + mode_name(options_.mode) + ")";
+}
 
 std::unique_ptr<SmtpClient::Handle> SmtpClient::borrow() {
   {
@@ -167,8 +169,9 @@ Result<Receipt> SmtpClient::send(const std::string& sender, const std::vector<st
   h->transcript = Transcript{};
 
   const CURLcode rc = curl_easy_perform(c);
-  const std::string& decisive =
-      (rc != CURLE_OK && !h->transcript.last_error.empty()) ? h->transcript.last_error : h->transcript.last_reply;
+  const std::string& decisive = (rc != CURLE_OK && !h->transcript.last_error.empty())
+                                    ? h->transcript.last_error
+                                    : h->transcript.last_reply;
   const std::string reply = scrub(printable(decisive), options_.password);
   const int code = reply_code(decisive);
   const std::string where = describe();
@@ -188,8 +191,7 @@ Result<Receipt> SmtpClient::send(const std::string& sender, const std::vector<st
         return Receipt{code, {}, reply};
       case CURLE_COULDNT_RESOLVE_HOST:
         return fail(ErrorCode::dns, "cannot resolve SMTP host '" + options_.host + "'", true);
-      case CURLE_COULDNT_CONNECT:
-        return fail(ErrorCode::connect, "cannot connect to " + where, true);
+      case CURLE_COULDNT_CONNECT: return fail(ErrorCode::connect, "cannot connect to " + where, true);
       case CURLE_OPERATION_TIMEDOUT:
         return fail(ErrorCode::timeout,
                     "SMTP exchange with " + where + " timed out (connect " +
@@ -217,10 +219,9 @@ Result<Receipt> SmtpClient::send(const std::string& sender, const std::vector<st
                         " (check ca_file, or the server's certificate)",
                     false);
       case CURLE_SSL_CONNECT_ERROR:
-        return fail(ErrorCode::tls, std::string("TLS handshake with ") + where + " failed: " + curl_easy_strerror(rc),
-                    true);
-      default:
-        break;
+        return fail(ErrorCode::tls,
+                    std::string("TLS handshake with ") + where + " failed: " + curl_easy_strerror(rc), true);
+      default: break;
     }
     // The server answered with an error reply somewhere in the exchange: its code decides.
     if (code >= 400 && code < 500) {

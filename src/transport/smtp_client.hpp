@@ -1,6 +1,6 @@
 // SmtpClient: sends one prepared message over SMTP with libcurl (plain, STARTTLS required, or implicit TLS).
-// Thread-safe: each send() borrows an easy handle from a small pool, so an SMTP session is kept open and reused
-// by the next send on that handle, and concurrent sends use separate sessions.
+// Thread-safe: each send() borrows an easy handle from a small pool, so an SMTP session is kept open and
+// reused by the next send on that handle, and concurrent sends use separate sessions.
 #pragma once
 
 #include <chrono>
@@ -28,7 +28,7 @@ struct SmtpClientOptions {
   int port = 587;
   SmtpMode mode = SmtpMode::starttls;
   std::string username;
-  std::string password;  // secret
+  std::string password;                               // secret
   std::chrono::milliseconds connect_timeout{10'000};  // TCP + TLS handshake
   std::chrono::milliseconds timeout{60'000};          // one whole exchange, connect included
   TlsOptions tls;

@@ -9,11 +9,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "eventhooks/config.hpp"
 #include "eventhooks/hooks/email.hpp"
@@ -76,7 +76,9 @@ SimpleEmailOptions options_for(const char* port_var, SmtpSecurity security) {
     o.credentials = require_env("EVENTHOOKS_SMTP_USER") + ":" + smtp_password();
     o.tls.ca_file = require_env("EVENTHOOKS_SMTP_CA_FILE");
   }
-  o.email = {.sender = "alerts@example.com", .sender_name = "Alert Bot", .recipients = {"ops@example.com", "dev@example.org"}};
+  o.email = {.sender = "alerts@example.com",
+             .sender_name = "Alert Bot",
+             .recipients = {"ops@example.com", "dev@example.org"}};
   o.timeout = 20s;
   o.connect_timeout = 5s;
   return o;
@@ -84,7 +86,8 @@ SimpleEmailOptions options_for(const char* port_var, SmtpSecurity security) {
 
 TEST(SmtpPlain_Trigger, DeliversTheExactBytesToEveryRecipient) {
   SimpleEmailHook hook(options_for("EVENTHOOKS_SMTP_PLAIN_PORT", SmtpSecurity::plain));
-  const Event event = Event::make("disk_alarm", "Disk /var is 99% full.\n.\nFrom the checker: caf\xC3\xA9 = ok");
+  const Event event =
+      Event::make("disk_alarm", "Disk /var is 99% full.\n.\nFrom the checker: caf\xC3\xA9 = ok");
   auto expected = hook.render(event);
   ASSERT_TRUE(expected);
   const Outcome out = hook.trigger(event);
@@ -98,9 +101,10 @@ TEST(SmtpPlain_Trigger, DeliversTheExactBytesToEveryRecipient) {
   EXPECT_EQ(got[0].meta["rcpt_tos"], nlohmann::json::array({"ops@example.com", "dev@example.org"}));
   EXPECT_EQ(got[0].meta["tls"], false);
   EXPECT_EQ(got[0].raw, expected.value());
-  EXPECT_NE(got[0].raw.find("\r\nFrom: Alert Bot <alerts@example.com>\r\nTo: ops@example.com, dev@example.org\r\n"
-                            "Subject: disk_alarm\r\n"),
-            std::string::npos);
+  EXPECT_NE(
+      got[0].raw.find("\r\nFrom: Alert Bot <alerts@example.com>\r\nTo: ops@example.com, dev@example.org\r\n"
+                      "Subject: disk_alarm\r\n"),
+      std::string::npos);
   EXPECT_NE(got[0].raw.find("\r\n\r\nDisk /var is 99% full.\r\n=2E\r\n=46rom the checker: caf=C3=A9 =3D ok"),
             std::string::npos)
       << got[0].raw;
@@ -268,7 +272,8 @@ TEST(Smtp_ConcurrentTriggers, AllDeliveredEachOnce) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 5; ++i) {
-        if (hook.trigger(batch + " thread " + std::to_string(t) + " message " + std::to_string(i)).delivered()) {
+        if (hook.trigger(batch + " thread " + std::to_string(t) + " message " + std::to_string(i))
+                .delivered()) {
           ++delivered;
         }
       }
@@ -326,7 +331,9 @@ TEST(Smtp_ServerThatNeverGreets, TimesOutRetryably) {
 TEST(Smtp_NonAsciiNameAndSubject, ArriveRfc2047Encoded) {
   auto o = options_for("EVENTHOOKS_SMTP_PLAIN_PORT", SmtpSecurity::plain);
   o.email.sender_name = "J\xC3\xB6rg";
-  o.email.subject = "Pr\xC3\xBC" "fung";
+  o.email.subject =
+      "Pr\xC3\xBC"
+      "fung";
   SimpleEmailHook hook(o);
   const Event event = Event::make("disk_alarm", "x");
   ASSERT_TRUE(hook.trigger(event).delivered());
@@ -362,7 +369,9 @@ TEST(SmtpConfig_SeedStyleDict, DeliversThroughTheFactory) {
 AwsSesOptions ses_options(const std::string& endpoint) {
   AwsSesOptions o;
   o.name = "ses_alarm";
-  o.email = {.sender = "alerts@example.com", .sender_name = "Alert Bot", .recipients = {"ops@example.com", "dev@example.org"}};
+  o.email = {.sender = "alerts@example.com",
+             .sender_name = "Alert Bot",
+             .recipients = {"ops@example.com", "dev@example.org"}};
   o.region = "eu-west-1";
   o.endpoint_url = endpoint;
   o.access_key_id = "AKIDEXAMPLE";
@@ -438,9 +447,10 @@ Outcome trigger_against(const SesErrorCase& c, test::HttpTestServer& server) {
 
 TEST(Ses_MessageRejected, IsNotRetryableAndQuotesSes) {
   test::HttpTestServer server;
-  const Outcome out = trigger_against({400, "MessageRejected:http://internal.amazon.com/coral/com.amazonaws.ses/",
-                                       R"({"message":"Email address is not verified."})", ErrorCode::rejected, false},
-                                      server);
+  const Outcome out =
+      trigger_against({400, "MessageRejected:http://internal.amazon.com/coral/com.amazonaws.ses/",
+                       R"({"message":"Email address is not verified."})", ErrorCode::rejected, false},
+                      server);
   ASSERT_TRUE(out.failed());
   EXPECT_EQ(out.error->code, ErrorCode::rejected);
   EXPECT_FALSE(out.error->retryable);
@@ -457,9 +467,10 @@ TEST(Ses_MessageRejected, IsNotRetryableAndQuotesSes) {
 
 TEST(Ses_Throttled, IsRetryableWithRetryAfter) {
   test::HttpTestServer server;
-  const Outcome out = trigger_against(
-      {429, "TooManyRequestsException", R"({"message":"Maximum sending rate exceeded."})", ErrorCode::throttled, true},
-      server);
+  const Outcome out =
+      trigger_against({429, "TooManyRequestsException", R"({"message":"Maximum sending rate exceeded."})",
+                       ErrorCode::throttled, true},
+                      server);
   ASSERT_TRUE(out.failed());
   EXPECT_EQ(out.error->code, ErrorCode::throttled);
   EXPECT_TRUE(out.error->retryable);
@@ -470,9 +481,11 @@ TEST(Ses_Throttled, IsRetryableWithRetryAfter) {
 
 TEST(Ses_BadSignature, IsAnAuthErrorWithoutTheSecret) {
   test::HttpTestServer server;
-  const Outcome out = trigger_against({403, "", R"({"__type":"SignatureDoesNotMatch","message":"The request signature we calculated does not match"})",
-                                       ErrorCode::auth, false},
-                                      server);
+  const Outcome out = trigger_against(
+      {403, "",
+       R"({"__type":"SignatureDoesNotMatch","message":"The request signature we calculated does not match"})",
+       ErrorCode::auth, false},
+      server);
   ASSERT_TRUE(out.failed());
   EXPECT_EQ(out.error->code, ErrorCode::auth);
   EXPECT_FALSE(out.error->retryable);
@@ -481,8 +494,8 @@ TEST(Ses_BadSignature, IsAnAuthErrorWithoutTheSecret) {
 
 TEST(Ses_ServerError, IsRetryable) {
   test::HttpTestServer server;
-  const Outcome out = trigger_against({503, "", R"({"message":"Service Unavailable"})", ErrorCode::unavailable, true},
-                                      server);
+  const Outcome out = trigger_against(
+      {503, "", R"({"message":"Service Unavailable"})", ErrorCode::unavailable, true}, server);
   ASSERT_TRUE(out.failed());
   EXPECT_EQ(out.error->code, ErrorCode::unavailable);
   EXPECT_TRUE(out.error->retryable);

@@ -15,12 +15,16 @@ class ScopedEnv {
  public:
   ScopedEnv(const char* name, const char* value) : name_(name) {
     if (const char* old = std::getenv(name)) old_ = old;
-    if (value) setenv(name, value, 1);
-    else unsetenv(name);
+    if (value)
+      setenv(name, value, 1);
+    else
+      unsetenv(name);
   }
   ~ScopedEnv() {
-    if (old_) setenv(name_, old_->c_str(), 1);
-    else unsetenv(name_);
+    if (old_)
+      setenv(name_, old_->c_str(), 1);
+    else
+      unsetenv(name_);
   }
 
  private:
@@ -29,13 +33,13 @@ class ScopedEnv {
 };
 
 SimpleEmailOptions smtp_options() {
-  return SimpleEmailOptions{.name = "disk_alarm",
-                            .host = "127.0.0.1",
-                            .port = 2525,
-                            .credentials = "user:pa:ss:word",
-                            .email = {.sender = "bot@example.com",
-                                      .sender_name = "Bot",
-                                      .recipients = {"me@xyz.com", "you@xyz.com"}}};
+  return SimpleEmailOptions{
+      .name = "disk_alarm",
+      .host = "127.0.0.1",
+      .port = 2525,
+      .credentials = "user:pa:ss:word",
+      .email = {
+          .sender = "bot@example.com", .sender_name = "Bot", .recipients = {"me@xyz.com", "you@xyz.com"}}};
 }
 
 TEST(SimpleEmailHook_Subject, DefaultsToTheHookName) {
@@ -81,7 +85,8 @@ TEST(SimpleEmailHook_MessageId, CarriesTheEventId) {
   auto event = Event::make("disk_alarm", "x");
   auto msg = hook.render(event);
   ASSERT_TRUE(msg);
-  EXPECT_NE(msg.value().find("\r\nMessage-ID: <" + event.id + ".disk_alarm@example.com>\r\n"), std::string::npos);
+  EXPECT_NE(msg.value().find("\r\nMessage-ID: <" + event.id + ".disk_alarm@example.com>\r\n"),
+            std::string::npos);
 }
 
 TEST(SimpleEmailHook_Html, AddsEscapedAlternative) {
@@ -189,8 +194,13 @@ TEST(SimpleEmailHook_Port465, UsesImplicitTls) {
 // ---- config keys
 
 nlohmann::json smtp_config() {
-  return {{"type", "SimpleEmailHook"}, {"host", "localhost"}, {"port", 25}, {"sender", "someone@somewhere.com"},
-          {"sender_name", "someone"},  {"recipients", "me@xyz.com, you@xyz.com"}, {"tls", false}};
+  return {{"type", "SimpleEmailHook"},
+          {"host", "localhost"},
+          {"port", 25},
+          {"sender", "someone@somewhere.com"},
+          {"sender_name", "someone"},
+          {"recipients", "me@xyz.com, you@xyz.com"},
+          {"tls", false}};
 }
 
 TEST(EmailConfig_SeedExample, BuildsAPlainSimpleEmailHook) {
@@ -265,8 +275,9 @@ TEST(EmailConfig_UnknownKey, Fails) {
 }
 
 TEST(EmailConfig_SesWithRegion, BuildsAwsSesEmailHook) {
-  nlohmann::json c{{"type", "AwsSesEmailHook"}, {"sender", "a@example.com"}, {"sender_name", "A"},
-                   {"recipients", {"b@example.com"}}, {"region", "eu-central-1"}, {"configuration_set", "cs"}};
+  nlohmann::json c{{"type", "AwsSesEmailHook"}, {"sender", "a@example.com"},
+                   {"sender_name", "A"},        {"recipients", {"b@example.com"}},
+                   {"region", "eu-central-1"},  {"configuration_set", "cs"}};
   ScopedEnv e1("AWS_ENDPOINT_URL_SES", nullptr);
   ScopedEnv e2("AWS_ENDPOINT_URL", nullptr);
   auto hook = eventhook_factory("ses", c);
@@ -292,7 +303,8 @@ TEST(EmailConfig_SesWithoutAnyRegion, FailsNamingRegion) {
 
 AwsSesOptions ses_options() {
   return AwsSesOptions{.name = "ses_alarm",
-                       .email = {.sender = "bot@example.com", .sender_name = "B\xC3\xB6t",
+                       .email = {.sender = "bot@example.com",
+                                 .sender_name = "B\xC3\xB6t",
                                  .recipients = {"me@xyz.com", "you@xyz.com"}},
                        .region = "eu-west-1",
                        .endpoint_url = "https://email.eu-west-1.amazonaws.com",
@@ -330,7 +342,8 @@ TEST(AwsSesEmailHook_Render, IsASignedSesV2SendEmail) {
     if (n == "Authorization") {
       auth = true;
       EXPECT_EQ(v.rfind("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/eu-west-1/ses/aws4_request, "
-                        "SignedHeaders=content-type;host;x-amz-date, Signature=", 0),
+                        "SignedHeaders=content-type;host;x-amz-date, Signature=",
+                        0),
                 0u)
           << v;
     }
@@ -359,8 +372,10 @@ TEST(AwsSesEmailHook_CredentialsFromProfileFile, AreUsed) {
   const std::string path = std::string(EVENTHOOKS_BINARY_DIR) + "/test-aws-credentials";
   {
     std::FILE* f = std::fopen(path.c_str(), "w");
-    std::fputs("[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = x\n"
-               "[ops]\naws_access_key_id = AKIDOPS\naws_secret_access_key = y\n", f);
+    std::fputs(
+        "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = x\n"
+        "[ops]\naws_access_key_id = AKIDOPS\naws_secret_access_key = y\n",
+        f);
     std::fclose(f);
   }
   ScopedEnv file("AWS_SHARED_CREDENTIALS_FILE", path.c_str());
@@ -371,7 +386,8 @@ TEST(AwsSesEmailHook_CredentialsFromProfileFile, AreUsed) {
   auto req = hook.render(Event::make("x", "y"), std::chrono::system_clock::now());
   ASSERT_TRUE(req) << req.error().message;
   bool ops = false;
-  for (const auto& [n, v] : req->headers) ops |= n == "Authorization" && v.find("Credential=AKIDOPS/") != std::string::npos;
+  for (const auto& [n, v] : req->headers)
+    ops |= n == "Authorization" && v.find("Credential=AKIDOPS/") != std::string::npos;
   EXPECT_TRUE(ops);
 }
 

@@ -53,7 +53,8 @@ TEST(Mime_NonAsciiSenderName, IsEncodedPerRfc2047) {
 }
 
 TEST(Mime_SenderNameWithSpecials, IsQuoted) {
-  EXPECT_EQ(format_mailbox("Ops, \"night\" shift", "o@example.com"), "\"Ops, \\\"night\\\" shift\" <o@example.com>");
+  EXPECT_EQ(format_mailbox("Ops, \"night\" shift", "o@example.com"),
+            "\"Ops, \\\"night\\\" shift\" <o@example.com>");
 }
 
 TEST(Mime_NonAsciiSubject, IsEncodedInWordsThatSplitOnCharacterBoundaries) {
@@ -64,7 +65,9 @@ TEST(Mime_NonAsciiSubject, IsEncodedInWordsThatSplitOnCharacterBoundaries) {
   const auto fold = encoded.find("\r\n ");
   ASSERT_NE(fold, std::string::npos);
   // 44 bytes (22 characters) in the first word: 45 would split a character.
-  EXPECT_EQ(encoded.substr(0, fold), "=?UTF-8?B?" + std::string("w6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6k=") + "?=");
+  EXPECT_EQ(
+      encoded.substr(0, fold),
+      "=?UTF-8?B?" + std::string("w6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6k=") + "?=");
 }
 
 TEST(Mime_AsciiSubjectThatLooksEncoded, IsEncodedSoItReadsAsWritten) {
@@ -152,25 +155,32 @@ TEST(Mime_NoRecipients, IsRefused) {
 }
 
 TEST(Mime_MessageId, CarriesEventIdHookAndSenderDomain) {
-  EXPECT_EQ(make_message_id("0190b1c2-1234", "disk alarm", "bot@example.com"), "<0190b1c2-1234.disk-alarm@example.com>");
+  EXPECT_EQ(make_message_id("0190b1c2-1234", "disk alarm", "bot@example.com"),
+            "<0190b1c2-1234.disk-alarm@example.com>");
 }
 
 TEST(Mime_Date, IsRfc5322InUtc) {
-  EXPECT_EQ(format_rfc5322_date(std::chrono::system_clock::time_point(0s)), "Thu, 01 Jan 1970 00:00:00 +0000");
+  EXPECT_EQ(format_rfc5322_date(std::chrono::system_clock::time_point(0s)),
+            "Thu, 01 Jan 1970 00:00:00 +0000");
 }
 
 class Address_Valid : public ::testing::TestWithParam<const char*> {};
-TEST_P(Address_Valid, IsAccepted) { EXPECT_EQ(address_problem(GetParam()), "") << GetParam(); }
+TEST_P(Address_Valid, IsAccepted) {
+  EXPECT_EQ(address_problem(GetParam()), "") << GetParam();
+}
 INSTANTIATE_TEST_SUITE_P(Mime, Address_Valid,
-                         ::testing::Values("a@b.c", "first.last+tag@example.co.uk", "x@localhost", "u@[127.0.0.1]",
-                                           "o'neil@example.com", "a-b_c@x-y.example"));
+                         ::testing::Values("a@b.c", "first.last+tag@example.co.uk", "x@localhost",
+                                           "u@[127.0.0.1]", "o'neil@example.com", "a-b_c@x-y.example"));
 
 class Address_Invalid : public ::testing::TestWithParam<const char*> {};
-TEST_P(Address_Invalid, IsRefused) { EXPECT_NE(address_problem(GetParam()), "") << GetParam(); }
+TEST_P(Address_Invalid, IsRefused) {
+  EXPECT_NE(address_problem(GetParam()), "") << GetParam();
+}
 INSTANTIATE_TEST_SUITE_P(Mime, Address_Invalid,
-                         ::testing::Values("", "plain", "@example.com", "me@", "a b@example.com", "a..b@example.com",
-                                           ".a@example.com", "a@-bad.com", "a@bad..com", "a<b>@example.com",
-                                           "a@example.com\r\n", "J\xC3\xB6rg@example.com", "a@exa_mple.com"));
+                         ::testing::Values("", "plain", "@example.com", "me@", "a b@example.com",
+                                           "a..b@example.com", ".a@example.com", "a@-bad.com", "a@bad..com",
+                                           "a<b>@example.com", "a@example.com\r\n", "J\xC3\xB6rg@example.com",
+                                           "a@exa_mple.com"));
 
 }  // namespace
 }  // namespace eventhooks::detail

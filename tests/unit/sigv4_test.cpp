@@ -62,9 +62,11 @@ TEST(SigV4_SessionToken, IsSignedAndAddedAsHeader) {
   SigV4Request r{"POST", "https://email.eu-west-1.amazonaws.com/v2/email/outbound-emails", {}, "{}"};
   auto sig = sigv4_sign(r, creds, "eu-west-1", "ses", kExampleTime);
   ASSERT_TRUE(sig);
-  EXPECT_NE(sig->authorization.find("SignedHeaders=host;x-amz-date;x-amz-security-token,"), std::string::npos);
+  EXPECT_NE(sig->authorization.find("SignedHeaders=host;x-amz-date;x-amz-security-token,"),
+            std::string::npos);
   bool has_token = false;
-  for (const auto& [n, v] : sig->headers) has_token |= (n == "X-Amz-Security-Token" && v == creds.session_token);
+  for (const auto& [n, v] : sig->headers)
+    has_token |= (n == "X-Amz-Security-Token" && v == creds.session_token);
   EXPECT_TRUE(has_token);
 }
 
@@ -87,30 +89,34 @@ TEST(SigV4_MissingCredentials, IsAConfigError) {
 // botocore's SigV4Auth on the same request must produce the same Authorization header.
 std::string botocore_authorization(const SigV4Request& r, const AwsCredentials& c, const std::string& region,
                                    const std::string& service, std::int64_t epoch) {
-  nlohmann::json spec{{"method", r.method},         {"url", r.url},
+  nlohmann::json spec{{"method", r.method},
+                      {"url", r.url},
                       {"headers", nlohmann::json::array()},
-                      {"body", r.body},             {"access_key", c.access_key_id},
+                      {"body", r.body},
+                      {"access_key", c.access_key_id},
                       {"secret_key", c.secret_access_key},
-                      {"token", c.session_token},   {"region", region},
-                      {"service", service},         {"time", epoch}};
+                      {"token", c.session_token},
+                      {"region", region},
+                      {"service", service},
+                      {"time", epoch}};
   for (const auto& [n, v] : r.headers) spec["headers"].push_back({n, v});
   test::TempDir dir;
   const auto file = dir / "request.json";
   std::ofstream(file) << spec.dump();
   std::string out;
-  const int rc = test::run_command("/usr/bin/python3 " EVENTHOOKS_SOURCE_DIR "/tests/support/sigv4_botocore.py < " +
-                                       file.string(),
-                                   &out);
+  const int rc = test::run_command(
+      "/usr/bin/python3 " EVENTHOOKS_SOURCE_DIR "/tests/support/sigv4_botocore.py < " + file.string(), &out);
   EXPECT_EQ(rc, 0) << out;
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   return out;
 }
 
 TEST(SigV4_Botocore, SesSendEmailRequestSignsIdentically) {
-  SigV4Request r{"POST",
-                 "https://email.eu-west-1.amazonaws.com/v2/email/outbound-emails",
-                 {{"Content-Type", "application/json"}},
-                 R"({"FromEmailAddress":"a@example.com","Content":{"Simple":{"Subject":{"Data":"caf\u00e9"}}}})"};
+  SigV4Request r{
+      "POST",
+      "https://email.eu-west-1.amazonaws.com/v2/email/outbound-emails",
+      {{"Content-Type", "application/json"}},
+      R"({"FromEmailAddress":"a@example.com","Content":{"Simple":{"Subject":{"Data":"caf\u00e9"}}}})"};
   auto sig = sigv4_sign(r, kExample, "eu-west-1", "ses", std::chrono::system_clock::time_point(1764474430s));
   ASSERT_TRUE(sig);
   EXPECT_EQ(sig->authorization, botocore_authorization(r, kExample, "eu-west-1", "ses", 1764474430));

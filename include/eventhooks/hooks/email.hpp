@@ -39,8 +39,8 @@ struct EmailContent {
 
 struct SimpleEmailOptions {
   std::string name;
-  std::string host;  // empty = EVENT_MAIL_HOST, else email-smtp.us-west-2.amazonaws.com
-  int port = 0;      // 0 = EVENT_MAIL_PORT, else 587 (465 for implicit TLS)
+  std::string host;         // empty = EVENT_MAIL_HOST, else email-smtp.us-west-2.amazonaws.com
+  int port = 0;             // 0 = EVENT_MAIL_PORT, else 587 (465 for implicit TLS)
   std::string credentials;  // "user:password" (the password may contain ':'); required unless plain
   EmailContent email;
   SmtpSecurity security = SmtpSecurity::starttls;
@@ -82,8 +82,8 @@ class EVENTHOOKS_EXPORT SimpleEmailHook : public Hook {
 struct AwsSesOptions {
   std::string name;
   EmailContent email;
-  std::string region;             // empty = AWS_REGION, else AWS_DEFAULT_REGION
-  std::string endpoint_url;       // empty = AWS_ENDPOINT_URL_SES, else AWS_ENDPOINT_URL, else the regional one
+  std::string region;        // empty = AWS_REGION, else AWS_DEFAULT_REGION
+  std::string endpoint_url;  // empty = AWS_ENDPOINT_URL_SES, else AWS_ENDPOINT_URL, else the regional one
   std::string configuration_set;  // SES ConfigurationSetName; empty = none
   std::string profile;            // ~/.aws/credentials profile when AWS_PROFILE is unset; empty = "default"
   // Explicit credentials; empty access key = the standard chain (AWS_ACCESS_KEY_ID/..., then the profile).
@@ -95,8 +95,8 @@ struct AwsSesOptions {
   HttpHookOptions http;
 };
 
-// The port of the seed's AwsSesEmailHook, on SES v2 SendEmail (POST /v2/email/outbound-emails, Simple content)
-// signed with SigV4 (service "ses"). Delivered = SES returned a MessageId (the receipt's id).
+// The port of the seed's AwsSesEmailHook, on SES v2 SendEmail (POST /v2/email/outbound-emails, Simple
+// content) signed with SigV4 (service "ses"). Delivered = SES returned a MessageId (the receipt's id).
 class EVENTHOOKS_EXPORT AwsSesEmailHook : public Hook {
  public:
   // Throws ConfigError: bad addresses, header injection, no region.
