@@ -454,6 +454,19 @@ TEST(HttpClient, HttpProxyFromEnvironment_IsUsed) {
   EXPECT_EQ(proxy.requests()[0].header("host"), "target.invalid");
 }
 
+TEST(HttpClient, HostInNoProxy_BypassesTheProxy) {
+  HttpTestServer server;
+  RefusingPort dead_proxy;  // if the proxy were used, the request would fail
+  const std::string proxy = "http://127.0.0.1:" + std::to_string(dead_proxy.port());
+  test::ScopedEnv set_proxy("http_proxy", proxy.c_str());
+  test::ScopedEnv bypass("no_proxy", "127.0.0.1,localhost");
+  test::ScopedEnv bypass_upper("NO_PROXY", nullptr);
+  HttpClient client;
+  auto r = client.send({.url = server.url("/direct"), .body = "{}"});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(server.request_count(), 1u);
+}
+
 TEST(HttpClient, ProxyOption_IsUsed) {
   HttpTestServer proxy;
   HttpClient client({.proxy = proxy.url("")});
