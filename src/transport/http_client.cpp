@@ -18,7 +18,7 @@ namespace eventhooks {
 namespace {
 
 // Idle handles kept beyond this are closed: a burst of threads should not leave a pile of sockets behind.
-constexpr std::size_t kMaxIdleHandles = 16;
+constexpr std::size_t kMaxIdleHandles = 64;
 constexpr std::size_t kSnippetChars = 200;
 
 void global_init_once() {
