@@ -26,7 +26,7 @@ void read_email_content(ConfigReader& keys, EmailContent& email) {
   if (email.recipients.empty()) keys.fail("recipients", "at least one recipient is required");
   for (const auto& r : email.recipients) {
     if (auto problem = address_problem(r); !problem.empty()) {
-      keys.fail("recipients", "address '" + r + "' " + problem);
+      keys.fail("recipients", std::string("address '").append(r).append("' ").append(problem));
     }
   }
   email.subject = keys.optional_string("subject");

@@ -21,7 +21,7 @@ void check_email_content(const std::string& hook, const EmailContent& content) {
     if (auto problem = address_problem(r); !problem.empty()) {
       std::string shown;
       for (char c : r) shown += (c == '\r' || c == '\n') ? '?' : c;
-      config_fail(hook, "recipients", "address '" + shown + "' " + problem);
+      config_fail(hook, "recipients", std::string("address '").append(shown).append("' ").append(problem));
     }
   }
   if (auto r = validate_header_value("sender_name", content.sender_name); !r) {

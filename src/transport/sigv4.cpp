@@ -140,7 +140,7 @@ std::string canonical_query(std::string_view query) {
   std::string out;
   for (const auto& [k, v] : pairs) {
     if (!out.empty()) out += '&';
-    out += k + "=" + v;
+    out.append(k).append("=").append(v);
   }
   return out;
 }
