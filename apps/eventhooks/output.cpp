@@ -21,7 +21,7 @@ class JsonStderrSink : public spdlog::sinks::base_sink<std::mutex> {
   void sink_it_(const spdlog::details::log_msg& msg) override {
     const auto since_epoch = msg.time.time_since_epoch();
     const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count();
-    const std::time_t seconds = static_cast<std::time_t>(millis / 1000);
+    const auto seconds = static_cast<std::time_t>(millis / 1000);
     std::tm utc{};
     gmtime_r(&seconds, &utc);
     char stamp[32];

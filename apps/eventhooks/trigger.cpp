@@ -12,7 +12,10 @@
 #include <sstream>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "commands.hpp"
+#include "eventhooks/logger.hpp"
 #include "output.hpp"
 
 namespace eventhooks::cli {
@@ -83,6 +86,13 @@ int run_trigger(const TriggerOptions& options) {
 
   auto config = load_config_or_report(options.config);
   if (!config) return exit_config;
+  // The data's kind and size only: its content may be private.
+  logger()->debug("loaded {} hooks from {}", config->hooks.size(), options.config);
+  logger()->trace("event data: {}, {} bytes",
+                  payload->is_null()   ? "none"
+                  : payload->is_json() ? "JSON object"
+                                       : "text",
+                  payload->is_null() ? 0 : payload->to_json_body().size());
 
   for (const auto& name : options.hooks) {
     if (!config->find(name)) {

@@ -38,7 +38,9 @@ class YamlToJson {
       case YAML::NodeType::Map: {
         nlohmann::json out = nlohmann::json::object();
         for (auto it = node.begin(); it != node.end(); ++it) {
-          const YAML::Node& key_node = it->first;
+          // Copies: yaml-cpp's iterator hands out a temporary pair, a reference into it would dangle.
+          const YAML::Node key_node = it->first;
+          const YAML::Node value_node = it->second;
           if (!key_node.IsScalar()) {
             error(key_node.Mark().line + 1, path, "a key must be a plain name");
             continue;
@@ -49,7 +51,7 @@ class YamlToJson {
           if (out.contains(key)) {
             error(key_node.Mark().line + 1, path, "duplicate key");
           } else {
-            nlohmann::json value = convert(it->second, path);
+            nlohmann::json value = convert(value_node, path);
             out[key] = resolve_file_path(path, std::move(value));
           }
           path.pop_back();
