@@ -491,6 +491,8 @@ class OwnBroker {
   OwnBroker& operator=(const OwnBroker&) = delete;
 
   void kill() { test::run_command(script_ + " kill " + state_); }
+  // rabbitmqctl for this broker.
+  int ctl(const std::string& args) { return test::run_command(state_ + "/ctl.sh " + args); }
   bool start() {
     std::string out;
     return test::run_command(script_ + " start " + state_ + " " + (dir_ / "env2.sh").string(), &out) == 0;
@@ -581,6 +583,33 @@ TEST(RabbitMq_Restart, BrokerKilledMidStream_EveryDeliveredMessageIsInQueue) {
   }
   EXPECT_EQ(missing, 0u) << "of " << delivered.size() << " messages reported Delivered, " << missing
                          << " are not in the queue";
+}
+
+TEST(RabbitMq_Confirms, BrokerBlocksPublishers_TimeoutRetryableThenDeliveredWhenUnblocked) {
+  // A memory alarm makes the broker stop reading from publishers: the message is written to the socket but its
+  // confirm never comes. Its own broker, because the alarm would stall every other test's publishes.
+  OwnBroker own;
+  const Broker& b = own.broker();
+  const std::string queue = unique_name("eh-blocked");
+  TestClient(b).declare_queue(queue);
+  auto o = options_for(b, queue);
+  o.timeout = 1s;
+  RabbitMqHook hook(o);
+  ASSERT_TRUE(hook.trigger("before").delivered());
+
+  ASSERT_EQ(own.ctl("set_vm_memory_high_watermark 0"), 0);
+  const Outcome blocked = hook.trigger("while blocked");
+  ASSERT_EQ(own.ctl("set_vm_memory_high_watermark 0.4"), 0);
+
+  ASSERT_TRUE(blocked.failed());
+  EXPECT_EQ(blocked.error->code, ErrorCode::timeout) << blocked.detail();
+  EXPECT_TRUE(blocked.error->retryable);
+  Outcome after;
+  for (int i = 0; i < 50 && !after.delivered(); ++i) {  // the alarm clears within a few seconds
+    after = hook.trigger("after");
+    if (!after.delivered()) std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_TRUE(after.delivered()) << after.detail();
 }
 
 }  // namespace
