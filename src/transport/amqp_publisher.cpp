@@ -197,7 +197,7 @@ struct AmqpPublisher::State {
     const amqp_rpc_reply_t login =
         amqp_login(conn, ep.vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE, static_cast<int>(opt.heartbeat.count()),
                    AMQP_SASL_METHOD_PLAIN, ep.user.c_str(), ep.password.c_str());
-    if (auto e = error_from_reply(login, what)) {
+    if (auto e = error_from_reply(login, what + " (AMQP handshake and login)")) {
       // RabbitMQ refuses a login by closing the socket unless the client advertises
       // authentication_failure_close; rabbitmq-c does, but a closed socket during login still means "refused".
       if (login.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && login.library_error == AMQP_STATUS_CONNECTION_CLOSED) {

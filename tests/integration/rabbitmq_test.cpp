@@ -289,6 +289,24 @@ TEST(RabbitMq_Publish, DeclareBlock_QueueCreatedByHook) {
   c.delete_queue(queue);
 }
 
+TEST(RabbitMq_Publish, DeclareExchangeAndBoundQueue_RoutedThroughThem) {
+  Broker b;
+  const std::string queue = unique_name("eh-declared");
+  const std::string exchange = unique_name("eh-declared-ex");
+  auto o = options_for(b, "events.deploy");
+  o.exchange = exchange;
+  o.declare = RabbitMqDeclare{.exchange = exchange, .exchange_type = "topic", .queue = queue};
+  {
+    RabbitMqHook hook(o);
+    ASSERT_TRUE(hook.trigger("x").delivered());
+  }
+  TestClient c(b);
+  auto got = c.get(queue);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->exchange, exchange);
+  c.delete_queue(queue);
+}
+
 TEST(RabbitMq_Confirms, QueueFullWithRejectPublish_NackIsRetryableFailure) {
   Broker b;
   amqp_table_entry_t args[2];
@@ -446,6 +464,44 @@ TEST(RabbitMq_Tls, UntrustedCa_TlsErrorNotRetryable) {
   ASSERT_TRUE(out.failed());
   EXPECT_EQ(out.error->code, ErrorCode::tls) << out.detail();
   EXPECT_FALSE(out.error->retryable);
+}
+
+TEST(RabbitMq_Tls, SystemStoreOnly_TestCaRefused) {
+  // Without ca_file the system's CAs are trusted, and none of them signed the test certificate.
+  Broker b;
+  auto o = options_for(b, "q");
+  o.host = "localhost";
+  o.port = b.tls_port;
+  o.tls = true;
+  RabbitMqHook hook(o);
+  const Outcome out = hook.trigger("x");
+  ASSERT_TRUE(out.failed());
+  EXPECT_EQ(out.error->code, ErrorCode::tls) << out.detail();
+}
+
+TEST(RabbitMq_Tls, VerifyOff_DeliveredWithoutTrustedCa) {
+  Broker b;
+  ScopedQueue q(b);
+  auto o = options_for(b, q.name());
+  o.host = "127.0.0.1";  // neither the CA nor the host name would pass verification
+  o.port = b.tls_port;
+  o.tls = true;
+  o.tls_options.verify = false;
+  RabbitMqHook hook(o);
+  const Outcome out = hook.trigger("unverified");
+  ASSERT_TRUE(out.delivered()) << out.detail();
+}
+
+TEST(RabbitMq_Tls, PlainAmqpToTlsPort_FailsWithinTimeout) {
+  // A client speaking plain AMQP to the TLS listener gets no AMQP answer: it must fail, not hang.
+  Broker b;
+  auto o = options_for(b, "q");
+  o.port = b.tls_port;
+  o.connect_timeout = 2s;
+  RabbitMqHook hook(o);
+  const Outcome out = hook.trigger("x");
+  ASSERT_TRUE(out.failed());
+  EXPECT_TRUE(out.error->retryable) << out.detail();
 }
 
 TEST(RabbitMq_Tls, HostNameNotInCertificate_TlsError) {
