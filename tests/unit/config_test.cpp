@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <initializer_list>
 #include <string>
 
@@ -68,6 +69,10 @@ std::string error_of(const std::string& text, const std::string& base_dir = ".")
     return e.what();
   }
   return "<no error>";
+}
+
+std::string parse_error_of_bool(const std::string& value) {
+  return error_of("hooks:\n  p:\n    type: Probe\n    enabled: " + value + "\n");
 }
 
 void expect_contains_all(const std::string& message, std::initializer_list<std::string> parts) {
@@ -473,6 +478,75 @@ TEST(ConfigDefaults, BadDefaultRetry_NamesDefaultsKey) {
 TEST(ConfigDefaults, UnknownDefaultsKey_IsError) {
   expect_contains_all(error_of("defaults:\n  timout: 3\nhooks: {}\n"),
                       {"hooks.yaml:2:", "key 'defaults.timout'", "did you mean 'timeout'?"});
+}
+
+// --- ConfigReader accessors (what other hook types' builders rely on)
+// ---------------------------------------
+
+std::string reader_error(const nlohmann::json& object, const std::function<void(ConfigReader&)>& read) {
+  ConfigReader keys("h", object, [](std::string_view) { return SourceLocation{"f.yaml", 7}; });
+  try {
+    read(keys);
+    keys.finish();
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
+TEST(ConfigReader, StringList_CommaSeparatedString_IsSplitAndTrimmed) {
+  const nlohmann::json object = {{"recipients", "me@xyz.com, you@xyz.com ,"}};
+  ConfigReader keys("h", object);
+  EXPECT_EQ(keys.string_list("recipients"), (std::vector<std::string>{"me@xyz.com", "you@xyz.com"}));
+}
+
+TEST(ConfigReader, StringList_Number_IsError) {
+  expect_contains_all(
+      reader_error({{"recipients", 5}}, [](ConfigReader& k) { (void)k.string_list("recipients"); }),
+      {"f.yaml:7: hook 'h': key 'recipients':", "list of strings"});
+}
+
+TEST(ConfigReader, StringMap_NonScalarValue_NamesTheEntry) {
+  expect_contains_all(
+      reader_error({{"headers", {{"X-A", {1, 2}}}}}, [](ConfigReader& k) { (void)k.string_map("headers"); }),
+      {"key 'headers.X-A'", "must be a string"});
+}
+
+TEST(ConfigReader, Url_BadPort_IsError) {
+  expect_contains_all(
+      reader_error({{"url", "http://host:99999/x"}}, [](ConfigReader& k) { (void)k.url("url", true); }),
+      {"key 'url'", "invalid port"});
+}
+
+TEST(ConfigReader, Url_HttpsWithPortAndUserinfo_IsAccepted) {
+  const nlohmann::json object = {{"url", "https://user:pw@[::1]:8443/x?q=1"}};
+  ConfigReader keys("h", object);
+  EXPECT_EQ(keys.url("url", true), "https://user:pw@[::1]:8443/x?q=1");
+}
+
+TEST(ConfigReader, Tls_KeyWithoutCert_IsError) {
+  expect_contains_all(reader_error({{"key_file", "k.pem"}}, [](ConfigReader& k) { (void)k.tls(); }),
+                      {"key 'key_file'", "cert_file"});
+}
+
+TEST(ConfigReader, OptionalBool_YamlYes_IsNotABoolean) {
+  expect_contains_all(parse_error_of_bool("yes"), {"hooks.yaml:4:", "key 'enabled'", "true or false"});
+}
+
+TEST(ConfigReader, UnknownKeyFarFromAll_ListsKnownKeys) {
+  expect_contains_all(
+      reader_error({{"zzzzzz", 1}}, [](ConfigReader& k) { (void)k.optional_string("alpha"); }),
+      {"key 'zzzzzz'", "unknown key", "known keys: alpha"});
+}
+
+TEST(ConfigValues, LeadingZeros_StayText) {
+  const Config config = parse("hooks:\n  p:\n    type: Probe\n    text: 0123\n");
+  EXPECT_EQ(probe(config, "p").text, "0123");
+}
+
+TEST(ConfigValues, EmptyValue_CountsAsNotSet) {
+  const Config config = parse("hooks:\n  p:\n    type: Probe\n    text:\n");
+  EXPECT_EQ(probe(config, "p").text, "");
 }
 
 // --- registry and factory --------------------------------------------------------------------------------
