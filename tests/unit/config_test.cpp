@@ -470,6 +470,14 @@ TEST(ConfigDefaults, Timeout_AppliesWhenHookHasNone) {
   EXPECT_EQ(probe(config, "q").timeout, milliseconds(7000));
 }
 
+TEST(ConfigDefaults, Timeout_ReachesWebHooksHttpOptions) {
+  const Config config = parse(
+      "defaults:\n  timeout: 4\nhooks:\n  w:\n    type: WebHook\n    url: https://x.example/in\n"
+      "  v:\n    type: WebHook\n    url: https://x.example/in\n    timeout: 0.5\n");
+  EXPECT_EQ(std::dynamic_pointer_cast<WebHook>(config.find("w"))->options().http.timeout, milliseconds(4000));
+  EXPECT_EQ(std::dynamic_pointer_cast<WebHook>(config.find("v"))->options().http.timeout, milliseconds(500));
+}
+
 TEST(ConfigDefaults, BadDefaultRetry_NamesDefaultsKey) {
   expect_contains_all(error_of("defaults:\n  retry:\n    multiplier: fast\nhooks: {}\n"),
                       {"hooks.yaml:3:", "key 'defaults.retry.multiplier'", "number"});
