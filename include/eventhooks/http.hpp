@@ -25,7 +25,8 @@ struct HttpOptions {
   bool follow_redirects = false;      // a 3xx is a failure unless this is on
   std::size_t max_response_bytes = 64 * 1024;  // the response body is read up to this, the rest dropped
   std::string user_agent = "eventhooks/0.1";
-  // Proxies come from HTTP_PROXY / HTTPS_PROXY / NO_PROXY (libcurl's rules) unless set here.
+  // Proxies come from http_proxy / HTTPS_PROXY / ALL_PROXY / NO_PROXY unless set here (libcurl's rules:
+  // `http_proxy` is read in lower case only).
   std::string proxy;
 };
 
