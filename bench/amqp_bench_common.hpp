@@ -1,5 +1,6 @@
-// Shared by bench_amqp and bench_amqp_reference: the broker from the environment of scripts/servers/rabbitmq.sh,
-// the message body, and a rabbitmq-c connection for setting up the queue. Header only (bench/*.cpp are programs).
+// Shared by bench_amqp and bench_amqp_reference: the broker from the environment of
+// scripts/servers/rabbitmq.sh, the message body, and a rabbitmq-c connection for setting up the queue. Header
+// only (bench/*.cpp are programs).
 #pragma once
 
 #include <amqp.h>
@@ -19,7 +20,8 @@ struct Broker {
 
 inline std::string env(const char* name) {
   const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') throw std::runtime_error(std::string(name) + " is not set (source the env file)");
+  if (v == nullptr || *v == '\0')
+    throw std::runtime_error(std::string(name) + " is not set (source the env file)");
   return v;
 }
 
@@ -28,12 +30,14 @@ inline Broker broker_from_env() {
                 std::stoi(env("EVENTHOOKS_AMQP_PORT"))};
 }
 
-// The same ~100-byte JSON object both programs publish (the hook indents it by 2, the reference sends those bytes).
+// The same ~100-byte JSON object both programs publish (the hook indents it by 2, the reference sends those
+// bytes).
 inline const char* kPayload =
     R"({"event": "deploy_finished", "service": "api", "ok": true, "host": "web-01", "duration_ms": 8123})";
 
 inline void check(const amqp_rpc_reply_t& r, const char* what) {
-  if (r.reply_type != AMQP_RESPONSE_NORMAL) throw std::runtime_error(std::string("rabbitmq-c: ") + what + " failed");
+  if (r.reply_type != AMQP_RESPONSE_NORMAL)
+    throw std::runtime_error(std::string("rabbitmq-c: ") + what + " failed");
 }
 
 inline amqp_connection_state_t connect(const Broker& b) {

@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
   const auto broker = amqp_bench::broker_from_env();
   amqp_bench::reset_queue(broker, queue);
 
-  eventhooks::logger()->set_level(spdlog::level::warn);  // one info line per trigger would measure the terminal
+  eventhooks::logger()->set_level(
+      spdlog::level::warn);  // one info line per trigger would measure the terminal
   eventhooks::RabbitMqHook hook({.name = "bench",
                                  .host = broker.host,
                                  .port = broker.port,
@@ -55,7 +56,8 @@ int main(int argc, char** argv) {
   for (auto& t : threads) t.join();
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto depth = amqp_bench::queue_depth(broker, queue);
-  std::printf("hook threads=%d messages=%ld delivered=%ld failed=%ld in_queue=%u seconds=%.3f rate=%.0f\n", threads_n,
-              count, delivered.load(), failed.load(), depth, elapsed, (delivered.load() - 1) / elapsed);
+  std::printf("hook threads=%d messages=%ld delivered=%ld failed=%ld in_queue=%u seconds=%.3f rate=%.0f\n",
+              threads_n, count, delivered.load(), failed.load(), depth, elapsed,
+              (delivered.load() - 1) / elapsed);
   return failed == 0 ? 0 : 1;
 }

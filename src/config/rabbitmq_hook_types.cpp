@@ -1,5 +1,5 @@
-// Builder for RabbitMqHook: the seed's keys (host, vhost, exchange, routing_key, user, password) plus url, port,
-// tls, heartbeat, timeouts, headers, mandatory and an opt-in declare block, read through ConfigReader.
+// Builder for RabbitMqHook: the seed's keys (host, vhost, exchange, routing_key, user, password) plus url,
+// port, tls, heartbeat, timeouts, headers, mandatory and an opt-in declare block, read through ConfigReader.
 #include <chrono>
 #include <memory>
 #include <string>
@@ -51,7 +51,8 @@ HookPtr build_rabbitmq(HookCommon common, ConfigReader& keys) {
     declare.bind = d.optional_bool("bind", true);
     declare.durable = d.optional_bool("durable", true);
     d.finish();
-    if (declare.exchange.empty() && declare.queue.empty()) keys.fail("declare", "needs an `exchange` or a `queue`");
+    if (declare.exchange.empty() && declare.queue.empty())
+      keys.fail("declare", "needs an `exchange` or a `queue`");
     const auto& t = declare.exchange_type;
     if (t != "direct" && t != "fanout" && t != "topic" && t != "headers") {
       keys.fail("declare", "exchange_type must be direct, fanout, topic or headers");
@@ -74,6 +75,8 @@ HookPtr build_rabbitmq(HookCommon common, ConfigReader& keys) {
 
 }  // namespace
 
-void register_rabbitmq_hook_type(HookRegistry& registry) { registry.add("RabbitMqHook", build_rabbitmq); }
+void register_rabbitmq_hook_type(HookRegistry& registry) {
+  registry.add("RabbitMqHook", build_rabbitmq);
+}
 
 }  // namespace eventhooks::detail

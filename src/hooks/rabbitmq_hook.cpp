@@ -1,4 +1,5 @@
-// RabbitMqHook: formats an event as an AMQP message; the publishing (confirms, reconnects) is AmqpPublisher's.
+// RabbitMqHook: formats an event as an AMQP message; the publishing (confirms, reconnects) is
+// AmqpPublisher's.
 #include "eventhooks/hooks/rabbitmq.hpp"
 
 #include "eventhooks/redact.hpp"
@@ -65,7 +66,8 @@ std::string RabbitMqHook::describe() const {
 
 Result<AmqpMessage> RabbitMqHook::render(const Event& event) const {
   if (event.payload.empty()) {
-    return Error{ErrorCode::invalid_input, "RabbitMqHook '" + name() + "': no data to publish", false, {}, {}};
+    return Error{
+        ErrorCode::invalid_input, "RabbitMqHook '" + name() + "': no data to publish", false, {}, {}};
   }
   AmqpMessage m;
   m.exchange = options_.exchange;

@@ -30,8 +30,12 @@ using std::chrono::milliseconds;
 
 constexpr amqp_channel_t kChannel = 1;
 
-amqp_bytes_t bytes_of(const std::string& s) { return amqp_bytes_t{s.size(), const_cast<char*>(s.data())}; }
-std::string string_of(amqp_bytes_t b) { return std::string(static_cast<const char*>(b.bytes), b.len); }
+amqp_bytes_t bytes_of(const std::string& s) {
+  return amqp_bytes_t{s.size(), const_cast<char*>(s.data())};
+}
+std::string string_of(amqp_bytes_t b) {
+  return std::string(static_cast<const char*>(b.bytes), b.len);
+}
 
 timeval to_timeval(milliseconds ms) {
   timeval tv{};
@@ -69,12 +73,13 @@ Error error_from_close(int code, const std::string& text, const std::string& wha
   std::string message = what + ": broker closed the " + (connection ? "connection" : "channel") + " with " +
                         std::to_string(code) + " " + text;
   switch (code) {
-    case 403: return make_error(ErrorCode::auth, std::move(message), false, code);           // ACCESS_REFUSED
-    case 404: return make_error(ErrorCode::config, std::move(message), false, code);         // NOT_FOUND
-    case 530: return make_error(ErrorCode::config, std::move(message), false, code);         // NOT_ALLOWED (vhost)
-    case 320: return make_error(ErrorCode::unavailable, std::move(message), true, code);     // CONNECTION_FORCED
-    case 311:                                                                                // CONTENT_TOO_LARGE
-    case 406: return make_error(ErrorCode::rejected, std::move(message), false, code);       // PRECONDITION_FAILED
+    case 403: return make_error(ErrorCode::auth, std::move(message), false, code);  // ACCESS_REFUSED
+    case 404:                                                                       // NOT_FOUND (exchange)
+    case 530:                                                                       // NOT_ALLOWED (vhost)
+      return make_error(ErrorCode::config, std::move(message), false, code);
+    case 320: return make_error(ErrorCode::unavailable, std::move(message), true, code);  // CONNECTION_FORCED
+    case 311:                                                                             // CONTENT_TOO_LARGE
+    case 406: return make_error(ErrorCode::rejected, std::move(message), false, code);  // PRECONDITION_FAILED
     default: return make_error(ErrorCode::protocol, std::move(message), code < 500, code);
   }
 }
@@ -83,7 +88,8 @@ Error error_from_close(int code, const std::string& text, const std::string& wha
 std::optional<Error> error_from_reply(const amqp_rpc_reply_t& reply, const std::string& what) {
   switch (reply.reply_type) {
     case AMQP_RESPONSE_NORMAL: return std::nullopt;
-    case AMQP_RESPONSE_NONE: return make_error(ErrorCode::protocol, what + ": no reply from the broker", true);
+    case AMQP_RESPONSE_NONE:
+      return make_error(ErrorCode::protocol, what + ": no reply from the broker", true);
     case AMQP_RESPONSE_LIBRARY_EXCEPTION: {
       Error e = error_from_status(reply.library_error, what);
       return e;
@@ -162,7 +168,8 @@ struct AmqpPublisher::State {
     conn = amqp_new_connection();
     if (conn == nullptr) return make_error(ErrorCode::internal, what + ": out of memory", true);
     amqp_socket_t* socket = ep.tls ? amqp_ssl_socket_new(conn) : amqp_tcp_socket_new(conn);
-    if (socket == nullptr) return fail_connect(make_error(ErrorCode::internal, what + ": cannot make a socket", false));
+    if (socket == nullptr)
+      return fail_connect(make_error(ErrorCode::internal, what + ": cannot make a socket", false));
     if (ep.tls) {
       // TLS 1.2 or later, peer and host name verified unless the user turned verification off.
       amqp_ssl_socket_set_ssl_versions(socket, AMQP_TLSv1_2, AMQP_TLSvLATEST);
@@ -170,11 +177,14 @@ struct AmqpPublisher::State {
       amqp_ssl_socket_set_verify_hostname(socket, ep.tls_options.verify ? 1 : 0);
       if (!ep.tls_options.ca_file.empty() &&
           amqp_ssl_socket_set_cacert(socket, ep.tls_options.ca_file.c_str()) != AMQP_STATUS_OK) {
-        return fail_connect(make_error(ErrorCode::tls, what + ": cannot read ca_file " + ep.tls_options.ca_file, false));
+        return fail_connect(
+            make_error(ErrorCode::tls, what + ": cannot read ca_file " + ep.tls_options.ca_file, false));
       }
       if (!ep.tls_options.cert_file.empty()) {
-        const std::string& key = ep.tls_options.key_file.empty() ? ep.tls_options.cert_file : ep.tls_options.key_file;
-        if (amqp_ssl_socket_set_key(socket, ep.tls_options.cert_file.c_str(), key.c_str()) != AMQP_STATUS_OK) {
+        const std::string& key =
+            ep.tls_options.key_file.empty() ? ep.tls_options.cert_file : ep.tls_options.key_file;
+        if (amqp_ssl_socket_set_key(socket, ep.tls_options.cert_file.c_str(), key.c_str()) !=
+            AMQP_STATUS_OK) {
           return fail_connect(make_error(ErrorCode::tls, what + ": cannot read cert_file/key_file", false));
         }
       }
@@ -194,14 +204,17 @@ struct AmqpPublisher::State {
       return fail_connect(std::move(e));
     }
 
-    const amqp_rpc_reply_t login =
-        amqp_login(conn, ep.vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE, static_cast<int>(opt.heartbeat.count()),
-                   AMQP_SASL_METHOD_PLAIN, ep.user.c_str(), ep.password.c_str());
+    const amqp_rpc_reply_t login = amqp_login(conn, ep.vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE,
+                                              static_cast<int>(opt.heartbeat.count()), AMQP_SASL_METHOD_PLAIN,
+                                              ep.user.c_str(), ep.password.c_str());
     if (auto e = error_from_reply(login, what + " (AMQP handshake and login)")) {
       // RabbitMQ refuses a login by closing the socket unless the client advertises
-      // authentication_failure_close; rabbitmq-c does, but a closed socket during login still means "refused".
-      if (login.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && login.library_error == AMQP_STATUS_CONNECTION_CLOSED) {
-        e = make_error(ErrorCode::auth, what + ": the broker closed the connection during login (wrong user or password?)",
+      // authentication_failure_close; rabbitmq-c does, but a closed socket during login still means
+      // "refused".
+      if (login.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+          login.library_error == AMQP_STATUS_CONNECTION_CLOSED) {
+        e = make_error(ErrorCode::auth,
+                       what + ": the broker closed the connection during login (wrong user or password?)",
                        false);
       }
       return fail_connect(std::move(*e));
@@ -231,17 +244,21 @@ struct AmqpPublisher::State {
     if (!opt.declare) return std::nullopt;
     const RabbitMqDeclare& d = *opt.declare;
     if (!d.exchange.empty()) {
-      amqp_exchange_declare(conn, kChannel, bytes_of(d.exchange), bytes_of(d.exchange_type), 0, d.durable ? 1 : 0, 0,
-                            0, amqp_empty_table);
-      if (auto e = error_from_reply(amqp_get_rpc_reply(conn), what + " (declare exchange '" + d.exchange + "')")) return e;
+      amqp_exchange_declare(conn, kChannel, bytes_of(d.exchange), bytes_of(d.exchange_type), 0,
+                            d.durable ? 1 : 0, 0, 0, amqp_empty_table);
+      if (auto e =
+              error_from_reply(amqp_get_rpc_reply(conn), what + " (declare exchange '" + d.exchange + "')"))
+        return e;
     }
     if (!d.queue.empty()) {
       amqp_queue_declare(conn, kChannel, bytes_of(d.queue), 0, d.durable ? 1 : 0, 0, 0, amqp_empty_table);
-      if (auto e = error_from_reply(amqp_get_rpc_reply(conn), what + " (declare queue '" + d.queue + "')")) return e;
+      if (auto e = error_from_reply(amqp_get_rpc_reply(conn), what + " (declare queue '" + d.queue + "')"))
+        return e;
       if (d.bind && !d.exchange.empty()) {
-        amqp_queue_bind(conn, kChannel, bytes_of(d.queue), bytes_of(d.exchange), bytes_of(opt.declare_routing_key),
-                        amqp_empty_table);
-        if (auto e = error_from_reply(amqp_get_rpc_reply(conn), what + " (bind queue '" + d.queue + "')")) return e;
+        amqp_queue_bind(conn, kChannel, bytes_of(d.queue), bytes_of(d.exchange),
+                        bytes_of(opt.declare_routing_key), amqp_empty_table);
+        if (auto e = error_from_reply(amqp_get_rpc_reply(conn), what + " (bind queue '" + d.queue + "')"))
+          return e;
       }
     }
     return std::nullopt;
@@ -250,7 +267,8 @@ struct AmqpPublisher::State {
   Error fail_connect(Error e) {
     drop_connection();
     e = scrubbed(std::move(e));
-    // Backoff between attempts: 0.1 s doubling to 5 s, with jitter so that many hooks do not reconnect in step.
+    // Backoff between attempts: 0.1 s doubling to 5 s, with jitter so that many hooks do not reconnect in
+    // step.
     ++failures;
     const auto base = std::min<long>(5'000, 100L << std::min(failures - 1, 6));
     std::uniform_int_distribution<long> jitter(base * 8 / 10, base * 12 / 10);
@@ -280,9 +298,10 @@ struct AmqpPublisher::State {
   void lose_connection(const Error& cause) {
     logger()->warn("{}: connection lost: {}", opt.log_name, cause.to_string());
     drop_connection();
-    const Error e = scrubbed(make_error(ErrorCode::unavailable,
-                                        "connection to " + where + " lost before the broker confirmed: " + cause.message,
-                                        true, cause.status));
+    const Error e =
+        scrubbed(make_error(ErrorCode::unavailable,
+                            "connection to " + where + " lost before the broker confirmed: " + cause.message,
+                            true, cause.status));
     for (auto& [tag, p] : inflight) p->finish(e);
     inflight.clear();
     // The next trigger reconnects at once; repeated failures back off in fail_connect().
@@ -335,8 +354,8 @@ struct AmqpPublisher::State {
     const int status = amqp_basic_publish(conn, kChannel, bytes_of(m.exchange), bytes_of(m.routing_key),
                                           m.mandatory ? 1 : 0, 0, &props, bytes_of(m.body));
     if (status != AMQP_STATUS_OK) {
-      p->finish(scrubbed(make_error(ErrorCode::unavailable, "publish to " + where + ": " + amqp_error_string2(status),
-                                    true)));
+      p->finish(scrubbed(make_error(ErrorCode::unavailable,
+                                    "publish to " + where + ": " + amqp_error_string2(status), true)));
       lose_connection(error_from_status(status, "publish"));
       return;
     }
@@ -401,8 +420,8 @@ struct AmqpPublisher::State {
       ++end;
     }
     for (auto it = begin; it != end; ++it) {
-      it->second->finish(scrubbed(make_error(ErrorCode::rejected,
-                                             "broker refused the message (basic.nack) on " + where, true)));
+      it->second->finish(scrubbed(
+          make_error(ErrorCode::rejected, "broker refused the message (basic.nack) on " + where, true)));
     }
     inflight.erase(begin, end);
   }
@@ -414,15 +433,18 @@ struct AmqpPublisher::State {
     const int code = r.reply_code;
     amqp_frame_t frame;
     timeval tv = to_timeval(opt.timeout);
-    if (amqp_simple_wait_frame_noblock(conn, &frame, &tv) != AMQP_STATUS_OK || frame.frame_type != AMQP_FRAME_HEADER) {
+    if (amqp_simple_wait_frame_noblock(conn, &frame, &tv) != AMQP_STATUS_OK ||
+        frame.frame_type != AMQP_FRAME_HEADER) {
       return false;
     }
     std::string message_id;
     const auto* props = static_cast<const amqp_basic_properties_t*>(frame.payload.properties.decoded);
-    if (props != nullptr && (props->_flags & AMQP_BASIC_MESSAGE_ID_FLAG)) message_id = string_of(props->message_id);
+    if (props != nullptr && (props->_flags & AMQP_BASIC_MESSAGE_ID_FLAG))
+      message_id = string_of(props->message_id);
     std::uint64_t remaining = frame.payload.properties.body_size;
     while (remaining > 0) {
-      if (amqp_simple_wait_frame_noblock(conn, &frame, &tv) != AMQP_STATUS_OK || frame.frame_type != AMQP_FRAME_BODY) {
+      if (amqp_simple_wait_frame_noblock(conn, &frame, &tv) != AMQP_STATUS_OK ||
+          frame.frame_type != AMQP_FRAME_BODY) {
         return false;
       }
       remaining -= std::min<std::uint64_t>(remaining, frame.payload.body_fragment.len);
@@ -431,8 +453,8 @@ struct AmqpPublisher::State {
       if (!p->returned && p->message.message_id == message_id) {
         p->returned = scrubbed(make_error(
             ErrorCode::rejected,
-            "broker returned the message as unroutable (" + std::to_string(code) + " " + text + "): exchange '" +
-                p->message.exchange + "', routing key '" + p->message.routing_key + "'",
+            "broker returned the message as unroutable (" + std::to_string(code) + " " + text +
+                "): exchange '" + p->message.exchange + "', routing key '" + p->message.routing_key + "'",
             false, code));
         break;
       }
@@ -456,8 +478,8 @@ struct AmqpPublisher::State {
         blamed = true;
         p->finish(cause);
       } else {
-        p->finish(scrubbed(make_error(ErrorCode::unavailable,
-                                      "channel closed by the broker before the confirm (" + text + ")", true)));
+        p->finish(scrubbed(make_error(
+            ErrorCode::unavailable, "channel closed by the broker before the confirm (" + text + ")", true)));
       }
     }
     inflight.clear();
@@ -524,8 +546,8 @@ struct AmqpPublisher::State {
     // In tag order deadlines only grow, so the expired ones are a prefix.
     while (!inflight.empty() && inflight.begin()->second->deadline <= now) {
       inflight.begin()->second->finish(scrubbed(make_error(
-          ErrorCode::timeout, "no confirm from " + where + " within " + std::to_string(opt.timeout.count()) + " ms",
-          true)));
+          ErrorCode::timeout,
+          "no confirm from " + where + " within " + std::to_string(opt.timeout.count()) + " ms", true)));
       inflight.erase(inflight.begin());
     }
   }
@@ -551,7 +573,8 @@ struct AmqpPublisher::State {
       if (!inflight.empty()) {
         // Deadlines grow with delivery tags (same timeout, published in order): the first is the earliest.
         const auto& first = inflight.begin()->second;
-        wait = std::min(wait, std::chrono::duration_cast<milliseconds>(first->deadline - Clock::now()) + milliseconds(1));
+        wait = std::min(
+            wait, std::chrono::duration_cast<milliseconds>(first->deadline - Clock::now()) + milliseconds(1));
       }
       wait = std::max(wait, milliseconds(0));
       if (conn != nullptr && (amqp_frames_enqueued(conn) || amqp_data_in_buffer(conn))) continue;
@@ -587,7 +610,8 @@ struct AmqpPublisher::State {
   }
 };
 
-AmqpPublisher::AmqpPublisher(AmqpPublisherOptions options) : state_(std::make_unique<State>(std::move(options))) {
+AmqpPublisher::AmqpPublisher(AmqpPublisherOptions options)
+    : state_(std::make_unique<State>(std::move(options))) {
   state_->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (state_->wake_fd < 0) throw std::runtime_error("eventfd failed");
   state_->io = std::thread([s = state_.get()] { s->run(); });

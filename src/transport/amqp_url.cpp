@@ -82,10 +82,12 @@ Result<AmqpEndpoint> parse_amqp_url(std::string_view url, AmqpEndpoint base) {
     // Only the scheme is quoted: the rest may hold a password.
     const auto colon = url.find("://");
     return bad_url("scheme must be amqp:// or amqps://" +
-                   (colon == std::string_view::npos ? std::string() : " (got '" + std::string(url.substr(0, colon)) + "')"));
+                   (colon == std::string_view::npos ? std::string()
+                                                    : " (got '" + std::string(url.substr(0, colon)) + "')"));
   }
   ep.port = 0;
-  if (rest.find_first_of("?#") != std::string_view::npos) return bad_url("query strings and fragments are not supported");
+  if (rest.find_first_of("?#") != std::string_view::npos)
+    return bad_url("query strings and fragments are not supported");
 
   const auto slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
@@ -98,10 +100,12 @@ Result<AmqpEndpoint> parse_amqp_url(std::string_view url, AmqpEndpoint base) {
     authority = authority.substr(at + 1);
     const auto colon = userinfo.find(':');
     std::string decoded;
-    if (!percent_decode(userinfo.substr(0, colon), decoded)) return bad_url("malformed %-escape in the user name");
+    if (!percent_decode(userinfo.substr(0, colon), decoded))
+      return bad_url("malformed %-escape in the user name");
     ep.user = decoded;
     if (colon != std::string_view::npos) {
-      if (!percent_decode(userinfo.substr(colon + 1), decoded)) return bad_url("malformed %-escape in the password");
+      if (!percent_decode(userinfo.substr(colon + 1), decoded))
+        return bad_url("malformed %-escape in the password");
       ep.password = decoded;
     }
   }
@@ -139,7 +143,8 @@ Result<AmqpEndpoint> parse_amqp_url(std::string_view url, AmqpEndpoint base) {
 
   // RabbitMQ's rule is that an empty path is the vhost "" — which no broker has. "/" is what every user
   // means, so both no path and an empty one select "/", and "/%2F" says it explicitly.
-  if (path.find('/') != std::string_view::npos) return bad_url("the vhost must be one path segment (write '/' as %2F)");
+  if (path.find('/') != std::string_view::npos)
+    return bad_url("the vhost must be one path segment (write '/' as %2F)");
   std::string vhost;
   if (!percent_decode(path, vhost)) return bad_url("malformed %-escape in the vhost");
   ep.vhost = vhost.empty() ? "/" : vhost;

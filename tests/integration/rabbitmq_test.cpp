@@ -1,5 +1,6 @@
 // RabbitMqHook against Debian's rabbitmq-server (scripts/servers/rabbitmq.sh): messages are read back with a
-// separate rabbitmq-c consumer to check body, properties and routing; errors, TLS and a broker crash mid-stream.
+// separate rabbitmq-c consumer to check body, properties and routing; errors, TLS and a broker crash
+// mid-stream.
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 #include <gtest/gtest.h>
@@ -7,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -37,7 +39,9 @@ struct Broker {
   std::string other_ca_file = require_env("EVENTHOOKS_AMQP_OTHER_CA_FILE");
 };
 
-std::string unique_name(const std::string& prefix) { return prefix + "-" + new_event_id(); }
+std::string unique_name(const std::string& prefix) {
+  return prefix + "-" + new_event_id();
+}
 
 // A message as a real consumer sees it.
 struct Consumed {
@@ -47,8 +51,12 @@ struct Consumed {
   std::map<std::string, std::string> headers;
 };
 
-std::string str(amqp_bytes_t b) { return std::string(static_cast<const char*>(b.bytes), b.len); }
-amqp_bytes_t bytes(const std::string& s) { return amqp_cstring_bytes(s.c_str()); }
+std::string str(amqp_bytes_t b) {
+  return std::string(static_cast<const char*>(b.bytes), b.len);
+}
+amqp_bytes_t bytes(const std::string& s) {
+  return amqp_cstring_bytes(s.c_str());
+}
 
 // A plain rabbitmq-c client for the test's side: declaring, counting and consuming.
 class TestClient {
@@ -60,7 +68,8 @@ class TestClient {
     if (amqp_socket_open_noblock(socket, host.c_str(), port, &tv) != AMQP_STATUS_OK) {
       throw std::runtime_error("test client cannot connect");
     }
-    check(amqp_login(conn_, "/", 0, AMQP_DEFAULT_FRAME_SIZE, 0, AMQP_SASL_METHOD_PLAIN, user.c_str(), password.c_str()),
+    check(amqp_login(conn_, "/", 0, AMQP_DEFAULT_FRAME_SIZE, 0, AMQP_SASL_METHOD_PLAIN, user.c_str(),
+                     password.c_str()),
           "login");
     amqp_channel_open(conn_, 1);
     check(amqp_get_rpc_reply(conn_), "channel.open");
@@ -129,7 +138,16 @@ class TestClient {
 
  private:
   static void check(const amqp_rpc_reply_t& r, const char* what) {
-    if (r.reply_type != AMQP_RESPONSE_NORMAL) throw std::runtime_error(std::string("test client: ") + what + " failed");
+    if (r.reply_type == AMQP_RESPONSE_NORMAL) return;
+    std::string why;
+    if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION) why = amqp_error_string2(r.library_error);
+    if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+      why = str(static_cast<amqp_channel_close_t*>(r.reply.decoded)->reply_text);
+    }
+    if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+      why = str(static_cast<amqp_connection_close_t*>(r.reply.decoded)->reply_text);
+    }
+    throw std::runtime_error(std::string("test client: ") + what + " failed: " + why);
   }
   amqp_connection_state_t conn_;
 };
@@ -185,7 +203,8 @@ TEST(RabbitMq_Publish, Object_BodyIsJsonIndentedByTwoWithProperties) {
   EXPECT_EQ(got->type, "rmq");
   EXPECT_EQ(got->headers["x-source"], "tests");
   EXPECT_GE(got->timestamp + 1,
-            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(before.time_since_epoch()).count()));
+            static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::seconds>(before.time_since_epoch()).count()));
   EXPECT_EQ(got->exchange, "");
   EXPECT_EQ(got->routing_key, q.name());
 }
@@ -256,7 +275,8 @@ TEST(RabbitMq_Publish, ConcurrentTriggers_AllConfirmedAndAllInQueue) {
   // Delivery tags number the messages of one channel: tags 1..400, each once, mean every trigger went
   // through the same shared connection and channel.
   std::set<std::string> expected;
-  for (int tag = 1; tag <= kThreads * kEach; ++tag) expected.insert("basic.ack (delivery tag " + std::to_string(tag) + ")");
+  for (int tag = 1; tag <= kThreads * kEach; ++tag)
+    expected.insert("basic.ack (delivery tag " + std::to_string(tag) + ")");
   EXPECT_EQ(receipts, expected);
 }
 
@@ -397,9 +417,10 @@ TEST(RabbitMq_Errors, BrokerDown_RetryableConnectError) {
   Broker b;
   // A port nobody listens on: the kernel picks a free one and we close it straight away.
   std::string out_text;
-  test::run_command("/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
-                    "print(s.getsockname()[1])'",
-                    &out_text);
+  test::run_command(
+      "/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
+      "print(s.getsockname()[1])'",
+      &out_text);
   auto o = options_for(b, "q");
   o.port = std::stoi(out_text);
   o.connect_timeout = 2s;
@@ -414,9 +435,10 @@ TEST(RabbitMq_Errors, BrokerDown_RetryableConnectError) {
 TEST(RabbitMq_Errors, BrokerDown_SecondTriggerBacksOffWithRetryableError) {
   Broker b;
   std::string out_text;
-  test::run_command("/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
-                    "print(s.getsockname()[1])'",
-                    &out_text);
+  test::run_command(
+      "/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
+      "print(s.getsockname()[1])'",
+      &out_text);
   auto o = options_for(b, "q");
   o.port = std::stoi(out_text);
   RabbitMqHook hook(o);
@@ -631,8 +653,17 @@ TEST(RabbitMq_Restart, BrokerKilledMidStream_EveryDeliveredMessageIsInQueue) {
   }
 
   std::set<std::string> in_queue;
-  TestClient c(b);
-  while (auto m = c.get(queue)) in_queue.insert(m->message_id);
+  // The consumer's own connection to a broker that has just recovered from a crash has once failed mid-drain
+  // (seen once under heavy load); that is not the hook's doing, so drain again on a fresh connection.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    try {
+      TestClient c(b);
+      while (auto m = c.get(queue)) in_queue.insert(m->message_id);
+      break;
+    } catch (const std::exception& e) {
+      std::cerr << "draining the queue, attempt " << attempt + 1 << ": " << e.what() << "\n";
+    }
+  }
   std::size_t missing = 0;
   for (const auto& id : delivered) {
     if (in_queue.count(id) == 0) ++missing;
@@ -642,8 +673,8 @@ TEST(RabbitMq_Restart, BrokerKilledMidStream_EveryDeliveredMessageIsInQueue) {
 }
 
 TEST(RabbitMq_Confirms, BrokerBlocksPublishers_TimeoutRetryableThenDeliveredWhenUnblocked) {
-  // A memory alarm makes the broker stop reading from publishers: the message is written to the socket but its
-  // confirm never comes. Its own broker, because the alarm would stall every other test's publishes.
+  // A memory alarm makes the broker stop reading from publishers: the message is written to the socket but
+  // its confirm never comes. Its own broker, because the alarm would stall every other test's publishes.
   OwnBroker own;
   const Broker& b = own.broker();
   const std::string queue = unique_name("eh-blocked");

@@ -184,7 +184,8 @@ TEST(RabbitMqHook_Trigger, EmptyData_FailedWithoutConnecting) {
 }
 
 TEST(RabbitMqConfig_Build, SeedKeys_DefaultsApplied) {
-  auto hook = eventhook_factory("rmq", {{"type", "RabbitMqHook"}, {"host", "mq"}, {"user", "u"}, {"password", "p"}});
+  auto hook =
+      eventhook_factory("rmq", {{"type", "RabbitMqHook"}, {"host", "mq"}, {"user", "u"}, {"password", "p"}});
   auto* rmq = dynamic_cast<RabbitMqHook*>(hook.get());
   ASSERT_NE(rmq, nullptr);
   EXPECT_EQ(rmq->options().vhost, "/");
@@ -206,10 +207,11 @@ TEST(RabbitMqConfig_Build, MissingUser_ConfigError) {
 }
 
 TEST(RabbitMqConfig_Build, DeclareBlock_Read) {
-  auto hook = eventhook_factory("rmq", {{"type", "RabbitMqHook"},
-                                        {"user", "u"},
-                                        {"password", "p"},
-                                        {"declare", {{"queue", "q1"}, {"exchange", "ex"}, {"exchange_type", "topic"}}}});
+  auto hook = eventhook_factory(
+      "rmq", {{"type", "RabbitMqHook"},
+              {"user", "u"},
+              {"password", "p"},
+              {"declare", {{"queue", "q1"}, {"exchange", "ex"}, {"exchange_type", "topic"}}}});
   auto* rmq = dynamic_cast<RabbitMqHook*>(hook.get());
   ASSERT_NE(rmq, nullptr);
   ASSERT_TRUE(rmq->options().declare.has_value());
@@ -218,17 +220,17 @@ TEST(RabbitMqConfig_Build, DeclareBlock_Read) {
 }
 
 TEST(RabbitMqConfig_Build, DeclareUnknownKey_ConfigError) {
-  EXPECT_THROW((void)eventhook_factory("rmq", {{"type", "RabbitMqHook"},
-                                               {"user", "u"},
-                                               {"password", "p"},
-                                               {"declare", {{"queuee", "q1"}}}}),
-               ConfigError);
+  EXPECT_THROW(
+      (void)eventhook_factory(
+          "rmq",
+          {{"type", "RabbitMqHook"}, {"user", "u"}, {"password", "p"}, {"declare", {{"queuee", "q1"}}}}),
+      ConfigError);
 }
 
 TEST(RabbitMqConfig_Build, UnknownKey_ConfigError) {
-  EXPECT_THROW(
-      (void)eventhook_factory("rmq", {{"type", "RabbitMqHook"}, {"user", "u"}, {"password", "p"}, {"exchnage", "x"}}),
-      ConfigError);
+  EXPECT_THROW((void)eventhook_factory(
+                   "rmq", {{"type", "RabbitMqHook"}, {"user", "u"}, {"password", "p"}, {"exchnage", "x"}}),
+               ConfigError);
 }
 
 TEST(RabbitMqConfig_Build, BadUrl_ConfigErrorWithoutPassword) {

@@ -1,6 +1,7 @@
-// RabbitMqHook: the seed's RabbitMQ hook — publishes each event as a persistent AMQP 0-9-1 message and reports
-// Delivered only after the broker's publisher confirm. Thread-safe like Hook: all triggers of one hook share one
-// connection and channel, and concurrent triggers are pipelined (many unconfirmed messages in flight).
+// RabbitMqHook: the seed's RabbitMQ hook — publishes each event as a persistent AMQP 0-9-1 message and
+// reports Delivered only after the broker's publisher confirm. Thread-safe like Hook: all triggers of one
+// hook share one connection and channel, and concurrent triggers are pipelined (many unconfirmed messages in
+// flight).
 #pragma once
 
 #include <chrono>
@@ -37,8 +38,8 @@ struct AmqpEndpoint {
 };
 
 // Parses amqp://user:password@host:port/vhost and amqps://... (RFC 3986, percent-decoding user, password and
-// vhost; "[::1]" hosts; no path or "/" = vhost "/"; "/%2F" = vhost "/"). The password never appears in errors.
-// Keys it does not set (TLS files) are left as in `base`.
+// vhost; "[::1]" hosts; no path or "/" = vhost "/"; "/%2F" = vhost "/"). The password never appears in
+// errors. Keys it does not set (TLS files) are left as in `base`.
 EVENTHOOKS_EXPORT Result<AmqpEndpoint> parse_amqp_url(std::string_view url, AmqpEndpoint base = {});
 
 // What to declare on every (re)connection, when asked: nothing is declared by default (as the seed).
@@ -65,16 +66,16 @@ struct RabbitMqOptions {
   bool tls = false;      // amqps: TLS with tls_options (verified by default)
   TlsOptions tls_options;
 
-  std::string exchange;                     // "" = the default exchange
+  std::string exchange;  // "" = the default exchange
   std::string routing_key = "example_queue";
-  Headers headers;                          // AMQP message headers (string values)
-  bool mandatory = false;                   // unroutable messages come back: Failed instead of dropped
+  Headers headers;         // AMQP message headers (string values)
+  bool mandatory = false;  // unroutable messages come back: Failed instead of dropped
   std::string app_id = "eventhooks";
   std::optional<RabbitMqDeclare> declare;
 
-  std::chrono::seconds heartbeat{30};                 // 0 = none
-  std::chrono::milliseconds connect_timeout{5'000};   // TCP + TLS + AMQP login
-  std::chrono::milliseconds timeout{10'000};          // one publish, until the broker's confirm
+  std::chrono::seconds heartbeat{30};                // 0 = none
+  std::chrono::milliseconds connect_timeout{5'000};  // TCP + TLS + AMQP login
+  std::chrono::milliseconds timeout{10'000};         // one publish, until the broker's confirm
 };
 
 // One AMQP message as this hook would publish it (no I/O). Value type.
@@ -86,10 +87,10 @@ struct AmqpMessage {
   std::string message_id;    // the event's id: the idempotency key, the same across retries
   std::chrono::system_clock::time_point timestamp{};
   std::string app_id;
-  std::string type;          // the event's name
+  std::string type;  // the event's name
   Headers headers;
   bool mandatory = false;
-  bool persistent = true;    // delivery_mode 2
+  bool persistent = true;  // delivery_mode 2
 };
 
 // Body: object → JSON indented by 2, string as is; empty data → invalid_input, nothing sent (as the seed).
