@@ -2,7 +2,9 @@
 // file errors, persistence, crash safety of claims.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <csignal>
 #include <unistd.h>
 
 #include <fstream>
@@ -427,4 +429,48 @@ TEST(SqliteOutbox_CrashSafety, ClaimsOfALiveWorker_AreNotRecovered) {
   auto b = open_sqlite_outbox({.path = path}).value();
   EXPECT_EQ(b->recover().value(), 0u);
   EXPECT_TRUE(b->claim({}).value().empty());
+}
+
+// Disk full, simulated with RLIMIT_FSIZE in a child process (a tmpfs mount needs privileges tests lack):
+// enqueue must fail loudly, and every enqueue that reported success must be in the file afterwards.
+TEST(SqliteOutbox_DiskFull, EnqueueFailsLoudlyAndNothingAcknowledgedIsMissing) {
+  test::TempDir dir;
+  const auto path = (dir / "outbox.db").string();
+  const auto report = dir / "report.txt";
+  { ASSERT_TRUE(open_sqlite_outbox({.path = path}).ok()); }
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    signal(SIGXFSZ, SIG_IGN);  // get EFBIG from write() instead of being killed
+    rlimit limit{256 * 1024, 256 * 1024};
+    setrlimit(RLIMIT_FSIZE, &limit);
+    auto o = open_sqlite_outbox({.path = path});
+    if (!o.ok()) _exit(2);
+    int stored = 0;
+    std::string message;
+    const std::string big(4000, 'x');
+    for (int i = 0; i < 10'000; ++i) {
+      auto r = o.value()->enqueue(Event::make("e", Payload(big)), {"a"});
+      if (!r.ok()) {
+        message = r.error().message;
+        break;
+      }
+      ++stored;
+    }
+    std::ofstream(report) << stored << "\n" << message << "\n";
+    _exit(message.empty() ? 3 : 0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0) << "the limit was never hit";
+  std::ifstream in(report);
+  std::size_t stored = 0;
+  std::string message;
+  in >> stored;
+  std::getline(in >> std::ws, message);
+  EXPECT_NE(message.find(path), std::string::npos) << message;
+  auto o = open_sqlite_outbox({.path = path});
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  EXPECT_EQ(o.value()->stats().value().pending, stored);
 }
