@@ -21,6 +21,10 @@ AmqpEndpoint endpoint_of(const RabbitMqOptions& o) {
   auto parsed = parse_amqp_url(o.url, ep);
   if (!parsed) throw ConfigError("RabbitMqHook '" + o.name + "': url: " + parsed.error().message);
   AmqpEndpoint from_url = std::move(parsed).value();
+  // Silently dropping TLS because the URL says amqp:// would send the password in clear text.
+  if (o.tls && !from_url.tls) {
+    throw ConfigError("RabbitMqHook '" + o.name + "': url: tls is on but the url is amqp://; write amqps://");
+  }
   // What the URL leaves out comes from the separate keys.
   if (from_url.user.empty()) from_url.user = o.user;
   if (from_url.password.empty()) from_url.password = o.password;

@@ -123,6 +123,12 @@ TEST(RabbitMqHook_Construct, MalformedUrl_ConfigErrorWithoutPassword) {
   }
 }
 
+TEST(RabbitMqHook_Construct, TlsOnWithPlainAmqpUrl_ConfigError) {
+  RabbitMqOptions o{.name = "rmq", .url = "amqp://bob:pw@mq.example/prod"};
+  o.tls = true;
+  EXPECT_THROW(RabbitMqHook{o}, ConfigError);
+}
+
 TEST(RabbitMqHook_Describe, PasswordMasked) {
   RabbitMqHook hook(minimal());
   const std::string d = hook.describe();
