@@ -127,15 +127,22 @@ TEST(SmtpStartTls_WithAuth, DeliversOverTlsAsTheConfiguredUser) {
   EXPECT_NE(got[0].raw.find("\r\n\r\n{\r\n  \"disk\": \"/var\",\r\n  \"used\": 99\r\n}"), std::string::npos);
 }
 
-TEST(SmtpImplicitTls_WithAuth, Delivers) {
-  SimpleEmailHook hook(options_for("EVENTHOOKS_SMTP_IMPLICIT_PORT", SmtpSecurity::implicit));
-  const Event event = Event::make("disk_alarm", "over smtps");
+TEST(SmtpImplicitTls_WithAuth, DeliversTheExactBytes) {
+  auto o = options_for("EVENTHOOKS_SMTP_IMPLICIT_PORT", SmtpSecurity::implicit);
+  o.email.html = "<p>{{data}}</p>";
+  SimpleEmailHook hook(o);
+  const Event event = Event::make("disk_alarm", "over smtps & <html>");
+  auto expected = hook.render(event);
+  ASSERT_TRUE(expected);
   const Outcome out = hook.trigger(event);
   ASSERT_TRUE(out.delivered()) << out.detail();
   auto got = received("implicit", event.id);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].meta["tls"], true);
   EXPECT_EQ(got[0].meta["login"], require_env("EVENTHOOKS_SMTP_USER"));
+  EXPECT_EQ(got[0].meta["rcpt_tos"], nlohmann::json::array({"ops@example.com", "dev@example.org"}));
+  EXPECT_EQ(got[0].raw, expected.value());
+  EXPECT_NE(got[0].raw.find("<p>over smtps &amp; &lt;html&gt;</p>"), std::string::npos) << got[0].raw;
 }
 
 TEST(SmtpStartTls_WrongPassword, FailsAsAuthErrorNotRetryable) {
