@@ -64,7 +64,10 @@ struct Dispatcher::Impl {
   std::map<std::string, Lane> lanes;
   std::unordered_set<std::string> held;  // ids of jobs claimed by us and not settled
   std::string rr_cursor;                 // the lane served last, for round-robin
-  std::uint64_t wake_seq = 0;
+  // Bumped (without the lock) by everything that may give the fetcher work. fire() takes the lock and
+  // notifies only when the fetcher is asleep, so a busy dispatcher costs the caller one atomic increment.
+  std::atomic<std::uint64_t> wake_seq{0};
+  std::atomic<bool> fetcher_asleep{false};
   bool fetching = false;
   bool started = false, stopping = false, stopped = false;
   std::thread fetcher;
@@ -91,11 +94,12 @@ struct Dispatcher::Impl {
   }
 
   void wake_fetcher() {
-    {
-      std::lock_guard lock(mu);
-      ++wake_seq;
+    wake_seq.fetch_add(1);
+    // seq_cst on both sides: either the fetcher sees the new wake_seq before sleeping, or we see it asleep.
+    if (fetcher_asleep.load()) {
+      { std::lock_guard lock(mu); }  // the fetcher is inside wait() once we get the lock: no lost wake-up
+      fetch_cv.notify_one();
     }
-    fetch_cv.notify_one();
   }
 
   std::optional<Slot> find_slot(const std::string& name) const {
@@ -171,7 +175,9 @@ struct Dispatcher::Impl {
         }
       }
       std::unique_lock lock(mu);
-      fetch_cv.wait_for(lock, wait, [&] { return stopping || wake_seq != seq; });
+      fetcher_asleep.store(true);
+      fetch_cv.wait_for(lock, wait, [&] { return stopping || wake_seq.load() != seq; });
+      fetcher_asleep.store(false);
     }
   }
 
@@ -207,8 +213,10 @@ struct Dispatcher::Impl {
       lock.lock();
       --lane->active;
       held.erase(job.id);
-      if (reschedule || lane->jobs.size() <= opt.lane_capacity / 2) ++wake_seq;
-      fetch_cv.notify_one();
+      if (reschedule || lane->jobs.size() <= opt.lane_capacity / 2) {
+        wake_seq.fetch_add(1);
+        fetch_cv.notify_one();
+      }
       if (!lane->jobs.empty()) work_cv.notify_one();
       settle_cv.notify_all();
     }

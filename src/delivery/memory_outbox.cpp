@@ -1,5 +1,5 @@
-// In-memory outbox: the library's default for async mode. Every time is on the monotonic clock, so a wall-clock
-// jump never makes a retry early or late.
+// In-memory outbox: the library's default for async mode. Every time is on the monotonic clock, so a
+// wall-clock jump never makes a retry early or late.
 #include <algorithm>
 #include <condition_variable>
 #include <map>
@@ -40,18 +40,21 @@ class MemoryOutbox final : public Outbox {
 
   Result<void> enqueue(const Event& event, const std::vector<std::string>& hooks) override {
     if (hooks.empty()) return {};
+    // One shared copy for all hooks, made before taking the lock: fire() and claim() contend on it.
+    auto shared = std::make_shared<const Event>(event);
     std::unique_lock lock(mu_);
     if (hooks.size() > options_.capacity) {
       return Error{ErrorCode::unavailable,
-                   fmt::format("outbox: an event for {} hooks does not fit a queue of capacity {}", hooks.size(),
-                               options_.capacity),
-                   false, {}, {}};
+                   fmt::format("outbox: an event for {} hooks does not fit a queue of capacity {}",
+                               hooks.size(), options_.capacity),
+                   false,
+                   {},
+                   {}};
     }
     auto full = [&] { return jobs_.size() + hooks.size() > options_.capacity; };
     if (full()) {
       switch (options_.overflow) {
-        case OverflowPolicy::reject:
-          return queue_full();
+        case OverflowPolicy::reject: return queue_full();
         case OverflowPolicy::block:
           if (!room_cv_.wait_for(lock, options_.block_timeout, [&] { return !full(); })) return queue_full();
           break;
@@ -66,9 +69,8 @@ class MemoryOutbox final : public Outbox {
     for (const auto& h : hooks) {
       const std::uint64_t id = ++next_id_;
       Rec rec;
-      rec.job.id = std::to_string(id);
-      rec.job.event = event;
-      rec.job.hook = h;
+      rec.event = shared;
+      rec.hook = h;
       rec.due = now;
       jobs_.emplace(id, std::move(rec));
       ready_[h].insert({now, id});
@@ -77,27 +79,35 @@ class MemoryOutbox final : public Outbox {
   }
 
   Result<std::vector<Job>> claim(const ClaimRequest& request) override {
-    std::lock_guard lock(mu_);
+    std::vector<std::pair<std::uint64_t, Rec>> taken;
     const auto now = Clock::now();
-    expire_leases_locked(now);
-    std::vector<Job> out;
-    // Round-robin over hooks, one job each per round, so one hook's backlog does not starve the others.
-    bool took = true;
-    while (out.size() < request.max_jobs && took) {
-      took = false;
-      for (auto& [hook, set] : ready_) {
-        if (out.size() >= request.max_jobs) break;
-        if (set.empty() || set.begin()->first > now || skipped(request.skip_hooks, hook)) continue;
-        const auto id = set.begin()->second;
-        set.erase(set.begin());
-        auto& rec = jobs_.at(id);
-        rec.claimed = true;
-        rec.due = now + request.lease;
-        leased_.insert({rec.due, id});
-        out.push_back(view(rec, now));
-        took = true;
+    {
+      std::lock_guard lock(mu_);
+      expire_leases_locked(now);
+      std::size_t count = 0;
+      // Round-robin over hooks, one job each per round, so one hook's backlog does not starve the others.
+      bool took = true;
+      while (count < request.max_jobs && took) {
+        took = false;
+        for (auto& [hook, set] : ready_) {
+          if (count >= request.max_jobs) break;
+          if (set.empty() || set.begin()->first > now || skipped(request.skip_hooks, hook)) continue;
+          const auto id = set.begin()->second;
+          set.erase(set.begin());
+          auto& rec = jobs_.at(id);
+          rec.claimed = true;
+          rec.due = now + request.lease;
+          leased_.insert({rec.due, id});
+          taken.emplace_back(id, rec);  // cheap: the event is shared, not copied
+          ++count;
+          took = true;
+        }
       }
     }
+    // Copying events into Jobs happens outside the lock.
+    std::vector<Job> out;
+    out.reserve(taken.size());
+    for (const auto& [id, rec] : taken) out.push_back(view(id, rec, now));
     return out;
   }
 
@@ -118,10 +128,10 @@ class MemoryOutbox final : public Outbox {
     auto& rec = it->second;
     leased_.erase({rec.due, it->first});
     rec.claimed = false;
-    rec.job.attempts = job.attempts + 1;
-    rec.job.last_error = error;
+    rec.attempts = job.attempts + 1;
+    rec.last_error = error;
     rec.due = Clock::now() + delay;
-    ready_[rec.job.hook].insert({rec.due, it->first});
+    ready_[rec.hook].insert({rec.due, it->first});
     return {};
   }
 
@@ -131,7 +141,7 @@ class MemoryOutbox final : public Outbox {
     if (it == jobs_.end()) return not_claimed(job);
     auto& rec = it->second;
     leased_.erase({rec.due, it->first});
-    Job dead = rec.job;
+    Job dead = view(it->first, rec, Clock::now());
     dead.state = Job::State::dead;
     dead.attempts = job.attempts + (attempted ? 1 : 0);
     dead.dead_reason = reason;
@@ -152,7 +162,7 @@ class MemoryOutbox final : public Outbox {
     leased_.erase({rec.due, it->first});
     rec.claimed = false;
     rec.due = Clock::now();
-    ready_[rec.job.hook].insert({rec.due, it->first});
+    ready_[rec.hook].insert({rec.due, it->first});
     return {};
   }
 
@@ -166,7 +176,7 @@ class MemoryOutbox final : public Outbox {
       if (!best || set.begin()->first < *best) best = set.begin()->first;
     }
     for (const auto& [lease_end, id] : leased_) {  // an expiring lease makes its job due again
-      if (skipped(skip, jobs_.at(id).job.hook)) continue;
+      if (skipped(skip, jobs_.at(id).hook)) continue;
       if (!best || lease_end < *best) best = lease_end;
       break;
     }
@@ -202,8 +212,8 @@ class MemoryOutbox final : public Outbox {
     if (filter.which != JobFilter::Which::dead) {
       for (auto& [id, rec] : jobs_) {
         if (full()) break;
-        if (!filter.hook.empty() && rec.job.hook != filter.hook) continue;
-        out.push_back(view(rec, now));
+        if (!filter.hook.empty() && rec.hook != filter.hook) continue;
+        out.push_back(view(id, rec, now));
       }
     }
     if (filter.which != JobFilter::Which::pending) {
@@ -219,7 +229,9 @@ class MemoryOutbox final : public Outbox {
   Result<std::optional<Job>> get(const std::string& id) override {
     std::lock_guard lock(mu_);
     const auto n = parse_id(id);
-    if (auto it = jobs_.find(n); it != jobs_.end()) return std::optional<Job>(view(it->second, Clock::now()));
+    if (auto it = jobs_.find(n); it != jobs_.end()) {
+      return std::optional<Job>(view(it->first, it->second, Clock::now()));
+    }
     if (auto it = dead_.find(n); it != dead_.end()) return std::optional<Job>(it->second);
     return std::optional<Job>{};
   }
@@ -230,22 +242,21 @@ class MemoryOutbox final : public Outbox {
     const auto now = Clock::now();
     if (auto it = dead_.find(n); it != dead_.end()) {
       Rec rec;
-      rec.job = std::move(it->second);
-      rec.job.state = Job::State::pending;
-      rec.job.attempts = 0;
-      rec.job.dead_reason.clear();
+      rec.event = std::make_shared<const Event>(std::move(it->second.event));
+      rec.hook = it->second.hook;
+      rec.last_error = it->second.last_error;
       rec.due = now;
       dead_.erase(it);
-      ready_[rec.job.hook].insert({now, n});
+      ready_[rec.hook].insert({now, n});
       jobs_.emplace(n, std::move(rec));
       return true;
     }
     if (auto it = jobs_.find(n); it != jobs_.end() && !it->second.claimed) {
       auto& rec = it->second;
-      ready_[rec.job.hook].erase({rec.due, n});
-      rec.job.attempts = 0;
+      ready_[rec.hook].erase({rec.due, n});
+      rec.attempts = 0;
       rec.due = now;
-      ready_[rec.job.hook].insert({now, n});
+      ready_[rec.hook].insert({now, n});
       return true;
     }
     return false;
@@ -257,10 +268,10 @@ class MemoryOutbox final : public Outbox {
     if (dead_.erase(n) > 0) return true;
     if (auto it = jobs_.find(n); it != jobs_.end()) {
       if (it->second.claimed) {
-        return Error{ErrorCode::invalid_input, fmt::format("job {} is being delivered right now", id), false, {},
-                     {}};
+        return Error{
+            ErrorCode::invalid_input, fmt::format("job {} is being delivered right now", id), false, {}, {}};
       }
-      ready_[it->second.job.hook].erase({it->second.due, n});
+      ready_[it->second.hook].erase({it->second.due, n});
       jobs_.erase(it);
       room_cv_.notify_all();
       return true;
@@ -279,7 +290,10 @@ class MemoryOutbox final : public Outbox {
 
  private:
   struct Rec {
-    Job job;
+    std::shared_ptr<const Event> event;  // shared by the jobs of one event (one per hook)
+    std::string hook;
+    int attempts = 0;
+    std::optional<std::string> last_error;
     Clock::time_point due;  // pending: due time; claimed: lease end
     bool claimed = false;
   };
@@ -296,8 +310,11 @@ class MemoryOutbox final : public Outbox {
     return Error{ErrorCode::unavailable, "outbox: in-memory queue is full", true, {}, {}};
   }
   static Error not_claimed(const Job& job) {
-    return Error{ErrorCode::internal, fmt::format("outbox: job {} is not claimed (lease expired?)", job.id), false,
-                 {}, {}};
+    return Error{ErrorCode::internal,
+                 fmt::format("outbox: job {} is not claimed (lease expired?)", job.id),
+                 false,
+                 {},
+                 {}};
   }
 
   std::map<std::uint64_t, Rec>::iterator find_claimed(const Job& job) {
@@ -306,8 +323,13 @@ class MemoryOutbox final : public Outbox {
     return it;
   }
 
-  Job view(const Rec& rec, Clock::time_point now) const {
-    Job j = rec.job;
+  static Job view(std::uint64_t id, const Rec& rec, Clock::time_point now) {
+    Job j;
+    j.id = std::to_string(id);
+    j.event = *rec.event;
+    j.hook = rec.hook;
+    j.attempts = rec.attempts;
+    j.last_error = rec.last_error;
     j.state = rec.claimed ? Job::State::in_flight : Job::State::pending;
     j.next_attempt_at = std::chrono::time_point_cast<std::chrono::system_clock::duration>(
         std::chrono::system_clock::now() + (rec.due - now));
@@ -321,15 +343,15 @@ class MemoryOutbox final : public Outbox {
       auto& rec = jobs_.at(id);
       rec.claimed = false;
       rec.due = now;
-      ready_[rec.job.hook].insert({now, id});
+      ready_[rec.hook].insert({now, id});
     }
   }
 
   bool drop_oldest_locked() {
     for (auto it = jobs_.begin(); it != jobs_.end(); ++it) {
       if (it->second.claimed) continue;
-      ready_[it->second.job.hook].erase({it->second.due, it->first});
-      if (options_.on_drop) options_.on_drop(it->second.job);
+      ready_[it->second.hook].erase({it->second.due, it->first});
+      if (options_.on_drop) options_.on_drop(view(it->first, it->second, Clock::now()));
       jobs_.erase(it);
       ++dropped_;
       return true;
@@ -342,9 +364,9 @@ class MemoryOutbox final : public Outbox {
   std::condition_variable room_cv_;
   std::uint64_t next_id_ = 0;
   std::uint64_t dropped_ = 0;
-  std::map<std::uint64_t, Rec> jobs_;                 // pending and in flight, oldest first
-  std::map<std::string, std::set<Key>> ready_;        // per hook: pending jobs by due time
-  std::set<Key> leased_;                              // claimed jobs by lease end
+  std::map<std::uint64_t, Rec> jobs_;           // pending and in flight, oldest first
+  std::map<std::string, std::set<Key>> ready_;  // per hook: pending jobs by due time
+  std::set<Key> leased_;                        // claimed jobs by lease end
   std::map<std::uint64_t, Job> dead_;
 };
 
