@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -576,6 +577,16 @@ class OwnBroker {
     return test::run_command(script_ + " start " + state_ + " " + (dir_ / "env2.sh").string(), &out) == 0;
   }
   const Broker& broker() const { return broker_; }
+  // Copies the broker's logs out of the temporary dir (which goes away) so a failure can be investigated.
+  std::string keep_logs(const std::string& label) const {
+    const auto dest =
+        std::filesystem::path(EVENTHOOKS_BINARY_DIR) / "test-logs" / (label + "-" + new_event_id());
+    std::filesystem::create_directories(dest);
+    std::error_code ec;
+    std::filesystem::copy(state_ + "/log", dest / "log", std::filesystem::copy_options::recursive, ec);
+    std::filesystem::copy(state_ + "/rabbitmq.log", dest / "rabbitmq.log", ec);
+    return dest.string();
+  }
 
  private:
   test::TempDir dir_;
@@ -652,6 +663,15 @@ TEST(RabbitMq_Restart, BrokerKilledMidStream_EveryDeliveredMessageIsInQueue) {
     EXPECT_EQ(f.detail().find(b.password), std::string::npos);
   }
 
+  // If the broker lost the (durable) queue itself across the crash, the hook cannot be blamed: say so.
+  bool queue_survived = true;
+  try {
+    (void)TestClient(b).count(queue);
+  } catch (const std::exception& e) {
+    queue_survived = false;
+    ADD_FAILURE() << "the broker lost the durable queue across the crash (" << e.what()
+                  << "); broker logs kept in " << own.keep_logs("rabbitmq-restart");
+  }
   std::set<std::string> in_queue;
   // The consumer's own connection to a broker that has just recovered from a crash has once failed mid-drain
   // (seen once under heavy load); that is not the hook's doing, so drain again on a fresh connection.
@@ -664,12 +684,16 @@ TEST(RabbitMq_Restart, BrokerKilledMidStream_EveryDeliveredMessageIsInQueue) {
       std::cerr << "draining the queue, attempt " << attempt + 1 << ": " << e.what() << "\n";
     }
   }
+  std::cout << "restart: " << delivered.size() << " delivered, " << failures.size()
+            << " failed (all retryable), " << in_queue.size() << " in the queue\n";
   std::size_t missing = 0;
   for (const auto& id : delivered) {
     if (in_queue.count(id) == 0) ++missing;
   }
   EXPECT_EQ(missing, 0u) << "of " << delivered.size() << " messages reported Delivered, " << missing
                          << " are not in the queue";
+  if (queue_survived && missing != 0)
+    std::cerr << "broker logs kept in " << own.keep_logs("rabbitmq-restart") << "\n";
 }
 
 TEST(RabbitMq_Confirms, BrokerBlocksPublishers_TimeoutRetryableThenDeliveredWhenUnblocked) {
