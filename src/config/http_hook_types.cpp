@@ -27,7 +27,8 @@ HttpHookOptions read_http_options(ConfigReader& keys) {
   return http;
 }
 
-// Tokens and ids that become one segment of a URL path: a '/' or '?' in them would send the request elsewhere.
+// Tokens and ids that become one segment of a URL path: a '/' or '?' in them would send the request
+// elsewhere.
 void check_path_segment(ConfigReader& keys, const char* key, const std::string& value) {
   if (value.find_first_of("/?#\r\n \t") != std::string::npos) {
     keys.fail(keys.has(std::string(key) + "_file") ? std::string(key) + "_file" : std::string(key),
@@ -41,7 +42,8 @@ HookPtr build_webhook(HookCommon common, ConfigReader& keys) {
   const bool has_url = keys.has("url");
   const bool has_webhook = keys.has("webhook");
   if (has_url && has_webhook) keys.fail("webhook", "give either `url` or `webhook` (its old name), not both");
-  if (!has_url && !has_webhook) keys.fail("url", "missing: the URL to POST to (`url`, or the seed's `webhook`)");
+  if (!has_url && !has_webhook)
+    keys.fail("url", "missing: the URL to POST to (`url`, or the seed's `webhook`)");
 
   WebHookOptions options;
   options.name = std::move(common.name);
@@ -119,6 +121,8 @@ void register_http_hook_types(HookRegistry& registry) {
   registry.add("DockerCloudWebHook", build_docker_cloud);
 }
 
-void register_file_hook_type(HookRegistry& registry) { registry.add("FileHook", build_file_hook); }
+void register_file_hook_type(HookRegistry& registry) {
+  registry.add("FileHook", build_file_hook);
+}
 
 }  // namespace eventhooks::detail

@@ -18,7 +18,7 @@ namespace {
 
 std::string rfc3339(std::chrono::system_clock::time_point t) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  auto secs = static_cast<std::time_t>(ms / 1000);
   long frac = static_cast<long>(ms % 1000);
   if (frac < 0) {
     frac += 1000;
@@ -27,16 +27,19 @@ std::string rfc3339(std::chrono::system_clock::time_point t) {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
   return buf;
 }
 
 Error io_error(const std::string& hook, const std::string& what, const std::string& path, int err) {
-  return Error{ErrorCode::io, "FileHook '" + hook + "': " + what + " " + path + ": " + std::strerror(err),
-               // A full disk or a missing mount may come back; a permission error will not, but cannot be told
-               // apart from the outside reliably, so let the retry policy bound it.
-               err != EACCES && err != EPERM && err != EROFS, {}, {}};
+  return Error{ErrorCode::io,
+               "FileHook '" + hook + "': " + what + " " + path + ": " + std::strerror(err),
+               // A full disk or a missing mount may come back; a permission error will not, but cannot be
+               // told apart from the outside reliably, so let the retry policy bound it.
+               err != EACCES && err != EPERM && err != EROFS,
+               {},
+               {}};
 }
 
 }  // namespace

@@ -24,28 +24,33 @@ std::shared_ptr<HttpClient> client_for(const HttpHookOptions& http) {
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
-           return std::tolower(x) == std::tolower(y);
-         });
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(),
+                    [](unsigned char x, unsigned char y) { return std::tolower(x) == std::tolower(y); });
 }
 
 // RFC 9110 token characters: anything else in a header name would let a config smuggle a second header.
 bool valid_header_name(std::string_view name) {
   if (name.empty()) return false;
   return std::all_of(name.begin(), name.end(), [](unsigned char c) {
-    return std::isalnum(c) != 0 || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+    return std::isalnum(c) != 0 ||
+           std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
   });
 }
 
 void check_headers(const std::string& hook, const Headers& headers) {
   for (const auto& [name, value] : headers) {
     if (!valid_header_name(name)) {
-      throw ConfigError("WebHook '" + hook + "': headers: invalid header name (only RFC 9110 token characters, " +
+      throw ConfigError("WebHook '" + hook +
+                        "': headers: invalid header name (only RFC 9110 token characters, "
                         "no spaces, colons or line breaks)");
     }
     if (value.find_first_of("\r\n") != std::string::npos || value.find('\0') != std::string::npos) {
-      throw ConfigError("WebHook '" + hook + "': headers: the value of '" + name +
-                        "' contains a line break (header injection refused)");
+      std::string message = "WebHook '" + hook;
+      message.append("': headers: the value of '")
+          .append(name)
+          .append("' contains a line break (header injection refused)");
+      throw ConfigError(message);
     }
   }
 }
@@ -70,7 +75,8 @@ Result<Receipt> send_with(HttpClient& client, Result<HttpRequest> request) {
   return receipt_of(response.value());
 }
 
-void require_http_url(const std::string& type, const std::string& hook, const char* key, const std::string& url) {
+void require_http_url(const std::string& type, const std::string& hook, const char* key,
+                      const std::string& url) {
   if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
     throw ConfigError(type + " '" + hook + "': " + key + ": must be an http:// or https:// URL, got '" +
                       redact_url(url) + "'");
@@ -122,19 +128,22 @@ Result<HttpRequest> WebHook::render(const Event& event) const {
   if (!own_content_type) request.headers.emplace_back("Content-Type", "application/json");
   request.headers.insert(request.headers.end(), options_.headers.begin(), options_.headers.end());
   if (!secret_key_.empty()) {
-    // Signed at render time, once per attempt: receivers reject stale timestamps, so a retry gets a fresh one,
-    // while webhook-id (the event id) stays the same and lets them drop duplicates.
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    // Signed at render time, once per attempt: receivers reject stale timestamps, so a retry gets a fresh
+    // one, while webhook-id (the event id) stays the same and lets them drop duplicates.
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     request.headers.emplace_back("webhook-id", event.id);
     request.headers.emplace_back("webhook-timestamp", std::to_string(now));
-    request.headers.emplace_back("webhook-signature", detail::sign_webhook(secret_key_, event.id, now, request.body));
+    request.headers.emplace_back("webhook-signature",
+                                 detail::sign_webhook(secret_key_, event.id, now, request.body));
   }
   return request;
 }
 
-Result<Receipt> WebHook::send(const Event& event) { return send_with(*client_, render(event)); }
+Result<Receipt> WebHook::send(const Event& event) {
+  return send_with(*client_, render(event));
+}
 
 // ---------------------------------------------------------------------------------------------- Mattermost
 
@@ -153,16 +162,19 @@ MattermostWebHook::MattermostWebHook(MattermostOptions options)
 MattermostWebHook::~MattermostWebHook() = default;
 
 std::string MattermostWebHook::describe() const {
-  std::string out = "MattermostWebHook '" + name() + "' -> " + redact_url(options_.host) + "/hooks/" +
-                    mask(options_.token);
+  std::string out =
+      "MattermostWebHook '" + name() + "' -> " + redact_url(options_.host) + "/hooks/" + mask(options_.token);
   if (!options_.channel.empty()) out += " channel " + options_.channel;
   return out;
 }
 
 Result<HttpRequest> MattermostWebHook::render(const Event& event) const {
   if (event.payload.empty()) {
-    return Error{ErrorCode::invalid_input, "MattermostWebHook '" + name() + "': no data to post (empty message)",
-                 false, {}, {}};
+    return Error{ErrorCode::invalid_input,
+                 "MattermostWebHook '" + name() + "': no data to post (empty message)",
+                 false,
+                 {},
+                 {}};
   }
   nlohmann::ordered_json body;
   body["text"] = event.payload.to_text();
@@ -180,7 +192,9 @@ Result<HttpRequest> MattermostWebHook::render(const Event& event) const {
   return request;
 }
 
-Result<Receipt> MattermostWebHook::send(const Event& event) { return send_with(*client_, render(event)); }
+Result<Receipt> MattermostWebHook::send(const Event& event) {
+  return send_with(*client_, render(event));
+}
 
 // ---------------------------------------------------------------------------------------------- DockerCloud
 
@@ -203,8 +217,8 @@ DockerCloudWebHook::~DockerCloudWebHook() = default;
 
 std::string DockerCloudWebHook::describe() const {
   return "DockerCloudWebHook '" + name() + "' -> " + redact_url(options_.base_url) + "/api/build/v1/source/" +
-         mask(options_.source) + "/trigger/" + mask(options_.trigger) + "/call/ (" + options_.source_type + " " +
-         options_.source_branch + ")";
+         mask(options_.source) + "/trigger/" + mask(options_.trigger) + "/call/ (" + options_.source_type +
+         " " + options_.source_branch + ")";
 }
 
 Result<HttpRequest> DockerCloudWebHook::render(const Event& /*event: ignored, as the seed*/) const {
@@ -214,8 +228,8 @@ Result<HttpRequest> DockerCloudWebHook::render(const Event& /*event: ignored, as
 
   HttpRequest request;
   request.method = "POST";
-  request.url = options_.base_url + "/api/build/v1/source/" + options_.source + "/trigger/" + options_.trigger +
-                "/call/";
+  request.url = options_.base_url + "/api/build/v1/source/" + options_.source + "/trigger/" +
+                options_.trigger + "/call/";
   request.redacted_url = redact_url(options_.base_url) + "/api/build/v1/source/" + mask(options_.source) +
                          "/trigger/" + mask(options_.trigger) + "/call/";
   request.headers.emplace_back("Content-Type", "application/json");
@@ -223,6 +237,8 @@ Result<HttpRequest> DockerCloudWebHook::render(const Event& /*event: ignored, as
   return request;
 }
 
-Result<Receipt> DockerCloudWebHook::send(const Event& event) { return send_with(*client_, render(event)); }
+Result<Receipt> DockerCloudWebHook::send(const Event& event) {
+  return send_with(*client_, render(event));
+}
 
 }  // namespace eventhooks

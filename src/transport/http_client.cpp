@@ -28,7 +28,8 @@ void global_init_once() {
 }
 
 std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -40,7 +41,9 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
-bool has_line_break(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+bool has_line_break(std::string_view s) {
+  return s.find_first_of("\r\n") != std::string_view::npos;
+}
 
 struct Transfer {
   HttpResponse response;
@@ -93,9 +96,11 @@ std::vector<std::string> url_secrets(const std::string& url, const std::string& 
   const auto at = url.rfind('@', path_start);
   if (at != std::string::npos && at >= authority) {
     const auto colon = url.find(':', authority);
-    if (colon != std::string::npos && colon < at) consider(std::string_view(url).substr(colon + 1, at - colon - 1));
+    if (colon != std::string::npos && colon < at)
+      consider(std::string_view(url).substr(colon + 1, at - colon - 1));
   }
-  // path segments and query values (not query names: "token" alone is no secret, and scrubbing it garbles text)
+  // path segments and query values (not query names: "token" alone is no secret, and scrubbing it garbles
+  // text)
   const auto query = std::min(url.find('?', path_start), url.size());
   const auto fragment = std::min(url.find('#', path_start), url.size());
   std::size_t i = path_start;
@@ -129,9 +134,9 @@ Scrubber make_scrubber(const HttpRequest& request, const std::string& redacted) 
   Scrubber s{url_secrets(request.url, redacted)};
   for (const auto& [name, value] : request.headers) {
     const auto n = lower(name);
-    if (n == "authorization" || n == "proxy-authorization" || n == "cookie" || n.find("token") != std::string::npos ||
-        n.find("secret") != std::string::npos || n.find("signature") != std::string::npos ||
-        n.find("key") != std::string::npos) {
+    if (n == "authorization" || n == "proxy-authorization" || n == "cookie" ||
+        n.find("token") != std::string::npos || n.find("secret") != std::string::npos ||
+        n.find("signature") != std::string::npos || n.find("key") != std::string::npos) {
       if (!value.empty()) s.secrets.push_back(value);
     }
   }
@@ -148,8 +153,8 @@ std::string snippet(std::string_view body) {
   return out;
 }
 
-Error curl_error(CURLcode rc, CURL* curl, const char* errbuf, const HttpRequest& request, const std::string& where,
-                 const HttpOptions& options) {
+Error curl_error(CURLcode rc, CURL* curl, const char* errbuf, const HttpRequest& request,
+                 const std::string& where, const HttpOptions& options) {
   Error e;
   std::string why = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
   switch (rc) {
@@ -292,18 +297,23 @@ HttpClient::HttpClient(HttpOptions options) : impl_(std::make_unique<Impl>()) {
 
 HttpClient::~HttpClient() = default;
 
-const HttpOptions& HttpClient::options() const noexcept { return impl_->options; }
+const HttpOptions& HttpClient::options() const noexcept {
+  return impl_->options;
+}
 
 Result<HttpResponse> HttpClient::perform(const HttpRequest& request) {
   const HttpOptions& o = impl_->options;
   const std::string where = request.redacted_url.empty() ? redact_url(request.url) : request.redacted_url;
 
   for (const auto& [name, value] : request.headers) {
-    if (name.empty() || has_line_break(name) || has_line_break(value) || name.find(':') != std::string::npos) {
+    if (name.empty() || has_line_break(name) || has_line_break(value) ||
+        name.find(':') != std::string::npos) {
       return Error{ErrorCode::invalid_input,
                    "header '" + (has_line_break(name) ? std::string("(invalid name)") : name) +
                        "' contains a line break or an invalid name; refused to send to " + where,
-                   false, {}, {}};
+                   false,
+                   {},
+                   {}};
     }
   }
   if (has_line_break(request.method) || request.method.empty()) {
@@ -319,7 +329,13 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& request) {
 
   curl_slist* headers = nullptr;
   for (const auto& [name, value] : request.headers) {
-    const std::string line = value.empty() ? name + ";" : name + ": " + value;  // "Name;" sends an empty header
+    // "Name;" is how libcurl is told to send a header with an empty value.
+    std::string line = name;
+    if (value.empty()) {
+      line += ';';
+    } else {
+      line.append(": ").append(value);
+    }
     headers = curl_slist_append(headers, line.c_str());
   }
   // libcurl sends "Expect: 100-continue" for larger bodies and then waits up to a second; webhooks are small.
@@ -386,9 +402,9 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& request) {
   Error e;
   e.status = r.status;
   e.code = ErrorCode::http_status;
-  if (r.status >= 300 && r.status < 400) {
-    e.retryable = false;  // redirects are not followed unless asked: the URL is wrong, retrying will not fix it
-  } else if (r.status == 429) {
+  // 3xx: redirects are not followed unless asked; the URL is out of date and retrying will not fix it.
+  // Other 4xx: the request itself is wrong. Both stay retryable = false.
+  if (r.status == 429) {
     e.code = ErrorCode::throttled;
     e.retryable = true;
   } else if (r.status == 503) {
@@ -396,14 +412,13 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& request) {
     e.retryable = true;
   } else if (r.status == 408 || r.status >= 500) {
     e.retryable = true;
-  } else {
-    e.retryable = false;
   }
   if (const auto* ra = r.header("retry-after")) e.retry_after = parse_retry_after(*ra);
 
   std::string message = request.method + " " + where + ": HTTP " + std::to_string(r.status);
   if (r.status >= 300 && r.status < 400) {
-    if (const auto* loc = r.header("location")) message += " (redirect to " + redact_url(*loc) + ", not followed)";
+    if (const auto* loc = r.header("location"))
+      message += " (redirect to " + redact_url(*loc) + ", not followed)";
   }
   const std::string body = snippet(r.body);
   if (!body.empty()) message += ": " + body;

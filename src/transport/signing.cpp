@@ -10,8 +10,9 @@ namespace eventhooks::detail {
 
 std::string base64_encode(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
   out.resize(static_cast<std::size_t>(n));
   return out;
 }
@@ -26,10 +27,11 @@ std::optional<std::string> base64_decode(std::string_view text) {
     if (!alnum && c != '+' && c != '/' && !pad_ok) return std::nullopt;
   }
   std::string out(3 * text.size() / 4 + 1, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  const int n =
+      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
   if (n < 0) return std::nullopt;
-  std::size_t len = static_cast<std::size_t>(n);
+  auto len = static_cast<std::size_t>(n);
   // EVP_DecodeBlock counts padding as zero bytes; drop them.
   if (text.back() == '=') --len;
   if (text.size() >= 2 && text[text.size() - 2] == '=') --len;
@@ -39,12 +41,13 @@ std::optional<std::string> base64_decode(std::string_view text) {
 
 namespace {
 
-// Raw HMAC-SHA256 (sigv4.cpp has its own for SigV4; this one stays private to avoid a second exported symbol).
+// Raw HMAC-SHA256 (sigv4.cpp has its own for SigV4; this one stays private to avoid a second exported
+// symbol).
 std::string webhook_hmac(std::string_view key, std::string_view message) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
-           message.size(), digest, &len) == nullptr) {
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &len) == nullptr) {
     throw std::runtime_error("HMAC-SHA256 failed");
   }
   return std::string(reinterpret_cast<const char*>(digest), len);
@@ -60,7 +63,8 @@ std::optional<std::string> decode_webhook_secret(std::string_view secret) {
   return key;
 }
 
-std::string sign_webhook(std::string_view key, std::string_view id, std::int64_t timestamp, std::string_view body) {
+std::string sign_webhook(std::string_view key, std::string_view id, std::int64_t timestamp,
+                         std::string_view body) {
   std::string message;
   message.reserve(id.size() + body.size() + 24);
   message.append(id).append(".").append(std::to_string(timestamp)).append(".").append(body);

@@ -22,6 +22,7 @@ EVENTHOOKS_EXPORT std::optional<std::string> base64_decode(std::string_view text
 // libraries do); nullopt when it does not decode to at least one byte.
 EVENTHOOKS_EXPORT std::optional<std::string> decode_webhook_secret(std::string_view secret);
 // "v1,<base64 HMAC-SHA256(key, id.timestamp.body)>"
-EVENTHOOKS_EXPORT std::string sign_webhook(std::string_view key, std::string_view id, std::int64_t timestamp, std::string_view body);
+EVENTHOOKS_EXPORT std::string sign_webhook(std::string_view key, std::string_view id, std::int64_t timestamp,
+                                           std::string_view body);
 
 }  // namespace eventhooks::detail

@@ -63,7 +63,9 @@ WebHookOptions webhook_to(const std::string& url) {
   return o;
 }
 
-Outcome fire(Hook& hook, Payload data = nlohmann::json{{"temperature", 42}}) { return hook.trigger(std::move(data)); }
+Outcome fire(Hook& hook, Payload data = nlohmann::json{{"temperature", 42}}) {
+  return hook.trigger(std::move(data));
+}
 
 Error failure_of(const Outcome& out) {
   EXPECT_TRUE(out.failed()) << out.detail();
@@ -128,8 +130,8 @@ TEST(WebHookHttp, SignedWithOtherSecret_RejectedByStandardWebhooksReference) {
   WebHook hook(options);
   ASSERT_TRUE(fire(hook).delivered());
   std::string verifier_output;
-  EXPECT_FALSE(test::verify_with_standardwebhooks("whsec_dGhpcyBpcyBhbm90aGVyIGtleQ==", server.requests().at(0),
-                                                  &verifier_output));
+  EXPECT_FALSE(test::verify_with_standardwebhooks(
+      "whsec_dGhpcyBpcyBhbm90aGVyIGtleQ==", server.requests().at(0), &verifier_output));
 }
 
 TEST(WebHookHttp, SameEventTwice_KeepsWebhookId) {
@@ -480,8 +482,12 @@ TEST(HttpClient, ProxyOption_IsUsed) {
 
 TEST(MattermostHttp, Trigger_PostsTextToHooksTokenPath) {
   HttpTestServer server;
-  MattermostWebHook hook({.name = "mm", .host = server.url(""), .token = "tok3n-xyz", .username = "bot",
-                          .channel = "alerts", .icon_emoji = ":fire:"});
+  MattermostWebHook hook({.name = "mm",
+                          .host = server.url(""),
+                          .token = "tok3n-xyz",
+                          .username = "bot",
+                          .channel = "alerts",
+                          .icon_emoji = ":fire:"});
   const Outcome out = fire(hook, "disk full");
   ASSERT_TRUE(out.delivered()) << out.detail();
   const auto r = server.requests().at(0);
@@ -522,7 +528,10 @@ TEST(MattermostHttp, ConnectionRefused_MessageHidesToken) {
 
 TEST(DockerCloudHttp, Trigger_PostsSeedsBodyToTriggerPath) {
   HttpTestServer server;
-  DockerCloudWebHook hook({.name = "d", .source = "src-1", .trigger = "trg-2", .source_branch = "main",
+  DockerCloudWebHook hook({.name = "d",
+                           .source = "src-1",
+                           .trigger = "trg-2",
+                           .source_branch = "main",
                            .base_url = server.url("")});
   const Outcome out = fire(hook, "ignored");
   ASSERT_TRUE(out.delivered()) << out.detail();
@@ -536,7 +545,8 @@ TEST(DockerCloudHttp, Trigger_PostsSeedsBodyToTriggerPath) {
 TEST(DockerCloudHttp, ServerError_MessageHidesSourceAndTrigger) {
   HttpTestServer server;
   server.respond({.status = 404, .body = "no trigger trg-2222 for src-1111"});
-  DockerCloudWebHook hook({.name = "d", .source = "src-1111", .trigger = "trg-2222", .base_url = server.url("")});
+  DockerCloudWebHook hook(
+      {.name = "d", .source = "src-1111", .trigger = "trg-2222", .base_url = server.url("")});
   const Error e = failure_of(fire(hook));
   EXPECT_EQ(e.message.find("src-1111"), std::string::npos) << e.message;
   EXPECT_EQ(e.message.find("trg-2222"), std::string::npos) << e.message;
@@ -620,8 +630,9 @@ TEST(HttpHookConfig, SeedsWebhookKey_BuildsWebHook) {
 }
 
 TEST(HttpHookConfig, UrlAndWebhookBoth_IsConfigError) {
-  EXPECT_THROW(eventhook_factory("alarm", {{"type", "WebHook"}, {"url", "http://a/"}, {"webhook", "http://b/"}}),
-               ConfigError);
+  EXPECT_THROW(
+      eventhook_factory("alarm", {{"type", "WebHook"}, {"url", "http://a/"}, {"webhook", "http://b/"}}),
+      ConfigError);
 }
 
 TEST(HttpHookConfig, NoUrl_IsConfigErrorNamingUrl) {
@@ -642,8 +653,8 @@ TEST(HttpHookConfig, HeaderWithLineBreak_IsConfigError) {
 
 TEST(HttpHookConfig, BadSecret_IsConfigErrorWithoutTheSecret) {
   try {
-    (void)eventhook_factory("alarm",
-                            {{"type", "WebHook"}, {"url", "http://127.0.0.1/"}, {"secret", "whsec_n0t-base64!"}});
+    (void)eventhook_factory(
+        "alarm", {{"type", "WebHook"}, {"url", "http://127.0.0.1/"}, {"secret", "whsec_n0t-base64!"}});
     FAIL() << "accepted a bad secret";
   } catch (const ConfigError& e) {
     EXPECT_EQ(std::string(e.what()).find("n0t-base64"), std::string::npos) << e.what();
@@ -666,17 +677,16 @@ TEST(HttpHookConfig, MattermostKeys_BuildHookThatPostsThere) {
 
 TEST(HttpHookConfig, DockerCloudKeys_BuildHookWithDefaults) {
   HttpTestServer server;
-  auto hook = eventhook_factory("d", {{"type", "DockerCloudWebHook"},
-                                      {"source", "s"},
-                                      {"trigger", "t"},
-                                      {"base_url", server.url("")}});
+  auto hook = eventhook_factory(
+      "d", {{"type", "DockerCloudWebHook"}, {"source", "s"}, {"trigger", "t"}, {"base_url", server.url("")}});
   ASSERT_TRUE(hook->trigger().delivered());
   EXPECT_EQ(server.requests().at(0).body, R"({"source_type":"Branch","source_name":"master"})");
 }
 
 TEST(HttpHookConfig, FileHookKeys_BuildFileHook) {
   test::TempDir dir;
-  auto hook = eventhook_factory("f", {{"type", "FileHook"}, {"path", (dir / "x.jsonl").string()}, {"fsync", true}});
+  auto hook =
+      eventhook_factory("f", {{"type", "FileHook"}, {"path", (dir / "x.jsonl").string()}, {"fsync", true}});
   ASSERT_TRUE(hook->trigger("x").delivered());
   EXPECT_TRUE(std::filesystem::exists(dir / "x.jsonl"));
 }
@@ -705,8 +715,9 @@ TEST(HttpHookConfig, TlsKeys_ReachTheClient) {
 
 TEST(HttpHookConfig, MattermostTokenWithSlash_IsConfigErrorNamingToken) {
   try {
-    (void)eventhook_factory("mm", {{"type", "MattermostWebHook"}, {"host", "https://chat.example.com"},
-                                   {"token", "abc/../admin"}});
+    (void)eventhook_factory(
+        "mm",
+        {{"type", "MattermostWebHook"}, {"host", "https://chat.example.com"}, {"token", "abc/../admin"}});
     FAIL() << "accepted a token that changes the URL path";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("'token'"), std::string::npos) << e.what();
@@ -715,5 +726,6 @@ TEST(HttpHookConfig, MattermostTokenWithSlash_IsConfigErrorNamingToken) {
 }
 
 TEST(HttpHookConfig, UnknownKey_IsConfigError) {
-  EXPECT_THROW(eventhook_factory("d", {{"type", "FileHook"}, {"path", "/tmp/x"}, {"fsnyc", true}}), ConfigError);
+  EXPECT_THROW(eventhook_factory("d", {{"type", "FileHook"}, {"path", "/tmp/x"}, {"fsnyc", true}}),
+               ConfigError);
 }

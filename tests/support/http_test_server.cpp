@@ -3,8 +3,8 @@
 #include <httplib.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cctype>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -15,13 +15,15 @@ namespace eventhooks::test {
 namespace {
 
 std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
 void run_or_throw(const std::string& command) {
   std::string output;
-  if (run_command(command, &output) != 0) throw std::runtime_error("command failed: " + command + "\n" + output);
+  if (run_command(command, &output) != 0)
+    throw std::runtime_error("command failed: " + command + "\n" + output);
 }
 
 }  // namespace
@@ -41,8 +43,8 @@ bool RecordedRequest::has_header(std::string_view name) const {
 
 TestCertificates make_test_certificates(const std::filesystem::path& dir) {
   // EC keys: generating them takes milliseconds, RSA would slow every TLS test down.
-  TestCertificates c{dir / "ca.pem", dir / "server.pem", dir / "server.key", dir / "client.pem", dir / "client.key",
-                     dir / "wrong.pem", dir / "wrong.key"};
+  TestCertificates c{dir / "ca.pem",     dir / "server.pem", dir / "server.key", dir / "client.pem",
+                     dir / "client.key", dir / "wrong.pem",  dir / "wrong.key"};
   const std::string d = dir.string();
   {
     std::ofstream ext(dir / "server.ext");
@@ -59,20 +61,26 @@ TestCertificates make_test_certificates(const std::filesystem::path& dir) {
                "-addext keyUsage=critical,keyCertSign,cRLSign");
   for (const std::string who : {"server", "client", "wrong"}) {
     run_or_throw("openssl req " + ec + " -keyout '" + d + "/" + who + ".key' -out '" + d + "/" + who +
-                 ".csr' -subj '/CN=" + (who == "server" ? "localhost" : who == "wrong" ? "other.invalid" : "eventhooks test client") + "'");
+                 ".csr' -subj '/CN=" +
+                 (who == "server"  ? "localhost"
+                  : who == "wrong" ? "other.invalid"
+                                   : "eventhooks test client") +
+                 "'");
     run_or_throw("openssl x509 -req -in '" + d + "/" + who + ".csr' -CA '" + d + "/ca.pem' -CAkey '" + d +
-                 "/ca.key' -CAcreateserial -out '" + d + "/" + who + ".pem' -days 2 -extfile '" + d + "/" + who +
-                 ".ext'");
+                 "/ca.key' -CAcreateserial -out '" + d + "/" + who + ".pem' -days 2 -extfile '" + d + "/" +
+                 who + ".ext'");
   }
   return c;
 }
 
-HttpTestServer::HttpTestServer() : server_(std::make_unique<httplib::Server>()) { start(); }
+HttpTestServer::HttpTestServer() : server_(std::make_unique<httplib::Server>()) {
+  start();
+}
 
 HttpTestServer::HttpTestServer(const std::filesystem::path& cert_file, const std::filesystem::path& key_file,
                                const std::filesystem::path& client_ca_file)
-    : server_(std::make_unique<httplib::SSLServer>(cert_file.c_str(), key_file.c_str(),
-                                                   client_ca_file.empty() ? nullptr : client_ca_file.c_str())),
+    : server_(std::make_unique<httplib::SSLServer>(
+          cert_file.c_str(), key_file.c_str(), client_ca_file.empty() ? nullptr : client_ca_file.c_str())),
       tls_(true) {
   if (!server_->is_valid()) throw std::runtime_error("cannot load the test server's certificate or key");
   start();
@@ -122,7 +130,8 @@ void HttpTestServer::start() {
   if (port_ <= 0) throw std::runtime_error("test HTTP server cannot bind a loopback port");
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   // Ready once the accept loop runs; bounded so a broken server fails the test instead of hanging it.
-  for (int i = 0; i < 500 && !server_->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 500 && !server_->is_running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   if (!server_->is_running()) throw std::runtime_error("test HTTP server did not start");
 }
 
@@ -182,7 +191,8 @@ ScopedEnv::~ScopedEnv() {
   }
 }
 
-bool verify_with_standardwebhooks(const std::string& secret, const RecordedRequest& request, std::string* output) {
+bool verify_with_standardwebhooks(const std::string& secret, const RecordedRequest& request,
+                                  std::string* output) {
   TempDir dir;
   nlohmann::json doc;
   doc["secret"] = secret;
@@ -193,9 +203,9 @@ bool verify_with_standardwebhooks(const std::string& secret, const RecordedReque
     std::ofstream f(dir / "request.json");
     f << doc.dump();
   }
-  const std::string command = "EVENTHOOKS_NODE_MODULES='" + std::string(EVENTHOOKS_NODE_MODULES) + "' node '" +
-                              std::string(EVENTHOOKS_SOURCE_DIR) + "/tests/servers/verify-signature.js' '" +
-                              (dir / "request.json").string() + "'";
+  const std::string command = "EVENTHOOKS_NODE_MODULES='" + std::string(EVENTHOOKS_NODE_MODULES) +
+                              "' node '" + std::string(EVENTHOOKS_SOURCE_DIR) +
+                              "/tests/servers/verify-signature.js' '" + (dir / "request.json").string() + "'";
   std::string out;
   const int rc = run_command(command, &out);
   if (output) *output = out;

@@ -1,5 +1,6 @@
-// An in-process HTTP(S) server for the HTTP hook tests (cpp-httplib on an ephemeral loopback port). It records
-// every request and answers with configurable responses. Thread-safe: tests read records while it serves.
+// An in-process HTTP(S) server for the HTTP hook tests (cpp-httplib on an ephemeral loopback port). It
+// records every request and answers with configurable responses. Thread-safe: tests read records while it
+// serves.
 #pragma once
 
 #include <chrono>
@@ -22,11 +23,12 @@ namespace eventhooks::test {
 
 struct RecordedRequest {
   std::string method;
-  std::string path;    // without the query
-  std::string target;  // path and query as sent
+  std::string path;                                          // without the query
+  std::string target;                                        // path and query as sent
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
-  int remote_port = 0;  // the client's source port: the same port on two requests means one kept-alive connection
+  int remote_port =
+      0;  // the client's source port: the same port on two requests means one kept-alive connection
 
   // The first header with that name (case-insensitive), or "" when absent.
   std::string header(std::string_view name) const;
@@ -44,9 +46,9 @@ struct CannedResponse {
 
 // A throwaway PKI: a CA and a server certificate for 127.0.0.1 and localhost, made with the openssl CLI.
 struct TestCertificates {
-  std::filesystem::path ca_file;     // PEM of the CA that signed the server's certificate
-  std::filesystem::path cert_file;   // server certificate
-  std::filesystem::path key_file;    // its key
+  std::filesystem::path ca_file;           // PEM of the CA that signed the server's certificate
+  std::filesystem::path cert_file;         // server certificate
+  std::filesystem::path key_file;          // its key
   std::filesystem::path client_cert_file;  // a client certificate signed by the same CA (for mutual TLS)
   std::filesystem::path client_key_file;
   std::filesystem::path wrong_name_cert_file;  // signed by the same CA, but only for "other.invalid"

@@ -76,13 +76,15 @@ TEST(WebHook, BadSecret_ThrowsConfigErrorWithoutTheSecret) {
 }
 
 TEST(WebHook, HeaderValueWithLineBreak_ThrowsConfigError) {
-  EXPECT_THROW(WebHook({.name = "w", .url = "http://127.0.0.1:1/x",
-                        .headers = {{"X-Token", "abc\r\nX-Injected: yes"}}}),
-               ConfigError);
+  EXPECT_THROW(
+      WebHook(
+          {.name = "w", .url = "http://127.0.0.1:1/x", .headers = {{"X-Token", "abc\r\nX-Injected: yes"}}}),
+      ConfigError);
 }
 
 TEST(WebHook, HeaderNameWithColon_ThrowsConfigError) {
-  EXPECT_THROW(WebHook({.name = "w", .url = "http://127.0.0.1:1/x", .headers = {{"X-A: b", "c"}}}), ConfigError);
+  EXPECT_THROW(WebHook({.name = "w", .url = "http://127.0.0.1:1/x", .headers = {{"X-A: b", "c"}}}),
+               ConfigError);
 }
 
 TEST(WebHook, UrlWithoutHttpScheme_ThrowsConfigError) {
@@ -109,12 +111,15 @@ TEST(WebHook, RenderWithSecret_AddsStandardWebhooksHeaders) {
   EXPECT_EQ(header_of(r.value(), "webhook-id"), "evt-123");
   const std::string ts = header_of(r.value(), "webhook-timestamp");
   auto key = detail::decode_webhook_secret(kSpecSecret);
-  EXPECT_EQ(header_of(r.value(), "webhook-signature"), detail::sign_webhook(*key, "evt-123", std::stoll(ts), r->body));
+  EXPECT_EQ(header_of(r.value(), "webhook-signature"),
+            detail::sign_webhook(*key, "evt-123", std::stoll(ts), r->body));
 }
 
 TEST(WebHook, Describe_MasksQueryAndPassword) {
-  WebHook hook({.name = "w", .url = "https://user:hunter2@hooks.example.com/in?token=abcd1234",
-                .headers = {{"Authorization", "Bearer zzz-secret"}}, .secret = kSpecSecret});
+  WebHook hook({.name = "w",
+                .url = "https://user:hunter2@hooks.example.com/in?token=abcd1234",
+                .headers = {{"Authorization", "Bearer zzz-secret"}},
+                .secret = kSpecSecret});
   const std::string d = hook.describe();
   EXPECT_EQ(d.find("hunter2"), std::string::npos) << d;
   EXPECT_EQ(d.find("abcd1234"), std::string::npos) << d;
@@ -124,8 +129,11 @@ TEST(WebHook, Describe_MasksQueryAndPassword) {
 }
 
 TEST(MattermostWebHook, Render_PostsTextToHooksToken) {
-  MattermostWebHook hook({.name = "mm", .host = "https://chat.example.com/", .token = "tok3n-xyz",
-                          .username = "bot", .channel = "alerts"});
+  MattermostWebHook hook({.name = "mm",
+                          .host = "https://chat.example.com/",
+                          .token = "tok3n-xyz",
+                          .username = "bot",
+                          .channel = "alerts"});
   auto r = hook.render(event_with("disk full"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->url, "https://chat.example.com/hooks/tok3n-xyz");
