@@ -103,6 +103,16 @@ TEST(WebHook, Render_PostsJsonBodyWithContentType) {
   EXPECT_EQ(header_of(r.value(), "webhook-signature"), "<absent>");
 }
 
+TEST(WebHook, OwnContentType_ReplacesTheDefault) {
+  WebHook hook({.name = "w",
+                .url = "http://127.0.0.1:1/alarm",
+                .headers = {{"content-type", "application/cloudevents+json"}}});
+  auto r = hook.render(event_with("x"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(header_of(r.value(), "Content-Type"), "<absent>");
+  EXPECT_EQ(header_of(r.value(), "content-type"), "application/cloudevents+json");
+}
+
 TEST(WebHook, RenderWithSecret_AddsStandardWebhooksHeaders) {
   WebHook hook({.name = "w", .url = "http://127.0.0.1:1/alarm", .secret = kSpecSecret});
   const Event e = event_with("hello", "evt-123");
