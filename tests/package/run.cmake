@@ -29,8 +29,10 @@ if(rc)
   message(FATAL_ERROR "pkg-config does not know eventhooks")
 endif()
 separate_arguments(flags UNIX_COMMAND "${flags}")
+execute_process(COMMAND ${PKG_CONFIG} --variable=libdir eventhooks OUTPUT_VARIABLE pc_libdir
+                OUTPUT_STRIP_TRAILING_WHITESPACE)
 execute_process(COMMAND c++ -std=c++20 ${SOURCE_DIR}/consumer/main.cpp ${flags} -o ${work}/consumer-pc
-                        -Wl,-rpath,${prefix}/lib RESULT_VARIABLE rc)
+                        -Wl,-rpath,${pc_libdir} RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "building with pkg-config flags failed")
 endif()
