@@ -359,3 +359,20 @@ TEST(Delivery_Cli, CorruptOutboxFile_ExitsFourNamingTheFile) {
   EXPECT_NE(out.find("corrupt"), std::string::npos) << out;
   EXPECT_NE(out.find(f.db.string()), std::string::npos) << out;
 }
+
+TEST(Delivery_Worker, SummaryInterval_LogsAMetricsLine) {
+  WorkerFixture f;
+  f.enqueue(5);
+  const auto log = f.dir / "worker.log";
+  const pid_t worker = spawn_cli({"worker", "-c", f.config.string(), "--summary-interval", "0.2"}, log);
+  const auto has_summary = [&] {
+    std::ifstream in(log);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return text.find("worker: fired=") != std::string::npos && text.find("delivered=5") != std::string::npos;
+  };
+  EXPECT_TRUE(eventually(has_summary));
+  ASSERT_EQ(kill(worker, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(worker, &status, 0), worker);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
