@@ -1,12 +1,17 @@
 // Delivery engine figures (issue 5). Modes:
-//   bench_dispatch fire N                 fire() latency on the caller's thread, async mode (in-memory outbox),
-//                                         while 2 workers deliver; `fire-queue-only N`: dispatcher not started
-//   bench_dispatch enqueue DIR N THREADS  durable enqueue rate into the SQLite outbox next to a raw SQLite insert
+//   bench_dispatch fire N                 fire() latency on the caller's thread, async mode (in-memory
+//   outbox),
+//                                         while 2 workers deliver; `fire-queue-only N`: dispatcher not
+//                                         started
+//   bench_dispatch enqueue DIR N THREADS  durable enqueue rate into the SQLite outbox next to a raw SQLite
+//   insert
 //                                         loop with the same journal settings (WAL, synchronous=FULL)
-//   bench_dispatch e2e URL DIR N          deliveries/s: N events pre-stored in a SQLite outbox, delivered by a
+//   bench_dispatch e2e URL DIR N          deliveries/s: N events pre-stored in a SQLite outbox, delivered by
+//   a
 //                                         Dispatcher (4 threads) to the HTTP sink at URL
 //   bench_dispatch fill DIR N URL         writes DIR/hooks.yaml (WebHook -> URL, outbox DIR/outbox.db) and
-//                                         stores N events, for timing `eventhooks worker --once` from a script
+//                                         stores N events, for timing `eventhooks worker --once` from a
+//                                         script
 // Each prints one line of key=value pairs.
 #include <sqlite3.h>
 
@@ -66,8 +71,9 @@ int fire_latency(int n, bool delivering) {
   if (delivering) d.flush(std::chrono::minutes(5));
   std::sort(ns.begin(), ns.end());
   auto at = [&](double q) { return ns[std::min(ns.size() - 1, static_cast<std::size_t>(q * ns.size()))]; };
-  std::printf("delivering=%d fires=%d p50_ns=%lld p99_ns=%lld p999_ns=%lld\n", delivering ? 1 : 0, n, static_cast<long long>(at(0.5)),
-              static_cast<long long>(at(0.99)), static_cast<long long>(at(0.999)));
+  std::printf("delivering=%d fires=%d p50_ns=%lld p99_ns=%lld p999_ns=%lld\n", delivering ? 1 : 0, n,
+              static_cast<long long>(at(0.5)), static_cast<long long>(at(0.99)),
+              static_cast<long long>(at(0.999)));
   return 0;
 }
 
@@ -77,18 +83,20 @@ double raw_insert_rate(const std::string& path, int n) {
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
   sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", nullptr, nullptr, nullptr);
-  sqlite3_exec(db,
-               "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, event_name TEXT "
-               "NOT NULL, realm TEXT, payload TEXT NOT NULL, created_at INTEGER NOT NULL, hook TEXT NOT NULL, "
-               "attempts INTEGER NOT NULL DEFAULT 0, state INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT "
-               "NULL, claimed_by TEXT, last_error TEXT, dead_reason TEXT, updated_at INTEGER NOT NULL);"
-               "CREATE INDEX jobs_due ON jobs(state, next_attempt_at);",
-               nullptr, nullptr, nullptr);
+  sqlite3_exec(
+      db,
+      "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, event_name TEXT "
+      "NOT NULL, realm TEXT, payload TEXT NOT NULL, created_at INTEGER NOT NULL, hook TEXT NOT NULL, "
+      "attempts INTEGER NOT NULL DEFAULT 0, state INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT "
+      "NULL, claimed_by TEXT, last_error TEXT, dead_reason TEXT, updated_at INTEGER NOT NULL);"
+      "CREATE INDEX jobs_due ON jobs(state, next_attempt_at);",
+      nullptr, nullptr, nullptr);
   sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db,
-                     "INSERT INTO jobs (event_id, event_name, realm, payload, created_at, hook, next_attempt_at, "
-                     "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-                     -1, &st, nullptr);
+  sqlite3_prepare_v2(
+      db,
+      "INSERT INTO jobs (event_id, event_name, realm, payload, created_at, hook, next_attempt_at, "
+      "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+      -1, &st, nullptr);
   const auto t0 = Clock::now();
   for (int i = 0; i < n; ++i) {
     const auto e = Event::make("bench", sample_payload(i), "ops");
@@ -142,7 +150,8 @@ int enqueue_rate(const std::string& dir, int n, int threads) {
 }
 
 void write_config(const std::string& dir, const std::string& url) {
-  std::ofstream(dir + "/hooks.yaml") << "outbox:\n  path: " << dir << "/outbox.db\nhooks:\n  sink:\n    type: WebHook\n"
+  std::ofstream(dir + "/hooks.yaml") << "outbox:\n  path: " << dir
+                                     << "/outbox.db\nhooks:\n  sink:\n    type: WebHook\n"
                                      << "    url: " << url << "\n";
 }
 
@@ -166,8 +175,8 @@ int end_to_end(const std::string& url, const std::string& dir, int n) {
   if (!d.flush(std::chrono::minutes(10))) std::fprintf(stderr, "flush timed out\n");
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   const auto m = d.metrics();
-  std::printf("events=%d delivered=%llu secs=%.2f per_s=%.0f\n", n, static_cast<unsigned long long>(m.delivered),
-              secs, m.delivered / secs);
+  std::printf("events=%d delivered=%llu secs=%.2f per_s=%.0f\n", n,
+              static_cast<unsigned long long>(m.delivered), secs, m.delivered / secs);
   return 0;
 }
 

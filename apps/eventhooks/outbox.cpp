@@ -1,5 +1,6 @@
-// eventhooks outbox list|show|retry|purge: look at and fix what waits in the config's outbox (pending jobs and
-// dead letters), and `trigger --enqueue`'s storing of an event. Exit 1 when the job asked for does not exist.
+// eventhooks outbox list|show|retry|purge: look at and fix what waits in the config's outbox (pending jobs
+// and dead letters), and `trigger --enqueue`'s storing of an event. Exit 1 when the job asked for does not
+// exist.
 #include <CLI/CLI.hpp>
 
 #include <ctime>
@@ -47,9 +48,10 @@ nlohmann::ordered_json job_json(const Job& j, bool with_payload) {
   o["realm"] = j.event.realm ? nlohmann::ordered_json(*j.event.realm) : nlohmann::ordered_json(nullptr);
   o["created_at"] = rfc3339(j.event.created_at);
   o["next_attempt_at"] = j.state == Job::State::dead ? nlohmann::ordered_json(nullptr)
-                                                      : nlohmann::ordered_json(rfc3339(j.next_attempt_at));
+                                                     : nlohmann::ordered_json(rfc3339(j.next_attempt_at));
   o["last_error"] = j.last_error ? nlohmann::ordered_json(*j.last_error) : nlohmann::ordered_json(nullptr);
-  o["dead_reason"] = j.dead_reason.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(j.dead_reason);
+  o["dead_reason"] =
+      j.dead_reason.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(j.dead_reason);
   if (with_payload) o["data"] = j.event.payload.to_stored();
   return o;
 }
@@ -88,7 +90,7 @@ int run_list(const OutboxOptions& o) {
   int code = 0;
   auto outbox = open_from_config(o.config, code);
   if (!outbox) return code;
-  JobFilter filter{.which = o.dead_only ? JobFilter::Which::dead
+  JobFilter filter{.which = o.dead_only      ? JobFilter::Which::dead
                             : o.pending_only ? JobFilter::Which::pending
                                              : JobFilter::Which::all,
                    .hook = o.hook,
@@ -104,11 +106,12 @@ int run_list(const OutboxOptions& o) {
                                stats->pending, stats->due, stats->in_flight, stats->dead);
     }
     for (const auto& j : jobs.value()) {
-      std::string detail = j.state == Job::State::dead ? j.dead_reason
-                                                       : "next " + rfc3339(j.next_attempt_at) +
-                                                             (j.last_error ? "; last error: " + *j.last_error : "");
-      std::cout << fmt::format("{:>8}  {:<9}  {:<20}  attempts={:<3} event={}  {}\n", j.id, to_string(j.state),
-                               j.hook, j.attempts, j.event.id, detail);
+      std::string detail =
+          j.state == Job::State::dead
+              ? j.dead_reason
+              : "next " + rfc3339(j.next_attempt_at) + (j.last_error ? "; last error: " + *j.last_error : "");
+      std::cout << fmt::format("{:>8}  {:<9}  {:<20}  attempts={:<3} event={}  {}\n", j.id,
+                               to_string(j.state), j.hook, j.attempts, j.event.id, detail);
     }
   }
   std::cout.flush();
@@ -130,7 +133,8 @@ int run_show(const OutboxOptions& o) {
     std::cout << dump(json) << "\n";
   } else {
     for (const auto& [key, value] : json.items()) {
-      std::cout << fmt::format("{:<16} {}\n", key + ":", value.is_string() ? value.get<std::string>() : dump(value));
+      std::cout << fmt::format("{:<16} {}\n", key + ":",
+                               value.is_string() ? value.get<std::string>() : dump(value));
     }
   }
   return exit_ok;

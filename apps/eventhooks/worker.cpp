@@ -1,8 +1,9 @@
-// eventhooks worker: delivers the jobs of the config's SQLite outbox until SIGTERM/SIGINT (or, with --once, until
-// nothing is due). A signal lets in-flight deliveries finish; claimed jobs not started go back to the outbox.
-#include <CLI/CLI.hpp>
+// eventhooks worker: delivers the jobs of the config's SQLite outbox until SIGTERM/SIGINT (or, with --once,
+// until nothing is due). A signal lets in-flight deliveries finish; claimed jobs not started go back to the
+// outbox.
 #include <signal.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -55,17 +56,19 @@ int run_worker(const WorkerOptions& options) {
     print_error(recovered.error().message);
     return exit_internal;
   } else if (recovered.value() > 0) {
-    logger()->warn("worker: {} job(s) claimed by a worker that is gone are due again (at-least-once: some may "
-                   "have been delivered already)",
-                   recovered.value());
+    logger()->warn(
+        "worker: {} job(s) claimed by a worker that is gone are due again (at-least-once: some may "
+        "have been delivered already)",
+        recovered.value());
   }
   std::size_t backlog = 0;
   if (auto s = outbox->stats()) backlog = s->due;
 
-  Dispatcher dispatcher(*config, {.workers = options.workers,
-                                  .outbox = outbox,
-                                  .on_error = [](const Error& e) { logger()->error("worker: {}", e.to_string()); },
-                                  .start = false});
+  Dispatcher dispatcher(*config,
+                        {.workers = options.workers,
+                         .outbox = outbox,
+                         .on_error = [](const Error& e) { logger()->error("worker: {}", e.to_string()); },
+                         .start = false});
   dispatcher.start();
   logger()->info("worker: delivering from {} with {} thread(s), {} job(s) due", outbox->describe(),
                  options.workers, backlog);
@@ -89,7 +92,8 @@ int run_worker(const WorkerOptions& options) {
       const double secs = std::chrono::duration<double>(now - started).count();
       std::fprintf(stderr, "\r%llu/%zu delivered, %llu failed, %.0f/s   ",
                    static_cast<unsigned long long>(m.delivered), backlog,
-                   static_cast<unsigned long long>(m.failed), secs > 0 ? static_cast<double>(m.delivered) / secs : 0.0);
+                   static_cast<unsigned long long>(m.failed),
+                   secs > 0 ? static_cast<double>(m.delivered) / secs : 0.0);
       std::fflush(stderr);
     }
     if (now - last_summary >= summary_every) {
@@ -100,7 +104,8 @@ int run_worker(const WorkerOptions& options) {
   }
   if (progress) std::fprintf(stderr, "\n");
   if (stop_signal) {
-    logger()->info("worker: {} received, finishing in-flight deliveries", stop_signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    logger()->info("worker: {} received, finishing in-flight deliveries",
+                   stop_signal == SIGTERM ? "SIGTERM" : "SIGINT");
   }
   dispatcher.shutdown();
   logger()->info("worker: stopped; {}", dispatcher.metrics().to_string());
@@ -112,7 +117,8 @@ int run_worker(const WorkerOptions& options) {
 void add_worker_command(CLI::App& app, GlobalOptions& /*global*/, CommandRunner& run) {
   auto options = std::make_shared<WorkerOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "worker", "Deliver the jobs waiting in the config's outbox until stopped (SIGTERM/SIGINT finish in-flight work)");
+      "worker",
+      "Deliver the jobs waiting in the config's outbox until stopped (SIGTERM/SIGINT finish in-flight work)");
   cmd->add_option("-c,--config", options->config, "Config file (YAML or JSON) with `outbox: {path: ...}`")
       ->required();
   cmd->add_flag("--once", options->once, "Deliver what is due now, then exit (jobs scheduled later stay)");

@@ -23,7 +23,7 @@
 namespace eventhooks {
 
 struct DispatcherOptions {
-  std::size_t workers = 4;               // delivery threads
+  std::size_t workers = 4;  // delivery threads
   // Deliveries to one hook running at once (0 = max(1, workers / 2)): a slow or dead endpoint can never
   // occupy every worker, so other hooks keep flowing.
   std::size_t per_hook_concurrency = 0;
@@ -110,8 +110,8 @@ class EVENTHOOKS_EXPORT Dispatcher {
 
 // For `eventhooks trigger --enqueue`: selects the config's hooks by realm (optionally only `only_hooks`) and
 // stores one job per hook in `outbox`. Returns the names of the hooks that got a job.
-EVENTHOOKS_EXPORT Result<std::vector<std::string>> enqueue_event(Outbox& outbox, const Config& config,
-                                                                const Event& event,
-                                                                const std::vector<std::string>& only_hooks = {});
+EVENTHOOKS_EXPORT Result<std::vector<std::string>> enqueue_event(
+    Outbox& outbox, const Config& config, const Event& event,
+    const std::vector<std::string>& only_hooks = {});
 
 }  // namespace eventhooks

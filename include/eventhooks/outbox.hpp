@@ -1,5 +1,5 @@
-// Outbox: where delivery jobs wait until their hook's transport confirmed them. In-memory and SQLite backends.
-// Every Outbox is safe to use from many threads at once.
+// Outbox: where delivery jobs wait until their hook's transport confirmed them. In-memory and SQLite
+// backends. Every Outbox is safe to use from many threads at once.
 #pragma once
 
 #include <chrono>
@@ -28,14 +28,14 @@ namespace eventhooks {
 struct Job {
   enum class State { pending, in_flight, dead };
 
-  std::string id;           // backend's id for the job (SQLite row id as text); stable while the job exists
-  Event event;              // re-rendered on every attempt; event.id is the idempotency key
-  std::string hook;         // the hook's name
-  int attempts = 0;         // attempts made so far
+  std::string id;    // backend's id for the job (SQLite row id as text); stable while the job exists
+  Event event;       // re-rendered on every attempt; event.id is the idempotency key
+  std::string hook;  // the hook's name
+  int attempts = 0;  // attempts made so far
   State state = State::pending;
   std::chrono::system_clock::time_point next_attempt_at{};  // when pending: due time; in flight: lease end
-  std::optional<std::string> last_error;  // the last failed attempt's error, as text
-  std::string dead_reason;                // when dead: why it was given up
+  std::optional<std::string> last_error;                    // the last failed attempt's error, as text
+  std::string dead_reason;                                  // when dead: why it was given up
 };
 
 EVENTHOOKS_EXPORT const char* to_string(Job::State state) noexcept;
@@ -64,8 +64,9 @@ class EVENTHOOKS_EXPORT Outbox {
  public:
   virtual ~Outbox();
 
-  // Stores one pending job per hook for `event`, all or none, due now. Returns only once stored (for a durable
-  // backend: committed to disk). Fails loudly (io/unavailable) rather than accept what it cannot keep.
+  // Stores one pending job per hook for `event`, all or none, due now. Returns only once stored (for a
+  // durable backend: committed to disk). Fails loudly (io/unavailable) rather than accept what it cannot
+  // keep.
   virtual Result<void> enqueue(const Event& event, const std::vector<std::string>& hooks) = 0;
 
   // Hands out up to max_jobs due jobs, each leased to the caller for `lease`. Empty when none is due.
@@ -73,7 +74,8 @@ class EVENTHOOKS_EXPORT Outbox {
   // The transport confirmed: the job is gone.
   virtual Result<void> ack(const Job& job) = 0;
   // The attempt failed and will be tried again after `delay`; attempts is incremented, `error` recorded.
-  virtual Result<void> retry_at(const Job& job, std::chrono::milliseconds delay, const std::string& error) = 0;
+  virtual Result<void> retry_at(const Job& job, std::chrono::milliseconds delay,
+                                const std::string& error) = 0;
   // Given up: kept as a dead letter with `reason` (attempts incremented when `attempted`).
   virtual Result<void> dead_letter(const Job& job, const std::string& reason, bool attempted = true) = 0;
   // Not attempted (shutdown): back to pending, due now, attempts unchanged.
@@ -82,7 +84,8 @@ class EVENTHOOKS_EXPORT Outbox {
   // rather than when the lease runs out. Returns how many.
   virtual Result<std::size_t> recover() = 0;
 
-  // How long until the next job not in `skip_hooks` is due: 0 when one is due now, nullopt when none is pending.
+  // How long until the next job not in `skip_hooks` is due: 0 when one is due now, nullopt when none is
+  // pending.
   virtual Result<std::optional<std::chrono::milliseconds>> next_due(
       const std::vector<std::string>& skip_hooks = {}) = 0;
   virtual Result<OutboxStats> stats() = 0;
@@ -111,10 +114,10 @@ enum class OverflowPolicy {
 };
 
 struct MemoryOutboxOptions {
-  std::size_t capacity = 100'000;      // pending + in-flight jobs held at most
+  std::size_t capacity = 100'000;  // pending + in-flight jobs held at most
   OverflowPolicy overflow = OverflowPolicy::block;
   std::chrono::milliseconds block_timeout{30'000};
-  std::size_t dead_capacity = 10'000;  // dead letters kept (the oldest are forgotten beyond this)
+  std::size_t dead_capacity = 10'000;       // dead letters kept (the oldest are forgotten beyond this)
   std::function<void(const Job&)> on_drop;  // drop_oldest: told about each job dropped (called under a lock)
 };
 
@@ -122,10 +125,10 @@ struct MemoryOutboxOptions {
 EVENTHOOKS_EXPORT std::shared_ptr<Outbox> make_memory_outbox(MemoryOutboxOptions options = {});
 
 struct SqliteOutboxOptions {
-  std::string path;                                // one file (plus SQLite's -wal and -shm beside it)
-  std::chrono::milliseconds busy_timeout{5'000};   // wait this long for another writer before "locked"
-  bool synchronous_full = true;                    // fsync every commit (power-loss safe); false = NORMAL
-  std::size_t max_batch = 512;                     // writes grouped into one transaction at most
+  std::string path;                               // one file (plus SQLite's -wal and -shm beside it)
+  std::chrono::milliseconds busy_timeout{5'000};  // wait this long for another writer before "locked"
+  bool synchronous_full = true;                   // fsync every commit (power-loss safe); false = NORMAL
+  std::size_t max_batch = 512;                    // writes grouped into one transaction at most
 };
 
 // Opens (creating if missing) a SQLite outbox in WAL mode. Errors name the file and say what is wrong:

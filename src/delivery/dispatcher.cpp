@@ -1,6 +1,7 @@
-// Dispatcher: a fetcher thread claims due jobs from the outbox into one lane per hook; worker threads take jobs
-// from lanes whose hook has fewer than per_hook_concurrency deliveries running. A slow or dead hook therefore
-// fills only its own lane (and then is skipped when claiming), while every other hook keeps its workers.
+// Dispatcher: a fetcher thread claims due jobs from the outbox into one lane per hook; worker threads take
+// jobs from lanes whose hook has fewer than per_hook_concurrency deliveries running. A slow or dead hook
+// therefore fills only its own lane (and then is skipped when claiming), while every other hook keeps its
+// workers.
 #include "eventhooks/dispatcher.hpp"
 
 #include <algorithm>
@@ -247,10 +248,11 @@ struct Dispatcher::Impl {
       return false;
     }
     ++failed;
-    const Error err = out.error.value_or(Error{ErrorCode::internal, "failed without an error", false, {}, {}});
-    const auto age = std::max(std::chrono::milliseconds(0),
-                              std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::system_clock::now() - job.event.created_at));
+    const Error err =
+        out.error.value_or(Error{ErrorCode::internal, "failed without an error", false, {}, {}});
+    const auto age =
+        std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                   std::chrono::system_clock::now() - job.event.created_at));
     auto decision = slot->retry.decide(job.attempts + 1, err, age, unit_random());
     if (decision.retry) {
       ++retried;
@@ -270,28 +272,32 @@ Dispatcher::Dispatcher(DispatcherOptions options) : impl_(std::make_unique<Impl>
   d.opt = std::move(options);
   if (d.opt.workers == 0) d.opt.workers = 1;
   if (d.opt.lane_capacity == 0) d.opt.lane_capacity = 1;
-  if (d.opt.poll_interval <= std::chrono::milliseconds(0)) d.opt.poll_interval = std::chrono::milliseconds(1000);
-  d.per_hook = d.opt.per_hook_concurrency ? d.opt.per_hook_concurrency : std::max<std::size_t>(1, d.opt.workers / 2);
+  if (d.opt.poll_interval <= std::chrono::milliseconds(0))
+    d.opt.poll_interval = std::chrono::milliseconds(1000);
+  d.per_hook =
+      d.opt.per_hook_concurrency ? d.opt.per_hook_concurrency : std::max<std::size_t>(1, d.opt.workers / 2);
   if (d.opt.outbox) {
     d.outbox = d.opt.outbox;
   } else {
     d.memory_outbox = true;
     Impl* self = impl_.get();
-    d.outbox = make_memory_outbox({.capacity = d.opt.queue_capacity,
-                                   .overflow = d.opt.overflow,
-                                   .on_drop = [self](const Job& job) {
-                                     ++self->dropped;
-                                     self->report(Error{ErrorCode::unavailable,
-                                                        fmt::format("queue full: dropped the oldest job (event {} "
-                                                                    "for hook '{}')",
-                                                                    job.event.id, job.hook),
-                                                        false, {}, {}});
-                                   }});
+    d.outbox = make_memory_outbox(
+        {.capacity = d.opt.queue_capacity, .overflow = d.opt.overflow, .on_drop = [self](const Job& job) {
+           ++self->dropped;
+           self->report(Error{ErrorCode::unavailable,
+                              fmt::format("queue full: dropped the oldest job (event {} "
+                                          "for hook '{}')",
+                                          job.event.id, job.hook),
+                              false,
+                              {},
+                              {}});
+         }});
   }
   if (d.opt.start) start();
 }
 
-Dispatcher::Dispatcher(const Config& config, DispatcherOptions options) : Dispatcher([&] {
+Dispatcher::Dispatcher(const Config& config, DispatcherOptions options)
+    : Dispatcher([&] {
         auto o = std::move(options);
         o.start = false;
         return o;
@@ -301,7 +307,9 @@ Dispatcher::Dispatcher(const Config& config, DispatcherOptions options) : Dispat
   if (options.start) start();
 }
 
-Dispatcher::~Dispatcher() { shutdown(); }
+Dispatcher::~Dispatcher() {
+  shutdown();
+}
 
 void Dispatcher::add_hook(HookPtr hook, RetryPolicy retry) {
   if (!hook) throw ConfigError("Dispatcher::add_hook: null hook");
@@ -381,7 +389,8 @@ bool Dispatcher::flush(std::chrono::milliseconds timeout) {
       if (s && s->pending == 0 && s->in_flight == 0 && d.held.empty() && !d.fetching) return true;
       if (std::chrono::steady_clock::now() >= deadline) return false;
       // Woken by every settled job; the timeout covers jobs settled by someone else (another process).
-      d.settle_cv.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));
+      d.settle_cv.wait_until(
+          lock, std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));
     }
   }
 }
@@ -396,7 +405,8 @@ bool Dispatcher::wait_idle(std::chrono::milliseconds timeout) {
       const bool nothing_due = due && (!due.value() || due.value()->count() > 0);
       if (nothing_due && d.held.empty() && !d.fetching) return true;
       if (std::chrono::steady_clock::now() >= deadline) return false;
-      d.settle_cv.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));
+      d.settle_cv.wait_until(
+          lock, std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));
     }
   }
 }
@@ -429,9 +439,10 @@ void Dispatcher::shutdown() {
   d.settle_cv.notify_all();
   if (d.memory_outbox) {
     if (auto s = d.outbox->stats(); s && s->pending > 0) {
-      logger()->warn("dispatcher shut down with {} undelivered job(s) in the in-memory outbox; they are lost "
-                     "(call flush() before shutdown, or use a SQLite outbox)",
-                     s->pending);
+      logger()->warn(
+          "dispatcher shut down with {} undelivered job(s) in the in-memory outbox; they are lost "
+          "(call flush() before shutdown, or use a SQLite outbox)",
+          s->pending);
     }
   } else if (released) {
     logger()->info("dispatcher shut down; {} claimed job(s) returned to {}", released, d.outbox->describe());
@@ -468,7 +479,8 @@ DispatcherMetrics Dispatcher::metrics() const {
   if (!lat.empty()) {
     std::sort(lat.begin(), lat.end());
     auto at = [&](double q) {
-      return std::chrono::microseconds(lat[std::min(lat.size() - 1, static_cast<std::size_t>(q * static_cast<double>(lat.size())))]);
+      return std::chrono::microseconds(
+          lat[std::min(lat.size() - 1, static_cast<std::size_t>(q * static_cast<double>(lat.size())))]);
     };
     m.latency_p50 = at(0.50);
     m.latency_p99 = at(0.99);
@@ -477,7 +489,9 @@ DispatcherMetrics Dispatcher::metrics() const {
   return m;
 }
 
-const std::shared_ptr<Outbox>& Dispatcher::outbox() const noexcept { return impl_->outbox; }
+const std::shared_ptr<Outbox>& Dispatcher::outbox() const noexcept {
+  return impl_->outbox;
+}
 
 Result<std::vector<std::string>> enqueue_event(Outbox& outbox, const Config& config, const Event& event,
                                                const std::vector<std::string>& only_hooks) {

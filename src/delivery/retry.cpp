@@ -17,8 +17,8 @@ std::chrono::milliseconds RetryPolicy::next_delay(int attempts_made, double unit
   double backoff = std::min(cap, base * std::pow(std::max(1.0, multiplier), exponent));
   if (!std::isfinite(backoff)) backoff = cap;
   if (jitter) {
-    // Full jitter (uniform in [0, backoff]) spreads retries of many jobs that failed together, so a recovering
-    // endpoint is not hit by all of them at the same instant.
+    // Full jitter (uniform in [0, backoff]) spreads retries of many jobs that failed together, so a
+    // recovering endpoint is not hit by all of them at the same instant.
     const double r = std::clamp(unit_random, 0.0, 1.0);
     backoff *= r;
   }
@@ -30,8 +30,8 @@ std::chrono::milliseconds RetryPolicy::next_delay(int attempts_made, double unit
   return delay;
 }
 
-RetryPolicy::Decision RetryPolicy::decide(int attempts_made, const Error& error, std::chrono::milliseconds age,
-                                          double unit_random) const {
+RetryPolicy::Decision RetryPolicy::decide(int attempts_made, const Error& error,
+                                          std::chrono::milliseconds age, double unit_random) const {
   Decision d;
   if (!error.retryable) {
     d.reason = fmt::format("permanent error, not retried: {}", error.to_string());

@@ -85,7 +85,8 @@ class Stmt {
   bool col_null(int i) const { return sqlite3_column_type(s_, i) == SQLITE_NULL; }
   std::string col_text(int i) const {
     const auto* p = sqlite3_column_text(s_, i);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(s_, i)))
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<std::size_t>(sqlite3_column_bytes(s_, i)))
              : std::string();
   }
   int changes() const { return sqlite3_changes(db_); }
@@ -96,7 +97,8 @@ class Stmt {
 };
 
 const char* kJobColumns =
-    "id, event_id, event_name, realm, payload, created_at, hook, attempts, state, next_attempt_at, claimed_by, "
+    "id, event_id, event_name, realm, payload, created_at, hook, attempts, state, next_attempt_at, "
+    "claimed_by, "
     "last_error, dead_reason";
 
 std::string skip_clause(const std::vector<std::string>& skip, int first_param) {
@@ -138,7 +140,9 @@ class SqliteOutbox final : public Outbox {
       return Error{ErrorCode::io,
                    fmt::format("outbox {}: cannot create it: directory {} does not exist", options_.path,
                                p.parent_path().string()),
-                   false, {}, {}};
+                   false,
+                   {},
+                   {}};
     }
     int rc = sqlite3_open_v2(options_.path.c_str(), &db_,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -147,7 +151,9 @@ class SqliteOutbox final : public Outbox {
       return Error{ErrorCode::io,
                    fmt::format("outbox {}: the file is not writable (permissions); nothing can be stored",
                                options_.path),
-                   false, {}, {}};
+                   false,
+                   {},
+                   {}};
     }
     sqlite3_busy_timeout(db_, static_cast<int>(options_.busy_timeout.count()));
     try {
@@ -175,23 +181,30 @@ class SqliteOutbox final : public Outbox {
                      fmt::format("outbox {}: schema version {} is newer than this eventhooks supports ({}); "
                                  "use a newer eventhooks",
                                  options_.path, version, kSchemaVersion),
-                     false, {}, {}};
+                     false,
+                     {},
+                     {}};
       }
       if ((version == 0 && has_other && !has_jobs) || (version == kSchemaVersion && !has_jobs)) {
         return Error{ErrorCode::io,
                      fmt::format("outbox {}: the file is an SQLite database but not an eventhooks outbox",
                                  options_.path),
-                     false, {}, {}};
+                     false,
+                     {},
+                     {}};
       }
       {
         Stmt q(db_, cache_, "PRAGMA journal_mode=WAL");
         std::string mode = q.step() ? q.col_text(0) : "";
         if (mode != "wal") {
-          return Error{ErrorCode::io,
-                       fmt::format("outbox {}: cannot switch to WAL journal mode (got '{}'); is the directory "
-                                   "writable?",
-                                   options_.path, mode),
-                       false, {}, {}};
+          return Error{
+              ErrorCode::io,
+              fmt::format("outbox {}: cannot switch to WAL journal mode (got '{}'); is the directory "
+                          "writable?",
+                          options_.path, mode),
+              false,
+              {},
+              {}};
         }
       }
       exec(options_.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
@@ -204,8 +217,8 @@ class SqliteOutbox final : public Outbox {
               " event_id TEXT NOT NULL, event_name TEXT NOT NULL, realm TEXT, payload TEXT NOT NULL,"
               " created_at INTEGER NOT NULL, hook TEXT NOT NULL,"
               " attempts INTEGER NOT NULL DEFAULT 0,"
-              " state INTEGER NOT NULL DEFAULT 0,"          // 0 pending (or claimed), 1 dead
-              " next_attempt_at INTEGER NOT NULL,"          // due time; while claimed: lease end
+              " state INTEGER NOT NULL DEFAULT 0,"  // 0 pending (or claimed), 1 dead
+              " next_attempt_at INTEGER NOT NULL,"  // due time; while claimed: lease end
               " claimed_by TEXT, last_error TEXT, dead_reason TEXT,"
               " updated_at INTEGER NOT NULL)");
           exec("CREATE INDEX IF NOT EXISTS jobs_due ON jobs(state, next_attempt_at)");
@@ -228,17 +241,17 @@ class SqliteOutbox final : public Outbox {
     const std::string payload = event.payload.to_stored().dump();
     const auto created = to_ms(event.created_at);
     return done(run<bool>([&](Ctx& c) {
-             const auto now = now_ms();
-             for (const auto& h : hooks) {
-               Stmt q(c.db, c.cache,
-                      "INSERT INTO jobs (event_id, event_name, realm, payload, created_at, hook, next_attempt_at,"
-                      " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)");
-               q.bind(1, event.id).bind(2, event.name).bind(3, event.realm).bind(4, payload).bind(5, created);
-               q.bind(6, h).bind(7, now);
-               q.step();
-             }
-             return true;
-           }));
+      const auto now = now_ms();
+      for (const auto& h : hooks) {
+        Stmt q(c.db, c.cache,
+               "INSERT INTO jobs (event_id, event_name, realm, payload, created_at, hook, next_attempt_at,"
+               " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)");
+        q.bind(1, event.id).bind(2, event.name).bind(3, event.realm).bind(4, payload).bind(5, created);
+        q.bind(6, h).bind(7, now);
+        q.step();
+      }
+      return true;
+    }));
   }
 
   Result<std::vector<Job>> claim(const ClaimRequest& request) override {
@@ -251,7 +264,8 @@ class SqliteOutbox final : public Outbox {
                            "next_attempt_at, id LIMIT ?2",
                            kJobColumns, skip_clause(request.skip_hooks, 3)));
         q.bind(1, now).bind(2, static_cast<std::int64_t>(request.max_jobs));
-        for (std::size_t i = 0; i < request.skip_hooks.size(); ++i) q.bind(3 + static_cast<int>(i), request.skip_hooks[i]);
+        for (std::size_t i = 0; i < request.skip_hooks.size(); ++i)
+          q.bind(3 + static_cast<int>(i), request.skip_hooks[i]);
         while (q.step()) jobs.push_back(read_job(q, now));
       }
       const auto lease_end = now + request.lease.count();
@@ -279,9 +293,10 @@ class SqliteOutbox final : public Outbox {
   Result<void> retry_at(const Job& job, std::chrono::milliseconds delay, const std::string& error) override {
     return done(run<bool>([&](Ctx& c) {
       const auto now = now_ms();
-      Stmt q(c.db, c.cache,
-             "UPDATE jobs SET attempts = attempts + 1, next_attempt_at = ?1, claimed_by = NULL, last_error = ?2,"
-             " updated_at = ?3 WHERE id = ?4 AND state = 0");
+      Stmt q(
+          c.db, c.cache,
+          "UPDATE jobs SET attempts = attempts + 1, next_attempt_at = ?1, claimed_by = NULL, last_error = ?2,"
+          " updated_at = ?3 WHERE id = ?4 AND state = 0");
       q.bind(1, now + delay.count()).bind(2, error).bind(3, now).bind(4, std::stoll(job.id));
       q.step();
       return true;
@@ -316,7 +331,8 @@ class SqliteOutbox final : public Outbox {
     return run<std::size_t>([&](Ctx& c) {
       std::vector<std::string> owners;
       {
-        Stmt q(c.db, c.cache, "SELECT DISTINCT claimed_by FROM jobs WHERE claimed_by IS NOT NULL AND state = 0");
+        Stmt q(c.db, c.cache,
+               "SELECT DISTINCT claimed_by FROM jobs WHERE claimed_by IS NOT NULL AND state = 0");
         while (q.step()) owners.push_back(q.col_text(0));
       }
       std::size_t released = 0;
@@ -328,9 +344,10 @@ class SqliteOutbox final : public Outbox {
         const pid_t pid = static_cast<pid_t>(std::atol(o.c_str() + colon + 1));
         if (pid <= 0 || pid == ::getpid()) continue;
         if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // still running (or not ours to check)
-        Stmt u(c.db, c.cache,
-               "UPDATE jobs SET next_attempt_at = ?1, claimed_by = NULL, updated_at = ?1 WHERE claimed_by = ?2 "
-               "AND state = 0");
+        Stmt u(
+            c.db, c.cache,
+            "UPDATE jobs SET next_attempt_at = ?1, claimed_by = NULL, updated_at = ?1 WHERE claimed_by = ?2 "
+            "AND state = 0");
         u.bind(1, now).bind(2, o);
         u.step();
         released += static_cast<std::size_t>(u.changes());
@@ -380,7 +397,8 @@ class SqliteOutbox final : public Outbox {
       if (filter.which == JobFilter::Which::pending) where = "state = 0";
       if (filter.which == JobFilter::Which::dead) where = "state = 1";
       if (!filter.hook.empty()) where += " AND hook = ?2";
-      Stmt q(c.db, c.cache, fmt::format("SELECT {} FROM jobs WHERE {} ORDER BY id LIMIT ?1", kJobColumns, where));
+      Stmt q(c.db, c.cache,
+             fmt::format("SELECT {} FROM jobs WHERE {} ORDER BY id LIMIT ?1", kJobColumns, where));
       q.bind(1, filter.limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(filter.limit));
       if (!filter.hook.empty()) q.bind(2, filter.hook);
       std::vector<Job> out;
@@ -405,9 +423,10 @@ class SqliteOutbox final : public Outbox {
     const auto n = parse_id(id);
     return run<bool>([&](Ctx& c) {
       const auto now = now_ms();
-      Stmt q(c.db, c.cache,
-             "UPDATE jobs SET state = 0, attempts = 0, next_attempt_at = ?1, dead_reason = NULL, updated_at = ?1"
-             " WHERE id = ?2 AND (state = 1 OR claimed_by IS NULL OR next_attempt_at <= ?1)");
+      Stmt q(
+          c.db, c.cache,
+          "UPDATE jobs SET state = 0, attempts = 0, next_attempt_at = ?1, dead_reason = NULL, updated_at = ?1"
+          " WHERE id = ?2 AND (state = 1 OR claimed_by IS NULL OR next_attempt_at <= ?1)");
       q.bind(1, now).bind(2, n);
       q.step();
       return q.changes() > 0;
@@ -421,7 +440,8 @@ class SqliteOutbox final : public Outbox {
       const auto now = now_ms();
       {
         Stmt q(c.db, c.cache,
-               "SELECT 1 FROM jobs WHERE id = ?1 AND state = 0 AND claimed_by IS NOT NULL AND next_attempt_at > ?2");
+               "SELECT 1 FROM jobs WHERE id = ?1 AND state = 0 AND claimed_by IS NOT NULL AND "
+               "next_attempt_at > ?2");
         q.bind(1, n).bind(2, now);
         if (q.step()) {
           in_flight = true;
@@ -434,7 +454,8 @@ class SqliteOutbox final : public Outbox {
       return q.changes() > 0;
     });
     if (r.ok() && in_flight) {
-      return Error{ErrorCode::invalid_input, fmt::format("job {} is being delivered right now", id), false, {}, {}};
+      return Error{
+          ErrorCode::invalid_input, fmt::format("job {} is being delivered right now", id), false, {}, {}};
     }
     return r;
   }
@@ -507,27 +528,39 @@ class SqliteOutbox final : public Outbox {
         return Error{ErrorCode::unavailable,
                      fmt::format("outbox {} is locked by another process (waited {} ms during {}): {}",
                                  options_.path, options_.busy_timeout.count(), what, message),
-                     true, {}, {}};
+                     true,
+                     {},
+                     {}};
       case SQLITE_NOTADB:
       case SQLITE_CORRUPT:
         return Error{ErrorCode::io,
-                     fmt::format("outbox {} is corrupt or not an SQLite database ({}): {}", options_.path, what,
-                                 message),
-                     false, {}, {}};
+                     fmt::format("outbox {} is corrupt or not an SQLite database ({}): {}", options_.path,
+                                 what, message),
+                     false,
+                     {},
+                     {}};
       case SQLITE_READONLY:
       case SQLITE_CANTOPEN:
       case SQLITE_PERM:
       case SQLITE_AUTH:
         return Error{ErrorCode::io,
-                     fmt::format("outbox {} cannot be written ({}): {}", options_.path, what, message), false, {},
+                     fmt::format("outbox {} cannot be written ({}): {}", options_.path, what, message),
+                     false,
+                     {},
                      {}};
       case SQLITE_FULL:
-        return Error{ErrorCode::io,
-                     fmt::format("outbox {}: disk full during {}; nothing of it was stored", options_.path, what),
-                     true, {}, {}};
+        return Error{
+            ErrorCode::io,
+            fmt::format("outbox {}: disk full during {}; nothing of it was stored", options_.path, what),
+            true,
+            {},
+            {}};
       default:
-        return Error{ErrorCode::io, fmt::format("outbox {}: {} failed: {}", options_.path, what, message),
-                     primary == SQLITE_IOERR, {}, {}};
+        return Error{ErrorCode::io,
+                     fmt::format("outbox {}: {} failed: {}", options_.path, what, message),
+                     primary == SQLITE_IOERR,
+                     {},
+                     {}};
     }
   }
 
@@ -561,8 +594,8 @@ class SqliteOutbox final : public Outbox {
             r->error = db_error(f.rc, f.message, "write");
             sqlite3_exec(db_, "ROLLBACK TO r; RELEASE r", nullptr, nullptr, nullptr);
           } catch (const std::exception& e) {
-            r->error = Error{ErrorCode::internal, fmt::format("outbox {}: {}", options_.path, e.what()), false,
-                             {}, {}};
+            r->error = Error{
+                ErrorCode::internal, fmt::format("outbox {}: {}", options_.path, e.what()), false, {}, {}};
             sqlite3_exec(db_, "ROLLBACK TO r; RELEASE r", nullptr, nullptr, nullptr);
           }
         }

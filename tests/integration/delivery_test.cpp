@@ -1,14 +1,14 @@
 // The delivery engine against real servers and real processes: an in-process HTTP server that goes down and
-// comes back, answers 4xx or 503 + Retry-After, or is slow; and `eventhooks worker` killed with SIGKILL in the
-// middle of a 10,000-event backlog.
-#include <gtest/gtest.h>
-#include <httplib.h>
-#include <signal.h>
-#include <sys/wait.h>
+// comes back, answers 4xx or 503 + Retry-After, or is slow; and `eventhooks worker` killed with SIGKILL in
+// the middle of a 10,000-event backlog.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -31,10 +31,8 @@ constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 std::shared_ptr<WebHook> webhook(const std::string& name, const std::string& url,
                                  std::chrono::milliseconds timeout = 10s) {
-  return std::make_shared<WebHook>(WebHookOptions{.name = name,
-                                                  .url = url,
-                                                  .secret = kSecret,
-                                                  .http = {.timeout = timeout, .connect_timeout = 2s}});
+  return std::make_shared<WebHook>(WebHookOptions{
+      .name = name, .url = url, .secret = kSecret, .http = {.timeout = timeout, .connect_timeout = 2s}});
 }
 
 // A loopback port nobody listens on (bound once by the OS, then released).
@@ -103,7 +101,9 @@ std::vector<std::string> read_lines(const std::filesystem::path& path) {
   return lines;
 }
 
-std::string cli() { return EVENTHOOKS_CLI; }
+std::string cli() {
+  return EVENTHOOKS_CLI;
+}
 
 // Starts `eventhooks ARGS...` with stdout+stderr into `log`; returns its pid.
 pid_t spawn_cli(const std::vector<std::string>& args, const std::filesystem::path& log) {
@@ -135,8 +135,8 @@ TEST(Delivery_Outage, EndpointDownThenUp_EveryEventDeliveredAndTheDispatcherIdle
   std::set<std::string> fired;
   for (int i = 0; i < 20; ++i) fired.insert(d.fire(Payload(nlohmann::json{{"n", i}})).value());
   // Every event fails at least twice against the closed port...
-  ASSERT_TRUE(eventually([&] { return d.metrics().failed >= 40; })) << d.metrics().to_string()
-                                                                    << " polls=" << d.metrics().polls;
+  ASSERT_TRUE(eventually([&] { return d.metrics().failed >= 40; }))
+      << d.metrics().to_string() << " polls=" << d.metrics().polls;
   EXPECT_EQ(d.metrics().delivered, 0u);
   // ...then the endpoint comes back on the same address.
   RevivedServer server(port);
@@ -257,7 +257,8 @@ TEST(Delivery_Crash, WorkerKilledMidBacklog_RestartDeliversEveryEventWithBounded
     duplicates += static_cast<std::size_t>(count - 1);
   }
   EXPECT_EQ(received, ids);
-  // A job is delivered twice only if it was sent and its ack not yet committed: one per worker thread at most.
+  // A job is delivered twice only if it was sent and its ack not yet committed: one per worker thread at
+  // most.
   EXPECT_LE(duplicates, static_cast<std::size_t>(threads)) << "duplicates: " << duplicates;
   auto outbox = open_sqlite_outbox({.path = f.db.string()}).value();
   auto s = outbox->stats().value();
@@ -279,10 +280,10 @@ TEST(Delivery_Worker, Sigterm_FinishesAndExitsZero) {
 TEST(Delivery_Cli, TriggerEnqueueThenWorkerOnce_DeliversTheEvent) {
   WorkerFixture f;
   std::string out;
-  ASSERT_EQ(test::run_command(cli() + " trigger --enqueue --json -c '" + f.config.string() +
-                                  "' --data '{\"k\":\"v\"}'",
-                              &out),
-            0)
+  ASSERT_EQ(
+      test::run_command(
+          cli() + " trigger --enqueue --json -c '" + f.config.string() + "' --data '{\"k\":\"v\"}'", &out),
+      0)
       << out;
   const auto enqueued = nlohmann::json::parse(out.substr(0, out.find('\n')));
   EXPECT_EQ(enqueued.at("outcome"), "enqueued");
@@ -336,18 +337,21 @@ TEST(Delivery_Cli, OutboxListShowRetryPurge_ManageDeadLetters) {
 TEST(Delivery_Cli, OutboxShowUnknownId_ExitsOne) {
   WorkerFixture f;
   std::string out;
-  EXPECT_EQ(test::run_command(cli() + " outbox show 999 -c '" + f.config.string() + "' 2>&1", &out), 1) << out;
+  EXPECT_EQ(test::run_command(cli() + " outbox show 999 -c '" + f.config.string() + "' 2>&1", &out), 1)
+      << out;
   EXPECT_NE(out.find("no job with id 999"), std::string::npos) << out;
 }
 
 TEST(Delivery_Cli, ConfigWithoutOutbox_WorkerExitsWithConfigError) {
   test::TempDir dir;
-  std::ofstream(dir / "c.yaml") << "hooks:\n  sink:\n    type: FileHook\n    path: " << (dir / "s").string() << "\n";
+  std::ofstream(dir / "c.yaml") << "hooks:\n  sink:\n    type: FileHook\n    path: " << (dir / "s").string()
+                                << "\n";
   std::string out;
   EXPECT_EQ(test::run_command(cli() + " worker --once -c '" + (dir / "c.yaml").string() + "' 2>&1", &out), 3)
       << out;
   EXPECT_NE(out.find("no outbox configured"), std::string::npos) << out;
-  EXPECT_EQ(test::run_command(cli() + " trigger --enqueue -c '" + (dir / "c.yaml").string() + "' 2>&1", &out), 3)
+  EXPECT_EQ(test::run_command(cli() + " trigger --enqueue -c '" + (dir / "c.yaml").string() + "' 2>&1", &out),
+            3)
       << out;
 }
 

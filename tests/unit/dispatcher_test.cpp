@@ -15,9 +15,15 @@ using namespace eventhooks;
 
 namespace {
 
-Result<Receipt> ok_receipt() { return Receipt{200, "", "HTTP 200"}; }
-Error unavailable() { return Error{ErrorCode::unavailable, "HTTP 503", true, 503, {}}; }
-Error not_found() { return Error{ErrorCode::http_status, "HTTP 404", false, 404, {}}; }
+Result<Receipt> ok_receipt() {
+  return Receipt{200, "", "HTTP 200"};
+}
+Error unavailable() {
+  return Error{ErrorCode::unavailable, "HTTP 503", true, 503, {}};
+}
+Error not_found() {
+  return Error{ErrorCode::http_status, "HTTP 404", false, 404, {}};
+}
 
 // A hook whose send() runs a script, recording every event id it was asked to send.
 class ScriptedHook : public Hook {
@@ -57,8 +63,12 @@ std::shared_ptr<ScriptedHook> always_ok(std::string name, Realms realms = {}) {
 }
 
 RetryPolicy fast_retry(int max_attempts = 5) {
-  return RetryPolicy{.max_attempts = max_attempts, .max_age = 3600s, .initial_delay = 1ms, .multiplier = 2.0,
-                     .max_delay = 20ms, .jitter = true};
+  return RetryPolicy{.max_attempts = max_attempts,
+                     .max_age = 3600s,
+                     .initial_delay = 1ms,
+                     .multiplier = 2.0,
+                     .max_delay = 20ms,
+                     .jitter = true};
 }
 
 // A gate the test opens: sends wait on it.
@@ -108,7 +118,8 @@ TEST(Dispatcher_Fire, ReturnsTheEventIdAndDeliversToEveryHookWithoutRealms) {
 }
 
 TEST(Dispatcher_Fire, SelectsHooksByRealm) {
-  auto outside = always_ok("outside", {"outside"}), inside = always_ok("inside", {"inside"}), any = always_ok("any");
+  auto outside = always_ok("outside", {"outside"}), inside = always_ok("inside", {"inside"}),
+       any = always_ok("any");
   Dispatcher d;
   d.add_hook(outside);
   d.add_hook(inside);
@@ -132,10 +143,11 @@ TEST(Dispatcher_Fire, HookWithRealmsAndNoRealmPassed_DoesNotFire) {
 }
 
 TEST(Dispatcher_Retry, RetryableFailures_AreRetriedWithTheSameEventId) {
-  auto flaky = std::make_shared<ScriptedHook>("flaky", Realms{}, [](const Event&, int call) -> Result<Receipt> {
-    if (call <= 2) return unavailable();
-    return ok_receipt();
-  });
+  auto flaky =
+      std::make_shared<ScriptedHook>("flaky", Realms{}, [](const Event&, int call) -> Result<Receipt> {
+        if (call <= 2) return unavailable();
+        return ok_receipt();
+      });
   Dispatcher d;
   d.add_hook(flaky, fast_retry());
   auto id = d.fire(Payload("x"));
@@ -149,9 +161,8 @@ TEST(Dispatcher_Retry, RetryableFailures_AreRetriedWithTheSameEventId) {
 }
 
 TEST(Dispatcher_Retry, PermanentFailure_GoesToDeadLettersAtOnce) {
-  auto gone = std::make_shared<ScriptedHook>("gone", Realms{}, [](const Event&, int) -> Result<Receipt> {
-    return not_found();
-  });
+  auto gone = std::make_shared<ScriptedHook>(
+      "gone", Realms{}, [](const Event&, int) -> Result<Receipt> { return not_found(); });
   Dispatcher d;
   d.add_hook(gone, fast_retry());
   ASSERT_TRUE(d.fire(Payload("x")).ok());
@@ -165,9 +176,8 @@ TEST(Dispatcher_Retry, PermanentFailure_GoesToDeadLettersAtOnce) {
 }
 
 TEST(Dispatcher_Retry, MaxAttemptsExhausted_GoesToDeadLetters) {
-  auto down = std::make_shared<ScriptedHook>("down", Realms{}, [](const Event&, int) -> Result<Receipt> {
-    return unavailable();
-  });
+  auto down = std::make_shared<ScriptedHook>(
+      "down", Realms{}, [](const Event&, int) -> Result<Receipt> { return unavailable(); });
   Dispatcher d;
   d.add_hook(down, fast_retry(3));
   ASSERT_TRUE(d.fire(Payload("x")).ok());
@@ -181,9 +191,8 @@ TEST(Dispatcher_Retry, MaxAttemptsExhausted_GoesToDeadLetters) {
 
 TEST(Dispatcher_Retry, WaitingForARetry_DoesNotPoll) {
   // A hook failing with a 200 ms backoff: the fetcher must sleep until each retry is due, not spin.
-  auto down = std::make_shared<ScriptedHook>("down", Realms{}, [](const Event&, int) -> Result<Receipt> {
-    return unavailable();
-  });
+  auto down = std::make_shared<ScriptedHook>(
+      "down", Realms{}, [](const Event&, int) -> Result<Receipt> { return unavailable(); });
   Dispatcher d({.poll_interval = std::chrono::hours(1)});
   d.add_hook(down, RetryPolicy{.max_attempts = 4, .initial_delay = 200ms, .jitter = false});
   ASSERT_TRUE(d.fire(Payload("x")).ok());
@@ -283,9 +292,8 @@ TEST(Dispatcher_Config, HookRemovedWithJobsPending_JobsBecomeDeadLettersWithARea
 }
 
 TEST(Dispatcher_Config, HooksFromAConfig_UseTheirRetryPolicy) {
-  auto flaky = std::make_shared<ScriptedHook>("flaky", Realms{}, [](const Event&, int) -> Result<Receipt> {
-    return unavailable();
-  });
+  auto flaky = std::make_shared<ScriptedHook>(
+      "flaky", Realms{}, [](const Event&, int) -> Result<Receipt> { return unavailable(); });
   Config config;
   config.hooks.push_back(HookEntry{.hook = flaky, .retry = fast_retry(2), .location = {}});
   Dispatcher d(config);

@@ -11,15 +11,23 @@ using eventhooks::RetryPolicy;
 namespace {
 
 RetryPolicy no_jitter() {
-  return RetryPolicy{.max_attempts = 8, .max_age = 3600s, .initial_delay = 100ms, .multiplier = 2.0,
-                     .max_delay = 1000ms, .jitter = false};
+  return RetryPolicy{.max_attempts = 8,
+                     .max_age = 3600s,
+                     .initial_delay = 100ms,
+                     .multiplier = 2.0,
+                     .max_delay = 1000ms,
+                     .jitter = false};
 }
 
-Error retryable() { return Error{ErrorCode::unavailable, "HTTP 503", true, 503, {}}; }
+Error retryable() {
+  return Error{ErrorCode::unavailable, "HTTP 503", true, 503, {}};
+}
 
 }  // namespace
 
-TEST(RetryPolicy_NextDelay, FirstRetry_WaitsInitialDelay) { EXPECT_EQ(no_jitter().next_delay(1, 0.7), 100ms); }
+TEST(RetryPolicy_NextDelay, FirstRetry_WaitsInitialDelay) {
+  EXPECT_EQ(no_jitter().next_delay(1, 0.7), 100ms);
+}
 
 TEST(RetryPolicy_NextDelay, EachAttempt_MultipliesTheWait) {
   const auto p = no_jitter();
