@@ -127,13 +127,14 @@ Result<HttpRequest> WebHook::render(const Event& event) const {
                                             [](const auto& h) { return iequals(h.first, "content-type"); });
   if (!own_content_type) request.headers.emplace_back("Content-Type", "application/json");
   request.headers.insert(request.headers.end(), options_.headers.begin(), options_.headers.end());
+  // The idempotency key of DESIGN.md, sent signed or not: the event id, the same on every attempt, so a
+  // receiver can drop the duplicates that at-least-once delivery allows.
+  request.headers.emplace_back("webhook-id", event.id);
   if (!secret_key_.empty()) {
-    // Signed at render time, once per attempt: receivers reject stale timestamps, so a retry gets a fresh
-    // one, while webhook-id (the event id) stays the same and lets them drop duplicates.
+    // Signed at render time, once per attempt: receivers reject stale timestamps, so a retry gets a fresh one.
     const auto now =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
             .count();
-    request.headers.emplace_back("webhook-id", event.id);
     request.headers.emplace_back("webhook-timestamp", std::to_string(now));
     request.headers.emplace_back("webhook-signature",
                                  detail::sign_webhook(secret_key_, event.id, now, request.body));

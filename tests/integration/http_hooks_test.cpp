@@ -100,6 +100,19 @@ TEST(WebHookHttp, Trigger_PostsJsonWithExactHeadersAndBody) {
   EXPECT_EQ(r.body, R"({"temperature":42})");
 }
 
+TEST(WebHookHttp, Unsigned_CarriesEventIdAsWebhookIdOnEveryAttempt) {
+  HttpTestServer server;
+  WebHook hook(webhook_to(server.url("/unsigned")));
+  const Event event = Event::make("alarm", "x");
+  ASSERT_TRUE(hook.trigger(event).delivered());
+  ASSERT_TRUE(hook.trigger(event).delivered());
+  const auto rs = server.requests();
+  ASSERT_EQ(rs.size(), 2u);
+  EXPECT_EQ(rs[0].header("webhook-id"), event.id);
+  EXPECT_EQ(rs[1].header("webhook-id"), event.id);
+  EXPECT_FALSE(rs[0].has_header("webhook-signature"));
+}
+
 TEST(WebHookHttp, TextData_IsSentAsJsonString) {
   HttpTestServer server;
   WebHook hook(webhook_to(server.url("/t")));
