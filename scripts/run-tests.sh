@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: build, start the test servers, run the whole suite in release and under ASan+UBSan, stop servers.
+# `make test`: build, start the test servers, run the whole suite in release and under ASan+UBSan, the delivery
+# engine's threaded unit tests under TSan, stop the servers.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -9,6 +10,9 @@ cmake --preset release >/dev/null
 cmake --build --preset release -j "$jobs"
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs"
+# TSan: only what the dispatcher's threads touch (library + unit tests); the whole suite would not fit the budget.
+cmake --preset tsan >/dev/null
+cmake --build --preset tsan -j "$jobs" --target eventhooks_unit_tests
 
 trap 'scripts/test-servers.sh stop' EXIT
 scripts/test-servers.sh start
@@ -20,4 +24,7 @@ echo "== release =="
 ctest --preset release -j "$jobs" || status=1
 echo "== asan+ubsan =="
 ctest --preset asan -j "$jobs" -LE package || status=1
+echo "== tsan: dispatcher, outboxes, retry policy =="
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+  ctest --preset tsan -j "$jobs" -L unit -R 'Dispatcher|Outbox|RetryPolicy' || status=1
 exit $status
