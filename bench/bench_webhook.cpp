@@ -1,5 +1,6 @@
-// End-to-end WebHook throughput: N threads trigger one WebHook (one shared, pooled HttpClient) against a local
-// keep-alive sink for a fixed time. scripts/bench-http.sh runs it next to wrk on the same sink and body.
+// End-to-end WebHook throughput: N threads trigger one WebHook (one shared, pooled HttpClient) against a
+// local keep-alive sink for a fixed time. scripts/bench-http.sh runs it next to wrk on the same sink and
+// body.
 //   bench_webhook URL CONCURRENCY SECONDS BODY_FILE
 #include <spdlog/spdlog.h>
 
@@ -26,7 +27,8 @@ int main(int argc, char** argv) {
   ss << in.rdbuf();
   const auto payload = eventhooks::Payload::from_cli_text(ss.str());
 
-  eventhooks::logger()->set_level(spdlog::level::warn);  // one info line per trigger would measure the terminal
+  eventhooks::logger()->set_level(
+      spdlog::level::warn);  // one info line per trigger would measure the terminal
   eventhooks::WebHook hook({.name = "bench", .url = url});
 
   std::atomic<bool> stop{false};

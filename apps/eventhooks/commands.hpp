@@ -28,8 +28,8 @@ enum ExitCode : int {
 };
 
 struct GlobalOptions {
-  int verbosity = 0;               // -v: debug, -vv: trace
-  std::string log_format = "text"; // text | json
+  int verbosity = 0;                // -v: debug, -vv: trace
+  std::string log_format = "text";  // text | json
 };
 
 // Set by the subcommand that was chosen; main() calls it after parsing and returns its exit code.

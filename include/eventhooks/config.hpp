@@ -77,7 +77,7 @@ class EVENTHOOKS_EXPORT ConfigReader {
   Locator locate_;
   const nlohmann::json* defaults_;
   mutable std::set<std::string, std::less<>> used_;  // every key asked for, present or not
-  std::string prefix_;  // "retry." for a nested reader
+  std::string prefix_;                               // "retry." for a nested reader
 };
 
 // Makes a hook of one type from its common part and its keys.
@@ -97,8 +97,8 @@ class EVENTHOOKS_EXPORT HookRegistry {
 
   // Builds one hook from its dict: {"type": ..., "realms": [...], "enabled": ..., <type's keys>}.
   // Throws ConfigError (unknown type with the nearest name suggested, unknown key, missing key, bad value).
-  HookPtr build(const std::string& name, const nlohmann::json& config, const ConfigReader::Locator& locate = {},
-                const nlohmann::json* defaults = nullptr) const;
+  HookPtr build(const std::string& name, const nlohmann::json& config,
+                const ConfigReader::Locator& locate = {}, const nlohmann::json* defaults = nullptr) const;
 
  private:
   std::map<std::string, HookBuilder, std::less<>> builders_;
@@ -119,10 +119,10 @@ struct HookEntry {
 };
 
 struct Config {
-  std::string source;               // the file's path, or "<string>"
-  std::vector<HookEntry> hooks;     // in file order; disabled hooks included (they never fire)
+  std::string source;            // the file's path, or "<string>"
+  std::vector<HookEntry> hooks;  // in file order; disabled hooks included (they never fire)
   std::optional<OutboxConfig> outbox;
-  nlohmann::json defaults;          // the `defaults:` block as read
+  nlohmann::json defaults;  // the `defaults:` block as read
 
   // The hook of that name, or nullptr.
   EVENTHOOKS_EXPORT HookPtr find(std::string_view name) const;
@@ -130,7 +130,8 @@ struct Config {
 
 // Loads a YAML or JSON file: ${VAR} / ${VAR:-default} interpolation, <key>_file secrets, validation.
 // Throws ConfigError naming file, line, hook and key; nothing is built unless everything is valid.
-EVENTHOOKS_EXPORT Config load_config(const std::string& path, const HookRegistry& registry = HookRegistry::with_builtins());
+EVENTHOOKS_EXPORT Config load_config(const std::string& path,
+                                     const HookRegistry& registry = HookRegistry::with_builtins());
 // The same from text; `source` names it in errors. `base_dir` resolves relative *_file paths.
 EVENTHOOKS_EXPORT Config parse_config(std::string_view text, const std::string& source,
                                       const HookRegistry& registry = HookRegistry::with_builtins(),

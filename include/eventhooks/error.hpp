@@ -15,20 +15,21 @@ namespace eventhooks {
 
 // What went wrong, coarse enough to branch on. `retryable` on Error says whether trying again can help.
 enum class ErrorCode {
-  invalid_input,   // the event itself cannot be sent (empty data where data is required, header injection, ...)
-  config,          // the hook's configuration is wrong (bad URL, missing credentials)
-  dns,             // host name did not resolve
-  connect,         // TCP connection refused or unreachable
-  timeout,         // connect or total timeout elapsed
-  tls,             // handshake or certificate verification failed
-  protocol,        // the peer said something unexpected (malformed reply, STARTTLS not offered, ...)
-  http_status,     // the server answered with a non-2xx HTTP status
-  auth,            // credentials rejected
-  rejected,        // the server refused this message (SMTP 5xx, SES MessageRejected, AMQP nack/return)
-  throttled,       // the server asked us to slow down (HTTP 429, SES Throttling)
-  unavailable,     // the server is temporarily unable to take the message (HTTP 503, SMTP 4xx, broker down)
-  io,              // local I/O (file sink, outbox)
-  internal,        // a bug or an unexpected library failure
+  invalid_input,  // the event itself cannot be sent (empty data where data is required, header injection,
+                  // ...)
+  config,         // the hook's configuration is wrong (bad URL, missing credentials)
+  dns,            // host name did not resolve
+  connect,        // TCP connection refused or unreachable
+  timeout,        // connect or total timeout elapsed
+  tls,            // handshake or certificate verification failed
+  protocol,       // the peer said something unexpected (malformed reply, STARTTLS not offered, ...)
+  http_status,    // the server answered with a non-2xx HTTP status
+  auth,           // credentials rejected
+  rejected,       // the server refused this message (SMTP 5xx, SES MessageRejected, AMQP nack/return)
+  throttled,      // the server asked us to slow down (HTTP 429, SES Throttling)
+  unavailable,    // the server is temporarily unable to take the message (HTTP 503, SMTP 4xx, broker down)
+  io,             // local I/O (file sink, outbox)
+  internal,       // a bug or an unexpected library failure
 };
 
 EVENTHOOKS_EXPORT const char* to_string(ErrorCode code) noexcept;
@@ -37,8 +38,8 @@ struct Error {
   ErrorCode code = ErrorCode::internal;
   std::string message;  // readable, never contains secrets
   bool retryable = false;
-  std::optional<int> status;                       // HTTP status or SMTP reply code, when there was one
-  std::optional<std::chrono::seconds> retry_after; // what the server asked for (HTTP Retry-After)
+  std::optional<int> status;                        // HTTP status or SMTP reply code, when there was one
+  std::optional<std::chrono::seconds> retry_after;  // what the server asked for (HTTP Retry-After)
 
   // "timeout: connect to 127.0.0.1:8080 timed out after 2000 ms (retryable)"
   EVENTHOOKS_EXPORT std::string to_string() const;
@@ -48,8 +49,9 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT(google-explicit-constructor)
-  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(Error error)
+      : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }

@@ -12,9 +12,9 @@
 namespace eventhooks {
 
 struct Event {
-  std::string id;                     // UUIDv7 text, unique and time-ordered; stays the same across retries
-  std::string name;                   // what happened (the hook's name for a direct trigger)
-  std::optional<std::string> realm;   // the caller's origin, matched against each hook's realms
+  std::string id;                    // UUIDv7 text, unique and time-ordered; stays the same across retries
+  std::string name;                  // what happened (the hook's name for a direct trigger)
+  std::optional<std::string> realm;  // the caller's origin, matched against each hook's realms
   Payload payload;
   std::chrono::system_clock::time_point created_at{};
 

@@ -22,7 +22,7 @@ struct HttpOptions {
   std::chrono::milliseconds connect_timeout{10'000};  // TCP + TLS handshake
   std::chrono::milliseconds timeout{30'000};          // the whole request, connect included
   TlsOptions tls;
-  bool follow_redirects = false;      // a 3xx is a failure unless this is on
+  bool follow_redirects = false;               // a 3xx is a failure unless this is on
   std::size_t max_response_bytes = 64 * 1024;  // the response body is read up to this, the rest dropped
   std::string user_agent = "eventhooks/0.1";
   // Proxies come from http_proxy / HTTPS_PROXY / ALL_PROXY / NO_PROXY unless set here (libcurl's rules:
@@ -41,8 +41,8 @@ struct HttpRequest {
 
 struct HttpResponse {
   int status = 0;
-  Headers headers;     // names lower-cased
-  std::string body;    // at most HttpOptions::max_response_bytes
+  Headers headers;   // names lower-cased
+  std::string body;  // at most HttpOptions::max_response_bytes
   bool body_truncated = false;
 
   // First header with that (lower-case) name, or nullptr.

@@ -22,10 +22,10 @@ struct Outcome {
   enum class Kind { delivered, skipped, failed };
 
   Kind kind = Kind::failed;
-  std::string hook;        // the hook's name
+  std::string hook;  // the hook's name
   std::string event_id;
-  Receipt receipt;         // when delivered
-  std::string reason;      // when skipped: why
+  Receipt receipt;             // when delivered
+  std::string reason;          // when skipped: why
   std::optional<Error> error;  // when failed
   std::chrono::microseconds elapsed{0};
 

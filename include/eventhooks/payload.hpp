@@ -13,12 +13,12 @@ namespace eventhooks {
 
 class EVENTHOOKS_EXPORT Payload {
  public:
-  Payload() = default;                                                // no data
-  Payload(std::string text) : v_(std::move(text)) {}                  // NOLINT(google-explicit-constructor)
-  Payload(const char* text) : v_(std::string(text ? text : "")) {}    // NOLINT(google-explicit-constructor)
-  Payload(std::string_view text) : v_(std::string(text)) {}           // NOLINT(google-explicit-constructor)
-  Payload(nlohmann::ordered_json value);                              // NOLINT(google-explicit-constructor)
-  Payload(const nlohmann::json& value);                               // NOLINT(google-explicit-constructor)
+  Payload() = default;                                              // no data
+  Payload(std::string text) : v_(std::move(text)) {}                // NOLINT(google-explicit-constructor)
+  Payload(const char* text) : v_(std::string(text ? text : "")) {}  // NOLINT(google-explicit-constructor)
+  Payload(std::string_view text) : v_(std::string(text)) {}         // NOLINT(google-explicit-constructor)
+  Payload(nlohmann::ordered_json value);                            // NOLINT(google-explicit-constructor)
+  Payload(const nlohmann::json& value);                             // NOLINT(google-explicit-constructor)
 
   // DESIGN.md's --data rule: text that parses as a JSON object is an object, anything else is a string.
   static Payload from_cli_text(std::string_view text);

@@ -6,9 +6,9 @@
 
 namespace eventhooks::detail {
 
-void register_http_hook_types(HookRegistry& registry);      // WebHook, MattermostWebHook, DockerCloudWebHook
-void register_file_hook_type(HookRegistry& registry);       // FileHook
-void register_email_hook_types(HookRegistry& registry);     // SimpleEmailHook, AwsSesEmailHook
-void register_rabbitmq_hook_type(HookRegistry& registry);   // RabbitMqHook
+void register_http_hook_types(HookRegistry& registry);     // WebHook, MattermostWebHook, DockerCloudWebHook
+void register_file_hook_type(HookRegistry& registry);      // FileHook
+void register_email_hook_types(HookRegistry& registry);    // SimpleEmailHook, AwsSesEmailHook
+void register_rabbitmq_hook_type(HookRegistry& registry);  // RabbitMqHook
 
 }  // namespace eventhooks::detail

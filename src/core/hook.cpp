@@ -54,12 +54,13 @@ Outcome Hook::deliver(const Event& event) {
       return Error{ErrorCode::internal, std::string("unexpected exception: ") + e.what(), false, {}, {}};
     }
   }();
-  out.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+  out.elapsed =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
   if (sent) {
     out.kind = Outcome::Kind::delivered;
     out.receipt = std::move(sent).value();
-    logger()->info("{} '{}' delivered event {} ({}, {} ms)", type(), common_.name, event.id, out.receipt.detail,
-                   out.elapsed.count() / 1000);
+    logger()->info("{} '{}' delivered event {} ({}, {} ms)", type(), common_.name, event.id,
+                   out.receipt.detail, out.elapsed.count() / 1000);
   } else {
     out.kind = Outcome::Kind::failed;
     out.error = std::move(sent).error();

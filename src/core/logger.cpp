@@ -17,7 +17,8 @@ std::shared_ptr<spdlog::logger> logger() {
     // A host application that registered its own "eventhooks" logger with spdlog gets it.
     g_logger = spdlog::get("eventhooks");
     if (!g_logger) {
-      g_logger = std::make_shared<spdlog::logger>("eventhooks", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+      g_logger = std::make_shared<spdlog::logger>("eventhooks",
+                                                  std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
       g_logger->set_level(spdlog::level::info);
     }
   }

@@ -35,7 +35,9 @@ bool Payload::empty() const noexcept {
 std::string Payload::to_json_body() const {
   switch (v_.index()) {
     case 0: return "null";
-    case 1: return nlohmann::ordered_json(std::get<1>(v_)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    case 1:
+      return nlohmann::ordered_json(std::get<1>(v_))
+          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     default: return std::get<2>(v_).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
 }

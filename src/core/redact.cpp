@@ -2,7 +2,9 @@
 
 namespace eventhooks {
 
-std::string mask(std::string_view secret) { return secret.empty() ? std::string() : std::string("***"); }
+std::string mask(std::string_view secret) {
+  return secret.empty() ? std::string() : std::string("***");
+}
 
 std::string redact_url(std::string_view url) {
   std::string out(url);

@@ -131,7 +131,8 @@ Result<HttpRequest> WebHook::render(const Event& event) const {
   // receiver can drop the duplicates that at-least-once delivery allows.
   request.headers.emplace_back("webhook-id", event.id);
   if (!secret_key_.empty()) {
-    // Signed at render time, once per attempt: receivers reject stale timestamps, so a retry gets a fresh one.
+    // Signed at render time, once per attempt: receivers reject stale timestamps, so a retry gets a fresh
+    // one.
     const auto now =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
             .count();

@@ -600,7 +600,8 @@ TEST(RabbitMq_Restart, BrokerKilledMidStream_EveryDeliveredMessageIsInQueue) {
   const std::string queue = unique_name("eh-restart");
   TestClient(b).declare_queue(queue);
   // Mnesia buffers its transaction log for up to ~2 s (delayed_write): a SIGKILL within that window loses the
-  // queue's declaration itself, which is the broker's doing, not the hook's. Flush it before the stream starts.
+  // queue's declaration itself, which is the broker's doing, not the hook's. Flush it before the stream
+  // starts.
   ASSERT_EQ(own.ctl("eval 'mnesia:dump_log().'"), 0) << "rabbitmqctl eval mnesia:dump_log() failed";
 
   auto o = options_for(b, queue);

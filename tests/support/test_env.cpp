@@ -1,23 +1,26 @@
 #include "test_env.hpp"
 
+#include <sys/wait.h>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <stdexcept>
-#include <sys/wait.h>
 
 namespace eventhooks::test {
 
 std::string require_env(const char* name) {
   const char* v = std::getenv(name);
   if (v == nullptr || *v == '\0') {
-    throw std::runtime_error(std::string(name) +
-                             " is not set: start the test servers with scripts/test-servers.sh (make test does)");
+    throw std::runtime_error(
+        std::string(name) +
+        " is not set: start the test servers with scripts/test-servers.sh (make test does)");
   }
   return v;
 }
 
-int require_port(const char* name) { return std::stoi(require_env(name)); }
+int require_port(const char* name) {
+  return std::stoi(require_env(name));
+}
 
 TempDir::TempDir() {
   std::random_device rd;

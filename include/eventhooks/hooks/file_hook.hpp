@@ -11,10 +11,10 @@ namespace eventhooks {
 
 struct FileHookOptions {
   std::string name;
-  std::string path;      // created if missing (with its parent folder), appended to otherwise
+  std::string path;  // created if missing (with its parent folder), appended to otherwise
   Realms realms;
   bool enabled = true;
-  bool fsync = false;    // fsync after each line: durable, slower
+  bool fsync = false;  // fsync after each line: durable, slower
 };
 
 // Each line: {"id": ..., "name": ..., "realm": ..., "time": "RFC 3339", "data": <object or string>}

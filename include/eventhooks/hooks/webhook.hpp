@@ -25,8 +25,8 @@ struct WebHookOptions {
   std::string url;
   Realms realms;
   bool enabled = true;
-  Headers headers;          // extra request headers
-  std::string secret;       // "whsec_<base64>": sign with Standard Webhooks (webhook-id/-timestamp/-signature)
+  Headers headers;     // extra request headers
+  std::string secret;  // "whsec_<base64>": sign with Standard Webhooks (webhook-id/-timestamp/-signature)
   HttpHookOptions http;
 };
 
@@ -53,8 +53,8 @@ class EVENTHOOKS_EXPORT WebHook : public Hook {
 
 struct MattermostOptions {
   std::string name;
-  std::string host;         // https://chat.example.com
-  std::string token;        // the incoming webhook's token (secret)
+  std::string host;   // https://chat.example.com
+  std::string token;  // the incoming webhook's token (secret)
   Realms realms;
   bool enabled = true;
   std::string username, channel, icon_url, icon_emoji;
@@ -80,8 +80,8 @@ class EVENTHOOKS_EXPORT MattermostWebHook : public Hook {
 
 struct DockerCloudOptions {
   std::string name;
-  std::string source;        // secret-ish: masked in logs
-  std::string trigger;       // secret-ish: masked in logs
+  std::string source;   // secret-ish: masked in logs
+  std::string trigger;  // secret-ish: masked in logs
   std::string source_branch = "master";
   std::string source_type = "Branch";
   std::string base_url = "https://hub.docker.com";
