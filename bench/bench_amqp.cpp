@@ -2,11 +2,15 @@
 // publisher's I/O thread) until COUNT persistent messages are confirmed into a fresh durable queue.
 // scripts/bench-amqp.sh runs it next to bench_amqp_reference (plain rabbitmq-c, window 256) in the same run.
 //   bench_amqp QUEUE COUNT THREADS            broker from EVENTHOOKS_AMQP_* (scripts/servers/rabbitmq.sh)
+//   bench_amqp QUEUE COUNT async:WINDOW       one thread, hook.deliver_async() with WINDOW messages in flight
+//                                             (the same shape as the reference loop)
 #include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -20,7 +24,9 @@ int main(int argc, char** argv) {
   }
   const std::string queue = argv[1];
   const long count = std::stol(argv[2]);
-  const int threads_n = std::stoi(argv[3]);
+  const std::string mode = argv[3];
+  const bool async = mode.rfind("async:", 0) == 0;
+  const int threads_n = std::stoi(async ? mode.substr(6) : mode);
   const auto broker = amqp_bench::broker_from_env();
   amqp_bench::reset_queue(broker, queue);
 
@@ -42,7 +48,28 @@ int main(int argc, char** argv) {
   std::atomic<long> next{1}, delivered{1}, failed{0};
   std::vector<std::thread> threads;
   const auto start = std::chrono::steady_clock::now();
-  for (int t = 0; t < threads_n; ++t) {
+  if (async) {
+    // One caller, a window of threads_n unconfirmed messages, like the rabbitmq-c reference loop.
+    std::mutex mu;
+    std::condition_variable cv;
+    long in_flight = 0;
+    for (long i = 1; i < count; ++i) {
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return in_flight < threads_n; });
+        ++in_flight;
+      }
+      hook.deliver_async(eventhooks::Event::make("bench", payload), [&](eventhooks::Outcome out) {
+        out.delivered() ? ++delivered : ++failed;
+        std::lock_guard lock(mu);
+        --in_flight;
+        cv.notify_one();
+      });
+    }
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return in_flight == 0; });
+  }
+  for (int t = 0; !async && t < threads_n; ++t) {
     threads.emplace_back([&] {
       long ok = 0, bad = 0;
       while (next.fetch_add(1, std::memory_order_relaxed) < count) {
@@ -56,8 +83,8 @@ int main(int argc, char** argv) {
   for (auto& t : threads) t.join();
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto depth = amqp_bench::queue_depth(broker, queue);
-  std::printf("hook threads=%d messages=%ld delivered=%ld failed=%ld in_queue=%u seconds=%.3f rate=%.0f\n",
-              threads_n, count, delivered.load(), failed.load(), depth, elapsed,
+  std::printf("hook %s=%d messages=%ld delivered=%ld failed=%ld in_queue=%u seconds=%.3f rate=%.0f\n",
+              async ? "window" : "threads", threads_n, count, delivered.load(), failed.load(), depth, elapsed,
               (delivered.load() - 1) / elapsed);
   return failed == 0 ? 0 : 1;
 }

@@ -27,17 +27,20 @@ best() { sort -n | tail -n1; }
 
 echo "Persistent messages/s with publisher confirms, $messages messages per run into a fresh durable queue, best of $rounds."
 echo
-echo "| in flight | RabbitMqHook (threads = N) | rabbitmq-c loop (window = N) | ratio |"
-echo "|---:|---:|---:|---:|"
+echo "| in flight | RabbitMqHook, N threads calling trigger() | RabbitMqHook, 1 thread, deliver_async() window N | rabbitmq-c loop (window = N) | trigger() ratio | deliver_async() ratio |"
+echo "|---:|---:|---:|---:|---:|---:|"
 for n in 16 64 256; do
-  hook_rates=() ref_rates=()
+  hook_rates=() async_rates=() ref_rates=()
   for _ in $(seq "$rounds"); do
     ref_rates+=("$("$build/bench/bench_amqp_reference" "$queue" "$messages" "$n" | rate)")
     hook_rates+=("$("$build/bench/bench_amqp" "$queue" "$messages" "$n" | rate)")
+    async_rates+=("$("$build/bench/bench_amqp" "$queue" "$messages" "async:$n" | rate)")
   done
   h=$(printf '%s\n' "${hook_rates[@]}" | best)
+  a=$(printf '%s\n' "${async_rates[@]}" | best)
   r=$(printf '%s\n' "${ref_rates[@]}" | best)
-  ratio=$(awk -v a="$h" -v b="$r" 'BEGIN {printf "%.0f %%", 100*a/b}')
-  printf '| %s | %s | %s | %s |\n' "$n" "$h" "$r" "$ratio"
+  ratio_h=$(awk -v a="$h" -v b="$r" 'BEGIN {printf "%.0f %%", 100*a/b}')
+  ratio_a=$(awk -v a="$a" -v b="$r" 'BEGIN {printf "%.0f %%", 100*a/b}')
+  printf '| %s | %s | %s | %s | %s | %s |\n' "$n" "$h" "$a" "$r" "$ratio_h" "$ratio_a"
 done
 [ -n "${EVENTHOOKS_AMQP_CTL:-}" ] && "$EVENTHOOKS_AMQP_CTL" delete_queue "$queue" >/dev/null 2>&1 || true

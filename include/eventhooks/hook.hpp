@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,6 +44,12 @@ class EVENTHOOKS_EXPORT Hook {
   // Sends without the realm check: the dispatcher already selected this hook for the event.
   Outcome deliver(const Event& event);
 
+  using OutcomeCallback = std::function<void(Outcome)>;
+  // deliver() without blocking the caller where the transport allows it (RabbitMqHook: the broker's confirm
+  // arrives later on the hook's I/O thread), so one thread can keep many deliveries in flight. `done` runs
+  // exactly once, possibly on a transport thread: keep it short. Other hook types deliver synchronously.
+  void deliver_async(const Event& event, OutcomeCallback done);
+
   // "WebHook", "MattermostWebHook", ... — the factory's type name.
   virtual std::string_view type() const noexcept = 0;
   // One line describing the hook with every secret masked ("WebHook 'x' -> https://host/***").
@@ -51,8 +58,12 @@ class EVENTHOOKS_EXPORT Hook {
  protected:
   // Formats the event and sends it; the only thing a hook type must write.
   virtual Result<Receipt> send(const Event& event) = 0;
+  // Asynchronous send; the default calls send() and then `done`. A transport that can pipeline overrides it.
+  virtual void send_async(const Event& event, std::function<void(Result<Receipt>)> done);
 
  private:
+  Outcome finish(const Event& event, Result<Receipt> sent, std::chrono::steady_clock::time_point start) const;
+
   HookCommon common_;
 };
 

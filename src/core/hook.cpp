@@ -43,9 +43,6 @@ Outcome Hook::trigger(const Event& event) {
 
 Outcome Hook::deliver(const Event& event) {
   const auto start = std::chrono::steady_clock::now();
-  Outcome out;
-  out.hook = common_.name;
-  out.event_id = event.id;
   Result<Receipt> sent = [&]() -> Result<Receipt> {
     try {
       return send(event);
@@ -54,6 +51,31 @@ Outcome Hook::deliver(const Event& event) {
       return Error{ErrorCode::internal, std::string("unexpected exception: ") + e.what(), false, {}, {}};
     }
   }();
+  return finish(event, std::move(sent), start);
+}
+
+void Hook::send_async(const Event& event, std::function<void(Result<Receipt>)> done) {
+  done(send(event));
+}
+
+void Hook::deliver_async(const Event& event, OutcomeCallback done) {
+  const auto start = std::chrono::steady_clock::now();
+  // The event is copied into the callback: the caller's may be gone when the transport answers.
+  auto finish_with = [this, event, start, done = std::move(done)](Result<Receipt> sent) {
+    done(finish(event, std::move(sent), start));
+  };
+  try {
+    send_async(event, finish_with);
+  } catch (const std::exception& e) {
+    finish_with(Error{ErrorCode::internal, std::string("unexpected exception: ") + e.what(), false, {}, {}});
+  }
+}
+
+Outcome Hook::finish(const Event& event, Result<Receipt> sent,
+                     std::chrono::steady_clock::time_point start) const {
+  Outcome out;
+  out.hook = common_.name;
+  out.event_id = event.id;
   out.elapsed =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
   if (sent) {

@@ -94,4 +94,13 @@ Result<Receipt> RabbitMqHook::send(const Event& event) {
   return publisher_->publish(message.value());
 }
 
+void RabbitMqHook::send_async(const Event& event, std::function<void(Result<Receipt>)> done) {
+  auto message = render(event);
+  if (!message) {
+    done(message.error());
+    return;
+  }
+  publisher_->publish_async(message.value(), std::move(done));
+}
+
 }  // namespace eventhooks

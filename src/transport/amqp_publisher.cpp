@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -111,7 +112,7 @@ std::optional<Error> error_from_reply(const amqp_rpc_reply_t& reply, const std::
 // One message handed to the I/O thread by a caller, and how the caller learns what became of it.
 struct Pending {
   AmqpMessage message;
-  std::promise<Result<Receipt>> done;
+  std::function<void(Result<Receipt>)> done;  // runs once, on the I/O thread (or the caller's, if refused)
   bool finished = false;
   Clock::time_point deadline{};
   std::uint64_t tag = 0;
@@ -120,7 +121,7 @@ struct Pending {
   void finish(Result<Receipt> r) {
     if (finished) return;
     finished = true;
-    done.set_value(std::move(r));
+    done(std::move(r));
   }
 };
 
@@ -627,18 +628,27 @@ AmqpPublisher::~AmqpPublisher() {
   ::close(state_->wake_fd);
 }
 
-Result<Receipt> AmqpPublisher::publish(const AmqpMessage& message) {
+void AmqpPublisher::publish_async(const AmqpMessage& message, std::function<void(Result<Receipt>)> done) {
   auto p = std::make_shared<Pending>();
   p->message = message;
-  auto future = p->done.get_future();
+  p->done = std::move(done);
   bool need_wake = false;
   {
     std::lock_guard lock(state_->mu);
-    if (state_->stopping) return make_error(ErrorCode::unavailable, "publisher is closing", true);
+    if (state_->stopping) {
+      p->finish(make_error(ErrorCode::unavailable, "publisher is closing", true));
+      return;
+    }
     state_->queue.push_back(p);
     need_wake = state_->io_sleeping;
   }
   if (need_wake) state_->wake();
+}
+
+Result<Receipt> AmqpPublisher::publish(const AmqpMessage& message) {
+  auto promise = std::make_shared<std::promise<Result<Receipt>>>();
+  auto future = promise->get_future();
+  publish_async(message, [promise](Result<Receipt> r) { promise->set_value(std::move(r)); });
   // The I/O thread answers every message within connect + confirm timeouts; this bound only guards
   // against a bug there, so that a caller never hangs.
   const auto bound = state_->opt.connect_timeout * 3 + state_->opt.timeout + milliseconds(5'000);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -34,6 +35,9 @@ class AmqpPublisher {
   // Delivered only on basic.ack; nack → rejected (retryable); returned mandatory message → rejected;
   // connection lost before the confirm → unavailable (retryable); no confirm in time → timeout (retryable).
   Result<Receipt> publish(const AmqpMessage& message);
+  // The same without waiting: `done` runs exactly once with the same result, on the I/O thread (keep it
+  // short), so one caller can keep many messages in flight.
+  void publish_async(const AmqpMessage& message, std::function<void(Result<Receipt>)> done);
 
  private:
   struct State;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -279,6 +280,50 @@ TEST(RabbitMq_Publish, ConcurrentTriggers_AllConfirmedAndAllInQueue) {
   for (int tag = 1; tag <= kThreads * kEach; ++tag)
     expected.insert("basic.ack (delivery tag " + std::to_string(tag) + ")");
   EXPECT_EQ(receipts, expected);
+}
+
+TEST(RabbitMq_Publish, DeliverAsyncFromOneThread_ManyInFlightAllConfirmedOnceAndInQueue) {
+  Broker b;
+  ScopedQueue q(b);
+  RabbitMqHook hook(options_for(b, q.name()));
+  constexpr int kMessages = 300;
+  std::mutex mu;
+  std::condition_variable cv;
+  int callbacks = 0;
+  std::set<std::string> delivered_ids;
+  std::set<std::string> sent_ids;
+  for (int i = 0; i < kMessages; ++i) {
+    const Event event = Event::make("async", "message " + std::to_string(i));
+    sent_ids.insert(event.id);
+    hook.deliver_async(event, [&](Outcome out) {
+      std::lock_guard lock(mu);
+      ++callbacks;
+      if (out.delivered()) delivered_ids.insert(out.event_id);
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 30s, [&] { return callbacks >= kMessages; }));
+  }
+  EXPECT_EQ(callbacks, kMessages);  // each callback exactly once
+  EXPECT_EQ(delivered_ids, sent_ids);
+  std::set<std::string> in_queue;
+  TestClient c(b);
+  while (auto m = c.get(q.name())) in_queue.insert(m->message_id);
+  EXPECT_EQ(in_queue, sent_ids);
+}
+
+TEST(RabbitMq_Publish, DeliverAsyncEmptyData_FailsThroughCallbackAndNothingSent) {
+  Broker b;
+  ScopedQueue q(b);
+  RabbitMqHook hook(options_for(b, q.name()));
+  std::optional<Outcome> got;
+  hook.deliver_async(Event::make("async", ""), [&](Outcome out) { got = std::move(out); });
+  ASSERT_TRUE(got.has_value());  // refused before anything is queued: answered on the caller's thread
+  ASSERT_TRUE(got->failed());
+  EXPECT_EQ(got->error->code, ErrorCode::invalid_input);
+  EXPECT_EQ(TestClient(b).count(q.name()), 0u);
 }
 
 TEST(RabbitMq_Publish, IdleLongerThanTwoHeartbeats_SameConnectionKept) {

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <set>
 
 #include "eventhooks/event.hpp"
@@ -97,4 +98,22 @@ TEST(Redact, ScrubRemovesEverySecretOccurrence) {
   EXPECT_EQ(eventhooks::scrub("a pw b pw", "pw"), "a *** b ***");
   EXPECT_EQ(eventhooks::mask("x"), "***");
   EXPECT_EQ(eventhooks::mask(""), "");
+}
+
+TEST(Hook, DeliverAsyncOnSynchronousHook_CallsBackOnceWithTheOutcome) {
+  const auto path =
+      std::filesystem::path(EVENTHOOKS_BINARY_DIR) / "test-tmp" / (eventhooks::new_event_id() + ".jsonl");
+  eventhooks::FileHook hook({.name = "async-file", .path = path.string()});
+  const auto event = eventhooks::Event::make("e", "line");
+  int calls = 0;
+  eventhooks::Outcome got;
+  hook.deliver_async(event, [&](eventhooks::Outcome out) {
+    ++calls;
+    got = std::move(out);
+  });
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(got.delivered()) << got.detail();
+  EXPECT_EQ(got.event_id, event.id);
+  EXPECT_EQ(got.hook, "async-file");
+  std::filesystem::remove(path);
 }

@@ -111,6 +111,8 @@ class EVENTHOOKS_EXPORT RabbitMqHook : public Hook {
 
  protected:
   Result<Receipt> send(const Event& event) override;
+  // Pipelined: returns once the message is queued for the I/O thread; `done` runs on its confirm.
+  void send_async(const Event& event, std::function<void(Result<Receipt>)> done) override;
 
  private:
   RabbitMqOptions options_;
