@@ -16,25 +16,7 @@ source "$root/scripts/servers/lib.sh"
 work=$(mktemp -d)
 trap 'kill_pidfile "$work/nginx.pid"; rm -rf "$work"' EXIT
 
-port=$(free_port)
-mkdir -p "$work/tmp"
-cat >"$work/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/error.log warn;
-daemon on;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $work/tmp; proxy_temp_path $work/tmp; fastcgi_temp_path $work/tmp;
-  uwsgi_temp_path $work/tmp; scgi_temp_path $work/tmp;
-  keepalive_requests 100000000; keepalive_timeout 60s;
-  server { listen 127.0.0.1:$port; location / { return 200 "ok"; } }
-}
-CONF
-/usr/sbin/nginx -c "$work/nginx.conf" -p "$work"
-wait_port "$port" 10
-url="http://127.0.0.1:$port/hook"
+url=$(start_nginx_sink "$work")
 
 kv() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k {print $2}'; }
 

@@ -21,3 +21,28 @@ kill_pidfile() {
   kill -9 "$pid" 2>/dev/null || true
   rm -f "$f"
 }
+# start_nginx_sink WORKDIR: a keep-alive HTTP sink (Debian's nginx, one worker, `200 ok` to everything) on a free
+# loopback port, for the benchmarks. Prints its URL (…/hook); stop it with `kill_pidfile WORKDIR/nginx.pid`.
+start_nginx_sink() {
+  local work=$1 port
+  port=$(free_port)
+  mkdir -p "$work/tmp"
+  cat >"$work/nginx.conf" <<CONF
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/error.log warn;
+daemon on;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work/tmp; proxy_temp_path $work/tmp; fastcgi_temp_path $work/tmp;
+  uwsgi_temp_path $work/tmp; scgi_temp_path $work/tmp;
+  keepalive_requests 100000000; keepalive_timeout 60s;
+  client_body_buffer_size 64k;
+  server { listen 127.0.0.1:$port; location / { return 200 "ok"; } }
+}
+CONF
+  /usr/sbin/nginx -c "$work/nginx.conf" -p "$work"
+  wait_port "$port" 10
+  echo "http://127.0.0.1:$port/hook"
+}
