@@ -22,8 +22,9 @@ struct HttpOptions {
   std::chrono::milliseconds connect_timeout{10'000};  // TCP + TLS handshake
   std::chrono::milliseconds timeout{30'000};          // the whole request, connect included
   TlsOptions tls;
-  bool follow_redirects = false;               // a 3xx is a failure unless this is on
-  std::size_t max_response_bytes = 64 * 1024;  // the response body is read up to this, the rest dropped
+  bool follow_redirects = false;  // a 3xx is a failure unless this is on
+  // The response body is read up to this, the rest dropped.
+  std::size_t max_response_bytes = std::size_t{64} * 1024;
   std::string user_agent = "eventhooks/0.1";
   // Proxies come from http_proxy / HTTPS_PROXY / ALL_PROXY / NO_PROXY unless set here (libcurl's rules:
   // `http_proxy` is read in lower case only).

@@ -54,6 +54,8 @@ Outcome Hook::deliver(const Event& event) {
   return finish(event, std::move(sent), start);
 }
 
+// `done` is by value in the interface: pipelining transports keep it until the answer arrives.
+// NOLINTNEXTLINE(performance-unnecessary-value-param)
 void Hook::send_async(const Event& event, std::function<void(Result<Receipt>)> done) {
   done(send(event));
 }
