@@ -1,13 +1,19 @@
-// End-to-end WebHook throughput: N threads trigger one WebHook (one shared, pooled HttpClient) against a
-// local keep-alive sink for a fixed time. scripts/bench-http.sh runs it next to wrk on the same sink and
-// body.
-//   bench_webhook URL CONCURRENCY SECONDS BODY_FILE
+// End-to-end WebHook throughput against a local keep-alive sink for a fixed time. scripts/bench-http.sh runs
+// it next to wrk on the same sink and body.
+//   bench_webhook URL N SECONDS BODY_FILE        N threads each call hook.trigger() in a loop
+//   bench_webhook URL async:N[:T] SECONDS BODY_FILE  one thread keeps N hook.deliver_async() in flight,
+//   driven
+//                                                by T I/O threads of the hook's HttpClient (default 1), as
+//                                                wrk drives its sockets from -t threads
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -16,11 +22,15 @@
 
 int main(int argc, char** argv) {
   if (argc != 5) {
-    std::fprintf(stderr, "usage: %s URL CONCURRENCY SECONDS BODY_FILE\n", argv[0]);
+    std::fprintf(stderr, "usage: %s URL N|async:N[:T] SECONDS BODY_FILE\n", argv[0]);
     return 2;
   }
   const std::string url = argv[1];
-  const int concurrency = std::stoi(argv[2]);
+  const std::string mode = argv[2];
+  const bool async = mode.rfind("async:", 0) == 0;
+  const int concurrency = std::stoi(async ? mode.substr(6) : mode);
+  const auto colon = async ? mode.find(':', 6) : std::string::npos;
+  const int io_threads = colon == std::string::npos ? 1 : std::stoi(mode.substr(colon + 1));
   const double seconds = std::stod(argv[3]);
   std::ifstream in(argv[4]);
   std::stringstream ss;
@@ -29,13 +39,47 @@ int main(int argc, char** argv) {
 
   eventhooks::logger()->set_level(
       spdlog::level::warn);  // one info line per trigger would measure the terminal
-  eventhooks::WebHook hook({.name = "bench", .url = url});
+  eventhooks::HttpOptions http;
+  http.io_threads = static_cast<std::size_t>(io_threads);
+  eventhooks::WebHook hook(
+      {.name = "bench", .url = url, .http = {.client = std::make_shared<eventhooks::HttpClient>(http)}});
 
   std::atomic<bool> stop{false};
   std::atomic<long> delivered{0}, failed{0};
   std::vector<std::thread> threads;
   const auto start = std::chrono::steady_clock::now();
-  for (int t = 0; t < concurrency; ++t) {
+  if (async) {
+    threads.emplace_back([&] {
+      std::mutex mu;
+      std::condition_variable cv;
+      int in_flight = 0;
+      bool waiting = false;
+      // The caller refills the window in batches of a quarter: woken once per batch, not once per answer.
+      const int refill_at = concurrency - 1;
+      while (!stop.load(std::memory_order_relaxed)) {
+        {
+          std::unique_lock lock(mu);
+          if (in_flight >= concurrency) {
+            waiting = true;
+            cv.wait(lock, [&] { return in_flight <= refill_at; });
+            waiting = false;
+          }
+          ++in_flight;
+        }
+        // A full event each time, as trigger() makes: UUIDv7 id, realm-free, rendered by the hook.
+        hook.deliver_async(eventhooks::Event::make("bench", payload), [&](eventhooks::Outcome out) {
+          out.delivered() ? ++delivered : ++failed;
+          std::lock_guard lock(mu);
+          --in_flight;
+          if (waiting && in_flight <= refill_at) cv.notify_one();
+        });
+      }
+      std::unique_lock lock(mu);
+      waiting = true;
+      cv.wait(lock, [&] { return in_flight == 0; });
+    });
+  }
+  for (int t = 0; !async && t < concurrency; ++t) {
     threads.emplace_back([&] {
       long ok = 0, bad = 0;
       while (!stop.load(std::memory_order_relaxed)) {

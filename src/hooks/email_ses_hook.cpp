@@ -52,7 +52,8 @@ std::string ses_error_message(const HttpResponse& response, const nlohmann::json
 }  // namespace
 
 AwsSesEmailHook::AwsSesEmailHook(AwsSesOptions options)
-    : Hook(HookCommon{options.name, options.realms, options.enabled}), options_(std::move(options)) {
+    : HttpHook(HookCommon{options.name, options.realms, options.enabled}, options.http),
+      options_(std::move(options)) {
   detail::check_email_content(options_.name, options_.email);
   region_ = detail::aws_region(options_.region);
   if (region_.empty()) {
@@ -67,14 +68,6 @@ AwsSesEmailHook::AwsSesEmailHook(AwsSesOptions options)
   }
   if (!options_.access_key_id.empty() && options_.secret_access_key.empty()) {
     throw ConfigError("hook '" + options_.name + "': secret_access_key: required with access_key_id");
-  }
-  client_ = options_.http.client;
-  if (!client_) {
-    HttpOptions http;
-    http.connect_timeout = options_.http.connect_timeout;
-    http.timeout = options_.http.timeout;
-    http.tls = options_.http.tls;
-    client_ = std::make_shared<HttpClient>(std::move(http));
   }
 }
 
@@ -144,12 +137,14 @@ Result<HttpRequest> AwsSesEmailHook::render(const Event& event,
   return request;
 }
 
-Result<Receipt> AwsSesEmailHook::send(const Event& event) {
-  auto request = render(event, std::chrono::system_clock::now());
-  if (!request) return request.error();
-  auto response = client_->perform(request.value());
-  if (!response) return response.error();
-  const HttpResponse& r = response.value();
+Result<HttpRequest> AwsSesEmailHook::render(const Event& event) const {
+  return render(event, std::chrono::system_clock::now());
+}
+
+Result<Receipt> AwsSesEmailHook::interpret(const HttpRequest& /*request*/,
+                                           Result<HttpResponse> performed) const {
+  if (!performed) return performed.error();
+  const HttpResponse& r = performed.value();
   const nlohmann::json body = nlohmann::json::parse(r.body, nullptr, false);
   if (r.status >= 200 && r.status < 300) {
     if (body.is_object() && body.contains("MessageId") && body["MessageId"].is_string()) {

@@ -68,13 +68,6 @@ Receipt receipt_of(const HttpResponse& response) {
   return r;
 }
 
-Result<Receipt> send_with(HttpClient& client, Result<HttpRequest> request) {
-  if (!request) return request.error();
-  auto response = client.send(request.value());
-  if (!response) return response.error();
-  return receipt_of(response.value());
-}
-
 void require_http_url(const std::string& type, const std::string& hook, const char* key,
                       const std::string& url) {
   if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
@@ -88,10 +81,43 @@ void require_http_url(const std::string& type, const std::string& hook, const ch
 
 }  // namespace
 
+// ---------------------------------------------------------------------------------------------- HttpHook
+
+HttpHook::HttpHook(HookCommon common, const HttpHookOptions& http)
+    : Hook(std::move(common)), client_(client_for(http)) {}
+
+HttpHook::~HttpHook() = default;
+
+Result<Receipt> HttpHook::interpret(const HttpRequest& request, Result<HttpResponse> performed) const {
+  auto checked = check_http_status(request, std::move(performed));
+  if (!checked) return checked.error();
+  return receipt_of(checked.value());
+}
+
+Result<Receipt> HttpHook::send(const Event& event) {
+  auto request = render(event);
+  if (!request) return request.error();
+  return interpret(request.value(), client_->perform(request.value()));
+}
+
+void HttpHook::send_async(const Event& event, std::function<void(Result<Receipt>)> done) {
+  auto request = render(event);
+  if (!request) {
+    done(request.error());
+    return;
+  }
+  client_->perform_async(
+      std::move(request).value(),
+      [this, done = std::move(done)](const HttpRequest& sent, Result<HttpResponse> performed) {
+        done(interpret(sent, std::move(performed)));
+      });
+}
+
 // ---------------------------------------------------------------------------------------------- WebHook
 
 WebHook::WebHook(WebHookOptions options)
-    : Hook(HookCommon{options.name, options.realms, options.enabled}), options_(std::move(options)) {
+    : HttpHook(HookCommon{options.name, options.realms, options.enabled}, options.http),
+      options_(std::move(options)) {
   require_http_url("WebHook", options_.name, "url", options_.url);
   check_headers(options_.name, options_.headers);
   if (!options_.secret.empty()) {
@@ -102,7 +128,6 @@ WebHook::WebHook(WebHookOptions options)
     }
     secret_key_ = std::move(*key);
   }
-  client_ = client_for(options_.http);
 }
 
 WebHook::~WebHook() = default;
@@ -143,14 +168,11 @@ Result<HttpRequest> WebHook::render(const Event& event) const {
   return request;
 }
 
-Result<Receipt> WebHook::send(const Event& event) {
-  return send_with(*client_, render(event));
-}
-
 // ---------------------------------------------------------------------------------------------- Mattermost
 
 MattermostWebHook::MattermostWebHook(MattermostOptions options)
-    : Hook(HookCommon{options.name, options.realms, options.enabled}), options_(std::move(options)) {
+    : HttpHook(HookCommon{options.name, options.realms, options.enabled}, options.http),
+      options_(std::move(options)) {
   options_.host = strip_trailing_slashes(options_.host);
   require_http_url("MattermostWebHook", options_.name, "host", options_.host);
   if (options_.token.empty()) throw ConfigError("MattermostWebHook '" + options_.name + "': token: missing");
@@ -158,7 +180,6 @@ MattermostWebHook::MattermostWebHook(MattermostOptions options)
     throw ConfigError("MattermostWebHook '" + options_.name +
                       "': token: must not contain '/', '?', '#', spaces or line breaks");
   }
-  client_ = client_for(options_.http);
 }
 
 MattermostWebHook::~MattermostWebHook() = default;
@@ -194,14 +215,11 @@ Result<HttpRequest> MattermostWebHook::render(const Event& event) const {
   return request;
 }
 
-Result<Receipt> MattermostWebHook::send(const Event& event) {
-  return send_with(*client_, render(event));
-}
-
 // ---------------------------------------------------------------------------------------------- DockerCloud
 
 DockerCloudWebHook::DockerCloudWebHook(DockerCloudOptions options)
-    : Hook(HookCommon{options.name, options.realms, options.enabled}), options_(std::move(options)) {
+    : HttpHook(HookCommon{options.name, options.realms, options.enabled}, options.http),
+      options_(std::move(options)) {
   options_.base_url = strip_trailing_slashes(options_.base_url);
   require_http_url("DockerCloudWebHook", options_.name, "base_url", options_.base_url);
   for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"source", &options_.source},
@@ -212,7 +230,6 @@ DockerCloudWebHook::DockerCloudWebHook(DockerCloudOptions options)
                         ": must not contain '/', '?', '#', spaces or line breaks");
     }
   }
-  client_ = client_for(options_.http);
 }
 
 DockerCloudWebHook::~DockerCloudWebHook() = default;
@@ -237,10 +254,6 @@ Result<HttpRequest> DockerCloudWebHook::render(const Event& /*event: ignored, as
   request.headers.emplace_back("Content-Type", "application/json");
   request.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return request;
-}
-
-Result<Receipt> DockerCloudWebHook::send(const Event& event) {
-  return send_with(*client_, render(event));
 }
 
 }  // namespace eventhooks

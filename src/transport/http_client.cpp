@@ -5,10 +5,14 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <ctime>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -255,56 +259,10 @@ const std::string* HttpResponse::header(std::string_view lower_name) const {
   return nullptr;
 }
 
-struct HttpClient::Impl {
-  HttpOptions options;
-  std::mutex mutex;
-  std::vector<CURL*> idle;  // LIFO: the most recently used handle has the warmest connection
+namespace {
 
-  CURL* borrow() {
-    {
-      std::lock_guard lock(mutex);
-      if (!idle.empty()) {
-        CURL* h = idle.back();
-        idle.pop_back();
-        return h;
-      }
-    }
-    return curl_easy_init();
-  }
-
-  void give_back(CURL* h) {
-    // curl_easy_reset keeps the live connections, DNS and TLS session caches: exactly what reuse needs.
-    curl_easy_reset(h);
-    {
-      std::lock_guard lock(mutex);
-      if (idle.size() < kMaxIdleHandles) {
-        idle.push_back(h);
-        return;
-      }
-    }
-    curl_easy_cleanup(h);
-  }
-
-  ~Impl() {
-    for (CURL* h : idle) curl_easy_cleanup(h);
-  }
-};
-
-HttpClient::HttpClient(HttpOptions options) : impl_(std::make_unique<Impl>()) {
-  global_init_once();
-  impl_->options = std::move(options);
-}
-
-HttpClient::~HttpClient() = default;
-
-const HttpOptions& HttpClient::options() const noexcept {
-  return impl_->options;
-}
-
-Result<HttpResponse> HttpClient::perform(const HttpRequest& request) {
-  const HttpOptions& o = impl_->options;
-  const std::string where = request.redacted_url.empty() ? redact_url(request.url) : request.redacted_url;
-
+// Refuses what must never reach the wire: header injection, an empty or broken method.
+std::optional<Error> check_request(const HttpRequest& request, const std::string& where) {
   for (const auto& [name, value] : request.headers) {
     if (name.empty() || has_line_break(name) || has_line_break(value) ||
         name.find(':') != std::string::npos) {
@@ -319,30 +277,31 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& request) {
   if (has_line_break(request.method) || request.method.empty()) {
     return Error{ErrorCode::invalid_input, "invalid HTTP method", false, {}, {}};
   }
+  return std::nullopt;
+}
 
-  CURL* curl = impl_->borrow();
-  if (curl == nullptr) return Error{ErrorCode::internal, "curl_easy_init failed", true, {}, {}};
-
+// One request's state while libcurl works on it: everything libcurl points into must live this long.
+struct Exchange {
+  HttpRequest owned;                // asynchronous: the request lives here until `done` has run
+  const HttpRequest* req = &owned;  // synchronous: the caller's request, which outlives the exchange
+  std::string where;                // the masked URL
   Transfer transfer;
-  transfer.max_body = o.max_response_bytes;
-  char errbuf[CURL_ERROR_SIZE] = {0};
-
   curl_slist* headers = nullptr;
-  for (const auto& [name, value] : request.headers) {
-    // "Name;" is how libcurl is told to send a header with an empty value.
-    std::string line = name;
-    if (value.empty()) {
-      line += ';';
-    } else {
-      line.append(": ").append(value);
-    }
-    headers = curl_slist_append(headers, line.c_str());
-  }
-  // libcurl sends "Expect: 100-continue" for larger bodies and then waits up to a second; webhooks are small.
-  headers = curl_slist_append(headers, "Expect:");
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  HttpClient::Callback done;  // asynchronous exchanges only
+  bool check_status = false;  // asynchronous: apply send()'s status rules before `done`
 
-  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+  Exchange() = default;
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+  ~Exchange() { curl_slist_free_all(headers); }
+};
+
+// The options that are the same for every request of a client: set once, when a handle is made. Handles are
+// reused without curl_easy_reset, which would throw these away and make every request set them again.
+CURL* new_handle(const HttpOptions& o) {
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) return nullptr;
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for DNS timeouts
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(o.connect_timeout.count()));
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(o.timeout.count()));
@@ -352,7 +311,6 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 #endif
   curl_easy_setopt(curl, CURLOPT_USERAGENT, o.user_agent.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, o.follow_redirects ? 1L : 0L);
   if (o.follow_redirects) curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
   if (!o.proxy.empty()) curl_easy_setopt(curl, CURLOPT_PROXY, o.proxy.c_str());
@@ -363,40 +321,360 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& request) {
   if (!o.tls.cert_file.empty()) curl_easy_setopt(curl, CURLOPT_SSLCERT, o.tls.cert_file.c_str());
   if (!o.tls.key_file.empty()) curl_easy_setopt(curl, CURLOPT_SSLKEY, o.tls.key_file.c_str());
 
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+  return curl;
+}
+
+// Sets what changes from one request to the next on a handle made by new_handle. Every option a previous
+// request may have set is set again here, so nothing of one request leaks into the next.
+void configure(CURL* curl, Exchange& x, const HttpOptions& o) {
+  const HttpRequest& request = *x.req;
+  x.transfer.max_body = o.max_response_bytes;
+  for (const auto& [name, value] : request.headers) {
+    // "Name;" is how libcurl is told to send a header with an empty value.
+    std::string line = name;
+    if (value.empty()) {
+      line += ';';
+    } else {
+      line.append(": ").append(value);
+    }
+    x.headers = curl_slist_append(x.headers, line.c_str());
+  }
+  // libcurl sends "Expect: 100-continue" for larger bodies and then waits up to a second; webhooks are small.
+  x.headers = curl_slist_append(x.headers, "Expect:");
+
+  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, x.errbuf);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, x.headers);
   if (request.method == "GET") {
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, nullptr);
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 0L);
     curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
   } else if (request.method == "HEAD") {
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, nullptr);
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else {
-    if (request.method != "POST") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST,
+                     request.method == "POST" ? nullptr : request.method.c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
+  }
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &x.transfer);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &x.transfer);
+}
+
+// An idle handle must not point into an exchange that is gone.
+void forget_request(CURL* curl) {
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, nullptr);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, nullptr);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, nullptr);
+}
+
+// What libcurl's result code and the handle's status make of the exchange.
+Result<HttpResponse> complete(CURLcode rc, CURL* curl, Exchange& x, const HttpOptions& o) {
+  if (rc != CURLE_OK) return curl_error(rc, curl, x.errbuf, *x.req, x.where, o);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  x.transfer.response.status = static_cast<int>(status);
+  return std::move(x.transfer.response);
+}
+
+// Idle easy handles, LIFO: the most recently used one has the warmest connection (sync path) and caches.
+class HandlePool {
+ public:
+  explicit HandlePool(const HttpOptions& options) : options_(options) {}
+  HandlePool(const HandlePool&) = delete;
+  HandlePool& operator=(const HandlePool&) = delete;
+  ~HandlePool() {
+    for (CURL* h : idle_) curl_easy_cleanup(h);
   }
 
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
+  CURL* borrow() {
+    {
+      std::lock_guard lock(mutex_);
+      if (!idle_.empty()) {
+        CURL* h = idle_.back();
+        idle_.pop_back();
+        return h;
+      }
+    }
+    return new_handle(options_);
+  }
 
+  // The handle keeps its live connection, DNS and TLS session caches: exactly what reuse needs.
+  void give_back(CURL* h) {
+    forget_request(h);
+    {
+      std::lock_guard lock(mutex_);
+      if (idle_.size() < kMaxIdleHandles) {
+        idle_.push_back(h);
+        return;
+      }
+    }
+    curl_easy_cleanup(h);
+  }
+
+ private:
+  const HttpOptions& options_;
+  std::mutex mutex_;
+  std::vector<CURL*> idle_;
+};
+
+Error cancelled(const Exchange& x) {
+  return Error{ErrorCode::internal,
+               x.req->method + " " + x.where + ": cancelled, the HttpClient was destroyed first",
+               true,
+               {},
+               {}};
+}
+
+}  // namespace
+
+namespace {
+
+// The asynchronous side: one libcurl multi handle driven by one I/O thread, started on the first
+// perform_async(). Its transfers share the multi handle's connection cache, so N requests in flight keep N
+// connections alive between bursts. Held by shared_ptr so the thread can outlive the client when a callback
+// destroys the client from the I/O thread itself.
+struct AsyncLoop {
+  explicit AsyncLoop(const HttpOptions& o) : options(o), multi(curl_multi_init()) {}
+  AsyncLoop(const AsyncLoop&) = delete;
+  AsyncLoop& operator=(const AsyncLoop&) = delete;
+  ~AsyncLoop() {
+    for (CURL* h : idle) curl_easy_cleanup(h);
+    if (multi != nullptr) curl_multi_cleanup(multi);
+  }
+
+  const HttpOptions options;
+  CURLM* multi;
+  std::thread thread;
+
+  std::mutex mutex;  // guards `incoming` and `stopping`
+  std::vector<std::unique_ptr<Exchange>> incoming;
+  bool stopping = false;
+
+  // I/O thread only:
+  std::vector<CURL*> idle;
+  std::vector<CURL*> active;  // added to `multi`, not finished
+
+  void submit(std::unique_ptr<Exchange> x) {
+    bool wake = false;
+    {
+      std::lock_guard lock(mutex);
+      if (!stopping) {
+        // Only the first request of a batch wakes the loop: it takes the whole batch at once, and a wakeup
+        // costs a write to libcurl's socket pair and a context switch.
+        wake = incoming.empty();
+        incoming.push_back(std::move(x));
+        x = nullptr;
+      }
+    }
+    if (x) {
+      finish(*x, cancelled(*x));
+      return;
+    }
+    if (wake) curl_multi_wakeup(multi);
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mutex);
+      stopping = true;
+    }
+    curl_multi_wakeup(multi);
+  }
+
+  static void finish(Exchange& x, Result<HttpResponse> result) {
+    try {
+      x.done(*x.req, std::move(result));
+    } catch (...) {
+      // A throwing callback must not take the I/O thread (and every other request) down with it.
+    }
+  }
+
+  void start(Exchange* x) {
+    CURL* curl = nullptr;
+    if (!idle.empty()) {
+      curl = idle.back();
+      idle.pop_back();
+    } else {
+      curl = new_handle(options);
+    }
+    if (curl == nullptr) {
+      finish(*x, Error{ErrorCode::internal, "curl_easy_init failed", true, {}, {}});
+      delete x;
+      return;
+    }
+    configure(curl, *x, options);
+    curl_easy_setopt(curl, CURLOPT_PRIVATE, x);
+    if (curl_multi_add_handle(multi, curl) != CURLM_OK) {
+      finish(*x, Error{ErrorCode::internal, "curl_multi_add_handle failed", true, {}, {}});
+      delete x;
+      recycle(curl);
+      return;
+    }
+    active.push_back(curl);
+  }
+
+  void recycle(CURL* curl) {
+    forget_request(curl);
+    if (idle.size() < kMaxIdleHandles) {
+      idle.push_back(curl);
+    } else {
+      curl_easy_cleanup(curl);
+    }
+  }
+
+  void run() {
+    std::vector<std::unique_ptr<Exchange>> batch;
+    int running = 0;
+    for (;;) {
+      bool stop_now = false;
+      {
+        std::lock_guard lock(mutex);
+        batch.swap(incoming);
+        stop_now = stopping;
+      }
+      for (auto& x : batch) {
+        if (stop_now) {
+          finish(*x, cancelled(*x));
+        } else {
+          start(x.release());
+        }
+      }
+      batch.clear();
+      if (stop_now) break;
+
+      curl_multi_perform(multi, &running);
+      int queued = 0;
+      while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+        if (msg->msg != CURLMSG_DONE) continue;
+        CURL* curl = msg->easy_handle;
+        const CURLcode rc = msg->data.result;
+        Exchange* raw = nullptr;
+        curl_easy_getinfo(curl, CURLINFO_PRIVATE, &raw);
+        std::unique_ptr<Exchange> x(raw);
+        curl_multi_remove_handle(multi, curl);
+        active.erase(std::find(active.begin(), active.end(), curl));
+        Result<HttpResponse> result = complete(rc, curl, *x, options);
+        recycle(curl);
+        if (x->check_status) result = check_http_status(*x->req, std::move(result));
+        finish(*x, std::move(result));
+      }
+      // Sleeps until a socket is ready, libcurl's next timeout, or curl_multi_wakeup from submit()/stop().
+      curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
+    }
+    // Stopping: what is still in flight ends as cancelled, so every callback runs exactly once.
+    for (CURL* h : active) {
+      Exchange* raw = nullptr;
+      curl_easy_getinfo(h, CURLINFO_PRIVATE, &raw);
+      std::unique_ptr<Exchange> x(raw);
+      curl_multi_remove_handle(multi, h);
+      curl_easy_cleanup(h);
+      finish(*x, cancelled(*x));
+    }
+    active.clear();
+  }
+};
+
+}  // namespace
+
+struct HttpClient::Impl {
+  explicit Impl(HttpOptions o) : options(std::move(o)) {}
+  const HttpOptions options;
+  HandlePool pool{options};  // the synchronous path's handles
+
+  std::once_flag async_started;
+  std::vector<std::shared_ptr<AsyncLoop>> loops;
+  std::atomic<std::size_t> next_loop{0};
+
+  AsyncLoop& async() {
+    std::call_once(async_started, [this] {
+      const std::size_t n = std::max<std::size_t>(1, options.io_threads);
+      for (std::size_t i = 0; i < n; ++i) {
+        auto l = std::make_shared<AsyncLoop>(options);
+        l->thread = std::thread([l] { l->run(); });
+        loops.push_back(std::move(l));
+      }
+    });
+    // Round robin: each loop keeps its own connections, so requests spread evenly over them.
+    return *loops[next_loop.fetch_add(1, std::memory_order_relaxed) % loops.size()];
+  }
+
+  void submit(HttpRequest request, Callback done, bool check_status) {
+    auto x = std::make_unique<Exchange>();
+    x->where = request.redacted_url.empty() ? redact_url(request.url) : request.redacted_url;
+    x->owned = std::move(request);
+    x->done = std::move(done);
+    x->check_status = check_status;
+    if (auto refused = check_request(x->owned, x->where)) {
+      AsyncLoop::finish(*x, std::move(*refused));
+      return;
+    }
+    async().submit(std::move(x));
+  }
+
+  ~Impl() {
+    for (auto& loop : loops) loop->stop();
+    for (auto& loop : loops) {
+      if (loop->thread.get_id() == std::this_thread::get_id()) {
+        // Destroyed from one of its own callbacks: the loop owns itself through the thread's shared_ptr and
+        // ends after this callback returns.
+        loop->thread.detach();
+      } else {
+        loop->thread.join();
+      }
+    }
+  }
+};
+
+HttpClient::HttpClient(HttpOptions options) {
+  global_init_once();
+  impl_ = std::make_unique<Impl>(std::move(options));
+}
+
+HttpClient::~HttpClient() = default;
+
+const HttpOptions& HttpClient::options() const noexcept {
+  return impl_->options;
+}
+
+Result<HttpResponse> HttpClient::perform(const HttpRequest& request) {
+  const HttpOptions& o = impl_->options;
+  Exchange x;
+  x.req = &request;  // only read while libcurl works on it: no copy of the body
+  x.where = request.redacted_url.empty() ? redact_url(request.url) : request.redacted_url;
+  if (auto refused = check_request(request, x.where)) return *refused;
+
+  CURL* curl = impl_->pool.borrow();
+  if (curl == nullptr) return Error{ErrorCode::internal, "curl_easy_init failed", true, {}, {}};
+  configure(curl, x, o);
   const CURLcode rc = curl_easy_perform(curl);
-  Result<HttpResponse> result = [&]() -> Result<HttpResponse> {
-    if (rc != CURLE_OK) return curl_error(rc, curl, errbuf, request, where, o);
-    long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    transfer.response.status = static_cast<int>(status);
-    return std::move(transfer.response);
-  }();
-
-  curl_slist_free_all(headers);
-  impl_->give_back(curl);
+  Result<HttpResponse> result = complete(rc, curl, x, o);
+  impl_->pool.give_back(curl);
   return result;
 }
 
 Result<HttpResponse> HttpClient::send(const HttpRequest& request) {
-  auto result = perform(request);
-  if (!result) return result;
-  const HttpResponse& r = result.value();
-  if (r.status >= 200 && r.status < 300) return result;
+  return check_http_status(request, perform(request));
+}
+
+void HttpClient::perform_async(HttpRequest request, Callback done) {
+  impl_->submit(std::move(request), std::move(done), false);
+}
+
+void HttpClient::send_async(HttpRequest request, Callback done) {
+  impl_->submit(std::move(request), std::move(done), true);
+}
+
+Result<HttpResponse> check_http_status(const HttpRequest& request, Result<HttpResponse> performed) {
+  if (!performed) return performed;
+  const HttpResponse& r = performed.value();
+  if (r.status >= 200 && r.status < 300) return performed;
 
   const std::string where = request.redacted_url.empty() ? redact_url(request.url) : request.redacted_url;
   Error e;

@@ -9,9 +9,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -423,6 +426,34 @@ TEST(Ses_RepeatedTriggers, EachGetsItsOwnMessageId) {
   const Outcome b = hook.trigger("second");
   ASSERT_TRUE(a.delivered() && b.delivered());
   EXPECT_NE(a.receipt.id, b.receipt.id);
+}
+
+TEST(Ses_DeliverAsync, ManyInFlight_EachHasItsOwnMessageIdInTheStore) {
+  AwsSesEmailHook hook(ses_options(require_env("EVENTHOOKS_SES_URL")));
+  constexpr std::size_t kEvents = 8;
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<Outcome> outcomes;
+  for (std::size_t i = 0; i < kEvents; ++i) {
+    hook.deliver_async(Event::make("ses_alarm", "async " + std::to_string(i)), [&](Outcome out) {
+      std::lock_guard lock(mutex);
+      outcomes.push_back(std::move(out));
+      changed.notify_all();
+    });
+  }
+  std::unique_lock lock(mutex);
+  changed.wait_for(lock, 20s, [&] { return outcomes.size() >= kEvents; });
+  ASSERT_EQ(outcomes.size(), kEvents);
+  std::set<std::string> ids;
+  for (const auto& out : outcomes) {
+    ASSERT_TRUE(out.delivered()) << out.detail();
+    ids.insert(out.receipt.id);
+  }
+  EXPECT_EQ(ids.size(), kEvents) << "two deliveries share a MessageId";
+  std::set<std::string> stored;
+  const auto store = ses_store();  // kept: a range-for over a member of a temporary would dangle
+  for (const auto& e : store["emails"]) stored.insert(e["messageId"].get<std::string>());
+  for (const auto& id : ids) EXPECT_TRUE(stored.contains(id)) << id << " is not in the SES store";
 }
 
 TEST(Ses_EndpointFromEnvironment, IsUsedWhenTheHookHasNone) {

@@ -9,8 +9,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -373,6 +376,210 @@ TEST(WebHookHttp, ManyThreadsOnOneHook_AllDelivered) {
   std::set<std::string> bodies;
   for (const auto& r : rs) bodies.insert(r.body);
   EXPECT_EQ(bodies.size(), rs.size()) << "a body was lost or duplicated";
+}
+
+// ---------------------------------------------------------------------------------------------- async
+
+namespace {
+
+// Collects what asynchronous callbacks deliver, from whichever thread they run on.
+template <typename T>
+class Inbox {
+ public:
+  void put(T value) {
+    std::lock_guard lock(mutex_);
+    items_.push_back(std::move(value));
+    changed_.notify_all();
+  }
+  // Waits (bounded) for n items; returns what arrived by then.
+  std::vector<T> wait(std::size_t n, std::chrono::milliseconds timeout = 20s) {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, timeout, [&] { return items_.size() >= n; });
+    return items_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<T> items_;
+};
+
+}  // namespace
+
+TEST(WebHookAsync, ManyInFlightFromOneThread_AllDeliveredOnFewerConnections) {
+  HttpTestServer server;
+  WebHook hook(webhook_to(server.url("/async")));
+  constexpr int kEvents = 200, kWindow = 16;
+  Inbox<Outcome> done;
+  std::set<std::string> ids;
+  std::atomic<int> in_flight{0}, most_in_flight{0};
+  for (int i = 0; i < kEvents; ++i) {
+    // Keep at most kWindow in flight, as the dispatcher does.
+    while (in_flight.load() >= kWindow) std::this_thread::sleep_for(100us);
+    const Event event = Event::make("alarm", nlohmann::json{{"i", i}});
+    ids.insert(event.id);
+    const int now = ++in_flight;
+    most_in_flight = std::max(most_in_flight.load(), now);
+    hook.deliver_async(event, [&](Outcome out) {
+      --in_flight;
+      done.put(std::move(out));
+    });
+  }
+  const auto outcomes = done.wait(kEvents);
+  ASSERT_EQ(outcomes.size(), static_cast<std::size_t>(kEvents));
+  std::set<std::string> delivered;
+  for (const auto& out : outcomes) {
+    EXPECT_TRUE(out.delivered()) << out.detail();
+    EXPECT_EQ(out.receipt.status, 200);
+    delivered.insert(out.event_id);
+  }
+  EXPECT_EQ(delivered, ids) << "an outcome was lost, duplicated or carries the wrong event id";
+  const auto rs = server.requests();
+  ASSERT_EQ(rs.size(), static_cast<std::size_t>(kEvents));
+  std::set<std::string> bodies, webhook_ids;
+  std::set<int> connections;
+  for (const auto& r : rs) {
+    bodies.insert(r.body);
+    webhook_ids.insert(r.header("webhook-id"));
+    connections.insert(r.remote_port);
+    EXPECT_EQ(r.header("content-type"), "application/json");
+  }
+  EXPECT_EQ(bodies.size(), rs.size()) << "a body was lost or duplicated";
+  EXPECT_EQ(webhook_ids, ids);
+  EXPECT_GT(most_in_flight.load(), 1) << "the caller never had two deliveries in flight";
+  EXPECT_LE(connections.size(), static_cast<std::size_t>(kWindow)) << "connections were not reused";
+}
+
+TEST(WebHookAsync, Signed_AcceptedByStandardWebhooksReference) {
+  HttpTestServer server;
+  auto options = webhook_to(server.url("/signed"));
+  options.secret = kSecret;
+  WebHook hook(options);
+  Inbox<Outcome> done;
+  hook.deliver_async(Event::make("alarm", nlohmann::json{{"a", 1}}), [&](Outcome out) { done.put(out); });
+  const auto outs = done.wait(1);
+  ASSERT_EQ(outs.size(), 1u);
+  EXPECT_TRUE(outs[0].delivered()) << outs[0].detail();
+  ASSERT_EQ(server.request_count(), 1u);
+  std::string verdict;
+  EXPECT_TRUE(test::verify_with_standardwebhooks(kSecret, server.requests()[0], &verdict)) << verdict;
+}
+
+TEST(WebHookAsync, StatusRules_SameAsSynchronous) {
+  HttpTestServer server;
+  server.respond("/gone", {.status = 404, .body = "no such hook"});
+  server.respond("/busy", {.status = 503, .headers = {{"Retry-After", "7"}}, .body = "later"});
+  WebHook gone(webhook_to(server.url("/gone")));
+  WebHook busy(webhook_to(server.url("/busy")));
+  Inbox<Outcome> done;
+  gone.deliver_async(Event::make("alarm", "x"), [&](Outcome out) { done.put(out); });
+  busy.deliver_async(Event::make("alarm", "y"), [&](Outcome out) { done.put(out); });
+  const auto outs = done.wait(2);
+  ASSERT_EQ(outs.size(), 2u);
+  for (const auto& out : outs) {
+    const Error e = failure_of(out);
+    ASSERT_TRUE(e.status.has_value()) << e.to_string();
+    if (*e.status == 404) {
+      EXPECT_EQ(e.code, ErrorCode::http_status);
+      EXPECT_FALSE(e.retryable);
+      EXPECT_NE(e.message.find("no such hook"), std::string::npos) << e.message;
+    } else {
+      EXPECT_EQ(*e.status, 503);
+      EXPECT_EQ(e.code, ErrorCode::unavailable);
+      EXPECT_TRUE(e.retryable);
+      EXPECT_EQ(e.retry_after, std::chrono::seconds(7));
+    }
+  }
+}
+
+TEST(WebHookAsync, ServerNeverAnswers_TimesOutWithoutHoldingUpOthers) {
+  HttpTestServer server;
+  server.respond("/slow", {.delay = 1h});
+  auto client = std::make_shared<HttpClient>(HttpOptions{.timeout = 500ms});
+  auto slow_options = webhook_to(server.url("/slow"));
+  slow_options.http.client = client;
+  auto fast_options = webhook_to(server.url("/fast"));
+  fast_options.http.client = client;
+  WebHook slow(slow_options), fast(fast_options);
+
+  Inbox<Outcome> done;
+  const auto start = std::chrono::steady_clock::now();
+  slow.deliver_async(Event::make("alarm", "slow"), [&](Outcome out) { done.put(out); });
+  fast.deliver_async(Event::make("alarm", "fast"), [&](Outcome out) { done.put(out); });
+  auto outs = done.wait(1);
+  ASSERT_GE(outs.size(), 1u);
+  EXPECT_TRUE(outs[0].delivered()) << "the fast request waited behind the slow one: " << outs[0].detail();
+  outs = done.wait(2);
+  ASSERT_EQ(outs.size(), 2u);
+  const Error e = failure_of(outs[1]);
+  EXPECT_EQ(e.code, ErrorCode::timeout) << e.to_string();
+  EXPECT_TRUE(e.retryable);
+  EXPECT_NE(e.message.find("500 ms"), std::string::npos) << e.message;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s) << "the timeout did not bound the request";
+}
+
+TEST(WebHookAsync, ConnectionRefused_FailsWithRetryableConnectError) {
+  RefusingPort port;
+  WebHook hook(webhook_to("http://127.0.0.1:" + std::to_string(port.port()) + "/x"));
+  Inbox<Outcome> done;
+  hook.deliver_async(Event::make("alarm", "x"), [&](Outcome out) { done.put(out); });
+  const auto outs = done.wait(1);
+  ASSERT_EQ(outs.size(), 1u);
+  const Error e = failure_of(outs[0]);
+  EXPECT_EQ(e.code, ErrorCode::connect) << e.to_string();
+  EXPECT_TRUE(e.retryable);
+}
+
+TEST(HttpClientAsync, HeaderWithLineBreak_IsRefusedAndNothingSent) {
+  HttpTestServer server;
+  HttpClient client;
+  Inbox<Result<HttpResponse>> done;
+  client.send_async({.url = server.url("/x"), .headers = {{"X-A", "1\r\nX-Injected: yes"}}, .body = "{}"},
+                    [&](const HttpRequest&, Result<HttpResponse> r) { done.put(std::move(r)); });
+  const auto rs = done.wait(1);
+  ASSERT_EQ(rs.size(), 1u);
+  ASSERT_FALSE(rs[0].ok());
+  EXPECT_EQ(rs[0].error().code, ErrorCode::invalid_input);
+  EXPECT_EQ(server.request_count(), 0u);
+}
+
+TEST(HttpClientAsync, DestroyedWithRequestsInFlight_EachCallbackRunsOnceAsCancelled) {
+  HttpTestServer server;
+  server.respond({.delay = 1h});
+  Inbox<Result<HttpResponse>> done;
+  {
+    HttpClient client;
+    for (int i = 0; i < 3; ++i) {
+      client.send_async({.url = server.url("/hang"), .body = std::to_string(i)},
+                        [&](const HttpRequest&, Result<HttpResponse> r) { done.put(std::move(r)); });
+    }
+    ASSERT_TRUE(server.wait_for_requests(3));
+  }  // destroyed here, requests still waiting for an answer
+  const auto rs = done.wait(3, 1s);
+  ASSERT_EQ(rs.size(), 3u) << "a callback did not run when the client went away";
+  for (const auto& r : rs) {
+    ASSERT_FALSE(r.ok());
+    EXPECT_TRUE(r.error().retryable);
+    EXPECT_NE(r.error().message.find("cancelled"), std::string::npos) << r.error().message;
+  }
+  EXPECT_EQ(done.wait(4, 200ms).size(), 3u) << "a callback ran twice";
+}
+
+TEST(HttpClientAsync, CallbackStartsTheNextRequest_Chains) {
+  HttpTestServer server;
+  HttpClient client;
+  Inbox<int> statuses;
+  std::function<void(int)> next = [&](int i) {
+    client.send_async({.url = server.url("/chain"), .body = std::to_string(i)},
+                      [&, i](const HttpRequest&, Result<HttpResponse> r) {
+                        statuses.put(r ? r.value().status : -1);
+                        if (i < 4) next(i + 1);
+                      });
+  };
+  next(0);
+  const auto got = statuses.wait(5);
+  EXPECT_EQ(got, (std::vector<int>{200, 200, 200, 200, 200}));
+  EXPECT_EQ(server.request_count(), 5u);
 }
 
 // ---------------------------------------------------------------------------------------------- TLS

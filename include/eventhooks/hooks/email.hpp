@@ -97,7 +97,7 @@ struct AwsSesOptions {
 
 // The port of the seed's AwsSesEmailHook, on SES v2 SendEmail (POST /v2/email/outbound-emails, Simple
 // content) signed with SigV4 (service "ses"). Delivered = SES returned a MessageId (the receipt's id).
-class EVENTHOOKS_EXPORT AwsSesEmailHook : public Hook {
+class EVENTHOOKS_EXPORT AwsSesEmailHook : public HttpHook {
  public:
   // Throws ConfigError: bad addresses, header injection, no region.
   explicit AwsSesEmailHook(AwsSesOptions options);
@@ -113,16 +113,17 @@ class EVENTHOOKS_EXPORT AwsSesEmailHook : public Hook {
 
   // The signed SendEmail request for `event` at `now` (Authorization included); no I/O.
   Result<HttpRequest> render(const Event& event, std::chrono::system_clock::time_point now) const;
+  Result<HttpRequest> render(const Event& event) const override;  // at the current time
 
  protected:
-  Result<Receipt> send(const Event& event) override;
+  // Delivered = SES returned a MessageId; SES's error types decide retryable, throttled, auth.
+  Result<Receipt> interpret(const HttpRequest& request, Result<HttpResponse> performed) const override;
 
  private:
   AwsSesOptions options_;
   std::string region_;
   std::string endpoint_;
   mutable std::mutex subject_mutex_;
-  std::shared_ptr<HttpClient> client_;
 };
 
 }  // namespace eventhooks

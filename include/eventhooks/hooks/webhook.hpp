@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +21,31 @@ struct HttpHookOptions {
   std::shared_ptr<HttpClient> client;
 };
 
+// The base of every hook that sends one HTTP request per event (WebHook, MattermostWebHook,
+// DockerCloudWebHook, AwsSesEmailHook): a type renders the request and may read the answer its own way; this
+// class sends it, synchronously (trigger/deliver) or through the client's I/O thread (deliver_async), so the
+// dispatcher can keep many deliveries in flight without a thread each.
+class EVENTHOOKS_EXPORT HttpHook : public Hook {
+ public:
+  ~HttpHook() override;
+  // The request this hook would send for `event` now (signature included); no I/O. --dry-run shows it.
+  virtual Result<HttpRequest> render(const Event& event) const = 0;
+  const std::shared_ptr<HttpClient>& client() const noexcept { return client_; }
+
+ protected:
+  // Uses http.client, or makes a client of its own from the timeouts and TLS options.
+  HttpHook(HookCommon common, const HttpHookOptions& http);
+  // The answer to `request` (a transport failure or any HTTP status) as a Receipt or an Error. The default
+  // applies check_http_status and reports "HTTP <status>" (and X-Request-Id as the receipt's id).
+  virtual Result<Receipt> interpret(const HttpRequest& request, Result<HttpResponse> performed) const;
+
+  Result<Receipt> send(const Event& event) final;
+  void send_async(const Event& event, std::function<void(Result<Receipt>)> done) final;
+
+ private:
+  std::shared_ptr<HttpClient> client_;
+};
+
 struct WebHookOptions {
   std::string name;
   std::string url;
@@ -31,7 +57,7 @@ struct WebHookOptions {
 };
 
 // POST url, Content-Type: application/json, body = Payload::to_json_body().
-class EVENTHOOKS_EXPORT WebHook : public Hook {
+class EVENTHOOKS_EXPORT WebHook : public HttpHook {
  public:
   explicit WebHook(WebHookOptions options);
   ~WebHook() override;
@@ -39,16 +65,11 @@ class EVENTHOOKS_EXPORT WebHook : public Hook {
   std::string describe() const override;
   const WebHookOptions& options() const noexcept { return options_; }
 
-  // The request this hook would send for `event` (signature included); no I/O. Used by --dry-run and tests.
-  Result<HttpRequest> render(const Event& event) const;
-
- protected:
-  Result<Receipt> send(const Event& event) override;
+  Result<HttpRequest> render(const Event& event) const override;
 
  private:
   WebHookOptions options_;
   std::string secret_key_;  // decoded whsec_ key
-  std::shared_ptr<HttpClient> client_;
 };
 
 struct MattermostOptions {
@@ -62,20 +83,16 @@ struct MattermostOptions {
 };
 
 // POST {host}/hooks/{token}, body {"text": <Payload::to_text()>, ...}. Empty data is an error, nothing sent.
-class EVENTHOOKS_EXPORT MattermostWebHook : public Hook {
+class EVENTHOOKS_EXPORT MattermostWebHook : public HttpHook {
  public:
   explicit MattermostWebHook(MattermostOptions options);
   ~MattermostWebHook() override;
   std::string_view type() const noexcept override { return "MattermostWebHook"; }
   std::string describe() const override;
-  Result<HttpRequest> render(const Event& event) const;
-
- protected:
-  Result<Receipt> send(const Event& event) override;
+  Result<HttpRequest> render(const Event& event) const override;
 
  private:
   MattermostOptions options_;
-  std::shared_ptr<HttpClient> client_;
 };
 
 struct DockerCloudOptions {
@@ -92,20 +109,16 @@ struct DockerCloudOptions {
 
 // POST {base_url}/api/build/v1/source/{source}/trigger/{trigger}/call/ with
 // {"source_type": ..., "source_name": <source_branch>}; the event's data is ignored (as the seed).
-class EVENTHOOKS_EXPORT DockerCloudWebHook : public Hook {
+class EVENTHOOKS_EXPORT DockerCloudWebHook : public HttpHook {
  public:
   explicit DockerCloudWebHook(DockerCloudOptions options);
   ~DockerCloudWebHook() override;
   std::string_view type() const noexcept override { return "DockerCloudWebHook"; }
   std::string describe() const override;
-  Result<HttpRequest> render(const Event& event) const;
-
- protected:
-  Result<Receipt> send(const Event& event) override;
+  Result<HttpRequest> render(const Event& event) const override;
 
  private:
   DockerCloudOptions options_;
-  std::shared_ptr<HttpClient> client_;
 };
 
 }  // namespace eventhooks
