@@ -45,10 +45,14 @@ class EVENTHOOKS_EXPORT Hook {
   Outcome deliver(const Event& event);
 
   using OutcomeCallback = std::function<void(Outcome)>;
-  // deliver() without blocking the caller where the transport allows it (RabbitMqHook: the broker's confirm
-  // arrives later on the hook's I/O thread), so one thread can keep many deliveries in flight. `done` runs
-  // exactly once, possibly on a transport thread: keep it short. Other hook types deliver synchronously.
+  // deliver() without blocking the caller where the transport allows it (the HTTP hooks and SES: the client's
+  // I/O thread; RabbitMqHook: the broker's confirm arrives on the hook's I/O thread), so one thread can keep
+  // many deliveries in flight. `done` runs exactly once, possibly on a transport thread: keep it short.
+  // Other hook types deliver synchronously inside the call.
   void deliver_async(const Event& event, OutcomeCallback done);
+  // True when deliver_async() returns before the delivery ends (the dispatcher then keeps many in flight
+  // without a thread each); false when it delivers inside the call.
+  virtual bool delivers_async() const noexcept { return false; }
 
   // "WebHook", "MattermostWebHook", ... — the factory's type name.
   virtual std::string_view type() const noexcept = 0;

@@ -1,12 +1,18 @@
 // Dispatcher: a fetcher thread claims due jobs from the outbox into one lane per hook; worker threads take
-// jobs from lanes whose hook has fewer than per_hook_concurrency deliveries running. A slow or dead hook
-// therefore fills only its own lane (and then is skipped when claiming), while every other hook keeps its
-// workers.
+// jobs from lanes whose hook has fewer deliveries in flight than its limit. A slow or dead hook therefore
+// fills only its own lane (and then is skipped when claiming), while every other hook keeps its workers.
+// A hook that delivers asynchronously is started with deliver_async(); its outcome comes back on the
+// transport's thread, is queued, and a worker settles it in the outbox (an fsync must never stall the
+// transport's I/O thread). A synchronous hook holds its worker for the whole delivery.
 #include "eventhooks/dispatcher.hpp"
+
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -44,10 +50,33 @@ struct Slot {
 
 struct Lane {
   std::deque<Job> jobs;
-  std::size_t active = 0;  // deliveries running for this hook
+  std::size_t active = 0;  // deliveries in flight for this hook
+  std::size_t limit = 1;   // at most this many in flight
+  bool async = false;      // the hook delivers asynchronously (Hook::delivers_async)
+};
+
+// A finished asynchronous delivery waiting for a worker to settle it in the outbox.
+struct Finished {
+  Job job;
+  Outcome outcome;
+  Lane* lane;  // map nodes are stable and lanes are never erased
+  Slot slot;   // the hook (kept alive until settled) and its retry policy
 };
 
 constexpr std::size_t kLatencySamples = 4096;
+
+// Marks the calling thread as batch work (Linux SCHED_BATCH): it keeps its fair share of the CPU, but waking
+// it never preempts a running thread. Without this, every fire() that wakes the fetcher on a busy machine
+// could hand its CPU to the fetcher mid-call.
+void run_as_batch_work() {
+#ifdef SCHED_BATCH
+  sched_param param{};
+  if (sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
+    logger()->debug("dispatcher: SCHED_BATCH not available ({}); delivery threads stay normal",
+                    std::strerror(errno));
+  }
+#endif
+}
 
 }  // namespace
 
@@ -55,7 +84,6 @@ struct Dispatcher::Impl {
   DispatcherOptions opt;
   std::shared_ptr<Outbox> outbox;
   bool memory_outbox = false;
-  std::size_t per_hook = 1;
 
   mutable std::shared_mutex hooks_mu;
   std::map<std::string, Slot, std::less<>> hooks;
@@ -65,6 +93,8 @@ struct Dispatcher::Impl {
   std::map<std::string, Lane> lanes;
   std::unordered_set<std::string> held;  // ids of jobs claimed by us and not settled
   std::string rr_cursor;                 // the lane served last, for round-robin
+  std::size_t async_in_flight = 0;       // started with deliver_async, not yet settled
+  std::deque<Finished> finished;         // outcomes waiting to be settled
   // Bumped (without the lock) by everything that may give the fetcher work. fire() takes the lock and
   // notifies only when the fetcher is asleep, so a busy dispatcher costs the caller one atomic increment.
   std::atomic<std::uint64_t> wake_seq{0};
@@ -117,6 +147,7 @@ struct Dispatcher::Impl {
   }
 
   void fetch_loop() {
+    if (opt.batch_scheduling) run_as_batch_work();
     for (;;) {
       std::vector<std::string> skip;
       std::uint64_t seq = 0;
@@ -151,19 +182,18 @@ struct Dispatcher::Impl {
               continue;
             }
             held.insert(job.id);
-            lanes[job.hook].jobs.push_back(std::move(job));
+            Lane& lane = lanes[job.hook];
+            if (auto slot = find_slot(job.hook)) {
+              lane.async = slot->hook->delivers_async();
+              lane.limit = lane_limit(lane.async);
+            }
+            lane.jobs.push_back(std::move(job));
             ++taken;
           }
           fetching = false;
         }
         if (taken) work_cv.notify_all();
-        for (const auto& job : orphans) {
-          // Config changed under pending jobs: keep them, visibly, instead of losing them or failing forever.
-          auto r = outbox->dead_letter(
-              job, fmt::format("hook '{}' is no longer in the configuration", job.hook), false);
-          ++dead;
-          if (!r) report(r.error());
-        }
+        for (const auto& job : orphans) orphan(job);
         settle_cv.notify_all();
         if (!claimed.value().empty()) continue;  // there may be more due right now
         auto due = outbox->next_due(skip);
@@ -188,7 +218,8 @@ struct Dispatcher::Impl {
     for (std::size_t i = 0; i < lanes.size(); ++i) {
       if (start == lanes.end()) start = lanes.begin();
       auto& lane = start->second;
-      if (!lane.jobs.empty() && lane.active < per_hook) {
+      if (!lane.jobs.empty() && lane.active < lane.limit &&
+          (!lane.async || async_in_flight < opt.max_in_flight)) {
         rr_cursor = start->first;
         return &lane;
       }
@@ -197,10 +228,34 @@ struct Dispatcher::Impl {
     return nullptr;
   }
 
+  std::size_t lane_limit(bool async) const {
+    if (opt.per_hook_concurrency) return opt.per_hook_concurrency;
+    return std::max<std::size_t>(1, (async ? opt.max_in_flight : opt.workers) / 2);
+  }
+
   void work_loop() {
+    if (opt.batch_scheduling) run_as_batch_work();
     std::unique_lock lock(mu);
     for (;;) {
-      if (stopping) return;  // in-flight work of this thread is done; lanes are released by shutdown()
+      if (!finished.empty()) {
+        Finished f = std::move(finished.front());
+        finished.pop_front();
+        lock.unlock();
+        const bool reschedule = settle(f.job, f.slot, f.outcome);
+        f.slot.hook.reset();  // the last reference may be this one: destroy the hook outside the lock
+        lock.lock();
+        --f.lane->active;
+        --async_in_flight;
+        job_done(*f.lane, f.job.id, reschedule);
+        continue;
+      }
+      if (stopping) {
+        // This thread's own delivery is done; asynchronous ones still running end (bounded by their
+        // transport's timeouts) and are settled before the threads go. Lanes are released by shutdown().
+        if (async_in_flight == 0) return;
+        work_cv.wait(lock);
+        continue;
+      }
       Lane* lane = pick_lane();
       if (!lane) {
         work_cv.wait(lock);
@@ -209,32 +264,79 @@ struct Dispatcher::Impl {
       Job job = std::move(lane->jobs.front());
       lane->jobs.pop_front();
       ++lane->active;
+      const bool async = lane->async;
+      if (async) ++async_in_flight;
       lock.unlock();
+      if (async) {
+        start(std::move(job), lane);
+        lock.lock();
+        continue;
+      }
       const bool reschedule = deliver(job);
       lock.lock();
       --lane->active;
-      held.erase(job.id);
-      if (reschedule || lane->jobs.size() <= opt.lane_capacity / 2) {
-        wake_seq.fetch_add(1);
-        fetch_cv.notify_one();
-      }
-      if (!lane->jobs.empty()) work_cv.notify_one();
-      settle_cv.notify_all();
+      job_done(*lane, job.id, reschedule);
     }
   }
 
-  // Returns true when the job was rescheduled (the fetcher must look at due times again).
+  // Called with `mu` held when a job's delivery is over (delivered, rescheduled or dead).
+  void job_done(Lane& lane, const std::string& id, bool reschedule) {
+    held.erase(id);
+    if (reschedule || lane.jobs.size() <= opt.lane_capacity / 2) {
+      wake_seq.fetch_add(1);
+      fetch_cv.notify_one();
+    }
+    if (!lane.jobs.empty()) work_cv.notify_one();
+    settle_cv.notify_all();
+  }
+
+  // Jobs whose hook left the configuration: kept, visibly, instead of lost or failing forever.
+  void orphan(const Job& job) {
+    auto r =
+        outbox->dead_letter(job, fmt::format("hook '{}' is no longer in the configuration", job.hook), false);
+    ++dead;
+    if (!r) report(r.error());
+  }
+
+  // Starts an asynchronous delivery; its outcome is queued for a worker to settle.
+  void start(Job job, Lane* lane) {
+    auto slot = find_slot(job.hook);
+    if (!slot) {
+      orphan(job);
+      std::lock_guard lock(mu);
+      --lane->active;
+      --async_in_flight;
+      job_done(*lane, job.id, false);
+      return;
+    }
+    ++attempts;
+    auto pending = std::make_shared<Finished>(Finished{std::move(job), {}, lane, *slot});
+    const Event& event = pending->job.event;
+    slot->hook->deliver_async(event, [this, pending](Outcome out) {
+      pending->outcome = std::move(out);
+      {
+        std::lock_guard lock(mu);
+        finished.push_back(std::move(*pending));
+      }
+      work_cv.notify_one();
+    });
+  }
+
+  // Synchronous delivery on this worker thread. Returns true when the job was rescheduled.
   bool deliver(Job& job) {
     auto slot = find_slot(job.hook);
     if (!slot) {
-      auto r = outbox->dead_letter(job, fmt::format("hook '{}' is no longer in the configuration", job.hook),
-                                   false);
-      ++dead;
-      if (!r) report(r.error());
+      orphan(job);
       return false;
     }
     ++attempts;
-    Outcome out = slot->hook->deliver(job.event);
+    const Outcome out = slot->hook->deliver(job.event);
+    return settle(job, *slot, out);
+  }
+
+  // Records an attempt's outcome in the outbox: ack, retry later or dead letter. Returns true when the job
+  // was rescheduled (the fetcher must look at due times again).
+  bool settle(Job& job, const Slot& slot, const Outcome& out) {
     record_latency(out.elapsed);
     if (opt.on_attempt) {
       try {
@@ -253,7 +355,7 @@ struct Dispatcher::Impl {
     const auto age =
         std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
                                                    std::chrono::system_clock::now() - job.event.created_at));
-    auto decision = slot->retry.decide(job.attempts + 1, err, age, unit_random());
+    auto decision = slot.retry.decide(job.attempts + 1, err, age, unit_random());
     if (decision.retry) {
       ++retried;
       if (auto r = outbox->retry_at(job, decision.delay, err.to_string()); !r) report(r.error());
@@ -274,8 +376,7 @@ Dispatcher::Dispatcher(DispatcherOptions options) : impl_(std::make_unique<Impl>
   if (d.opt.lane_capacity == 0) d.opt.lane_capacity = 1;
   if (d.opt.poll_interval <= std::chrono::milliseconds(0))
     d.opt.poll_interval = std::chrono::milliseconds(1000);
-  d.per_hook =
-      d.opt.per_hook_concurrency ? d.opt.per_hook_concurrency : std::max<std::size_t>(1, d.opt.workers / 2);
+  if (d.opt.max_in_flight == 0) d.opt.max_in_flight = 1;
   if (d.opt.outbox) {
     d.outbox = d.opt.outbox;
   } else {

@@ -1,10 +1,12 @@
 // In-memory outbox: the library's default for async mode. Every time is on the monotonic clock, so a
 // wall-clock jump never makes a retry early or late.
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -38,11 +40,10 @@ class MemoryOutbox final : public Outbox {
     if (options_.capacity == 0) options_.capacity = 1;
   }
 
+  // The caller's path (Dispatcher::fire): only the arrival lock, held for one push_back, so a caller never
+  // waits behind a claim, an ack or a lease scan. Everything else moves arrivals into the indexes first.
   Result<void> enqueue(const Event& event, const std::vector<std::string>& hooks) override {
     if (hooks.empty()) return {};
-    // One shared copy for all hooks, made before taking the lock: fire() and claim() contend on it.
-    auto shared = std::make_shared<const Event>(event);
-    std::unique_lock lock(mu_);
     if (hooks.size() > options_.capacity) {
       return Error{ErrorCode::unavailable,
                    fmt::format("outbox: an event for {} hooks does not fit a queue of capacity {}",
@@ -51,30 +52,40 @@ class MemoryOutbox final : public Outbox {
                    {},
                    {}};
     }
-    auto full = [&] { return jobs_.size() + hooks.size() > options_.capacity; };
+    // One shared copy for all hooks, made before taking any lock.
+    Arrival arrival{std::make_shared<const Event>(event), hooks, Clock::now(), 0};
+    std::unique_lock in(in_mu_);
+    auto full = [&] { return count_.load() + hooks.size() > options_.capacity; };
     if (full()) {
       switch (options_.overflow) {
         case OverflowPolicy::reject: return queue_full();
-        case OverflowPolicy::block:
-          if (!room_cv_.wait_for(lock, options_.block_timeout, [&] { return !full(); })) return queue_full();
+        case OverflowPolicy::block: {
+          ++blocked_;
+          const bool room = room_cv_.wait_for(in, options_.block_timeout, [&] { return !full(); });
+          --blocked_;
+          if (!room) return queue_full();
           break;
-        case OverflowPolicy::drop_oldest:
+        }
+        case OverflowPolicy::drop_oldest: {
+          in.unlock();
+          std::lock_guard lock(mu_);  // lock order: mu_, then in_mu_
+          drain_locked();
+          std::lock_guard again(in_mu_);
           while (full()) {
             if (!drop_oldest_locked()) return queue_full();  // everything left is in flight
           }
-          break;
+          arrival.first_id = next_id_;
+          next_id_ += hooks.size();
+          count_ += hooks.size();
+          admit_locked(std::move(arrival));
+          return {};
+        }
       }
     }
-    const auto now = Clock::now();
-    for (const auto& h : hooks) {
-      const std::uint64_t id = ++next_id_;
-      Rec rec;
-      rec.event = shared;
-      rec.hook = h;
-      rec.due = now;
-      jobs_.emplace(id, std::move(rec));
-      ready_[h].insert({now, id});
-    }
+    arrival.first_id = next_id_;
+    next_id_ += hooks.size();
+    count_ += hooks.size();
+    inbox_.push_back(std::move(arrival));
     return {};
   }
 
@@ -83,6 +94,7 @@ class MemoryOutbox final : public Outbox {
     const auto now = Clock::now();
     {
       std::lock_guard lock(mu_);
+      drain_locked();
       expire_leases_locked(now);
       std::size_t count = 0;
       // Round-robin over hooks, one job each per round, so one hook's backlog does not starve the others.
@@ -117,7 +129,7 @@ class MemoryOutbox final : public Outbox {
     if (it == jobs_.end()) return not_claimed(job);
     leased_.erase({it->second.due, it->first});
     jobs_.erase(it);
-    room_cv_.notify_all();
+    made_room(1);
     return {};
   }
 
@@ -150,7 +162,7 @@ class MemoryOutbox final : public Outbox {
     dead_.emplace(it->first, std::move(dead));
     jobs_.erase(it);
     while (dead_.size() > options_.dead_capacity) dead_.erase(dead_.begin());
-    room_cv_.notify_all();
+    made_room(1);
     return {};
   }
 
@@ -170,6 +182,7 @@ class MemoryOutbox final : public Outbox {
 
   Result<std::optional<std::chrono::milliseconds>> next_due(const std::vector<std::string>& skip) override {
     std::lock_guard lock(mu_);
+    drain_locked();
     std::optional<Clock::time_point> best;
     for (auto& [hook, set] : ready_) {
       if (set.empty() || skipped(skip, hook)) continue;
@@ -190,6 +203,7 @@ class MemoryOutbox final : public Outbox {
 
   Result<OutboxStats> stats() override {
     std::lock_guard lock(mu_);
+    drain_locked();
     OutboxStats s;
     const auto now = Clock::now();
     for (auto& [id, rec] : jobs_) {
@@ -206,6 +220,7 @@ class MemoryOutbox final : public Outbox {
 
   Result<std::vector<Job>> list(const JobFilter& filter) override {
     std::lock_guard lock(mu_);
+    drain_locked();
     std::vector<Job> out;
     const auto now = Clock::now();
     auto full = [&] { return filter.limit != 0 && out.size() >= filter.limit; };
@@ -228,6 +243,7 @@ class MemoryOutbox final : public Outbox {
 
   Result<std::optional<Job>> get(const std::string& id) override {
     std::lock_guard lock(mu_);
+    drain_locked();
     const auto n = parse_id(id);
     if (auto it = jobs_.find(n); it != jobs_.end()) {
       return std::optional<Job>(view(it->first, it->second, Clock::now()));
@@ -238,6 +254,7 @@ class MemoryOutbox final : public Outbox {
 
   Result<bool> requeue(const std::string& id) override {
     std::lock_guard lock(mu_);
+    drain_locked();
     const auto n = parse_id(id);
     const auto now = Clock::now();
     if (auto it = dead_.find(n); it != dead_.end()) {
@@ -249,6 +266,7 @@ class MemoryOutbox final : public Outbox {
       dead_.erase(it);
       ready_[rec.hook].insert({now, n});
       jobs_.emplace(n, std::move(rec));
+      ++count_;
       return true;
     }
     if (auto it = jobs_.find(n); it != jobs_.end() && !it->second.claimed) {
@@ -264,6 +282,7 @@ class MemoryOutbox final : public Outbox {
 
   Result<bool> remove(const std::string& id) override {
     std::lock_guard lock(mu_);
+    drain_locked();
     const auto n = parse_id(id);
     if (dead_.erase(n) > 0) return true;
     if (auto it = jobs_.find(n); it != jobs_.end()) {
@@ -273,7 +292,7 @@ class MemoryOutbox final : public Outbox {
       }
       ready_[it->second.hook].erase({it->second.due, n});
       jobs_.erase(it);
-      room_cv_.notify_all();
+      made_room(1);
       return true;
     }
     return false;
@@ -289,6 +308,46 @@ class MemoryOutbox final : public Outbox {
   std::string describe() const override { return "memory"; }
 
  private:
+  struct Arrival {
+    std::shared_ptr<const Event> event;
+    std::vector<std::string> hooks;
+    Clock::time_point at;
+    std::uint64_t first_id;  // the jobs get first_id, first_id + 1, ... in hook order
+  };
+
+  // Moves what enqueue() left in the inbox into the indexes. Called with mu_ held.
+  void drain_locked() {
+    {
+      std::lock_guard in(in_mu_);
+      if (inbox_.empty()) return;
+      inbox_.swap(draining_);
+    }
+    for (auto& a : draining_) admit_locked(std::move(a));
+    draining_.clear();
+  }
+
+  void admit_locked(Arrival a) {
+    std::uint64_t id = a.first_id;
+    for (auto& h : a.hooks) {
+      Rec rec;
+      rec.event = a.event;
+      rec.due = a.at;
+      ready_[h].insert({a.at, id});
+      rec.hook = std::move(h);
+      jobs_.emplace(id, std::move(rec));
+      ++id;
+    }
+  }
+
+  // A job left (acked, dead, removed): wake enqueuers blocked on a full queue, if any.
+  void made_room(std::size_t n) {
+    count_ -= n;
+    if (blocked_.load() > 0) {
+      { std::lock_guard in(in_mu_); }  // a blocked enqueuer is inside wait() once we get it: no lost wake-up
+      room_cv_.notify_all();
+    }
+  }
+
   struct Rec {
     std::shared_ptr<const Event> event;  // shared by the jobs of one event (one per hook)
     std::string hook;
@@ -353,6 +412,7 @@ class MemoryOutbox final : public Outbox {
       ready_[it->second.hook].erase({it->second.due, it->first});
       if (options_.on_drop) options_.on_drop(view(it->first, it->second, Clock::now()));
       jobs_.erase(it);
+      --count_;  // the caller holds in_mu_ and wants this room itself: no one to wake
       ++dropped_;
       return true;
     }
@@ -360,9 +420,16 @@ class MemoryOutbox final : public Outbox {
   }
 
   MemoryOutboxOptions options_;
-  std::mutex mu_;
+  std::mutex mu_;  // the indexes below; taken before in_mu_ when both are needed
+
+  std::mutex in_mu_;  // the arrivals: enqueue() takes only this
   std::condition_variable room_cv_;
-  std::uint64_t next_id_ = 0;
+  std::vector<Arrival> inbox_;
+  std::atomic<std::size_t> count_{0};  // jobs pending or in flight, the inbox included
+  std::atomic<int> blocked_{0};        // enqueuers waiting for room
+  std::uint64_t next_id_ = 1;          // guarded by in_mu_
+
+  std::vector<Arrival> draining_;  // mu_: reused buffer of drain_locked()
   std::uint64_t dropped_ = 0;
   std::map<std::uint64_t, Rec> jobs_;           // pending and in flight, oldest first
   std::map<std::string, std::set<Key>> ready_;  // per hook: pending jobs by due time

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <map>
 #include <set>
@@ -198,6 +199,67 @@ TEST(Delivery_Isolation, SlowEndpoint_DoesNotHoldUpAFastOne) {
   ASSERT_TRUE(fast.wait_for_requests(10, 20s));
   // All ten fast deliveries went through while the slow endpoint was still on its first few.
   EXPECT_LT(slow.request_count(), 10u);
+}
+
+TEST(Delivery_Async, OneWorkerKeepsManyHttpDeliveriesInFlight) {
+  test::HttpTestServer server;
+  server.respond({.status = 200, .delay = 500ms});
+  // One worker thread and a synchronous hook would have one request open at a time.
+  Dispatcher d({.workers = 1, .max_in_flight = 16, .per_hook_concurrency = 8});
+  d.add_hook(webhook("alarm", server.url("/hook")));
+  std::set<std::string> ids;
+  for (int i = 0; i < 24; ++i) {
+    auto id = d.fire(Payload(nlohmann::json{{"n", i}}));
+    ASSERT_TRUE(id.ok());
+    ids.insert(id.value());
+  }
+  // Eight requests reach the server before the first answer leaves it: eight in flight from one worker, and
+  // not more than the per-hook limit.
+  ASSERT_TRUE(server.wait_for_requests(8, 5s));
+  EXPECT_EQ(server.request_count(), 8u) << "more in flight than per_hook_concurrency";
+  ASSERT_TRUE(d.flush(30s));
+  std::set<std::string> got;
+  for (const auto& r : server.requests()) got.insert(r.header("webhook-id"));
+  EXPECT_EQ(got, ids);
+  const auto m = d.metrics();
+  EXPECT_EQ(m.delivered, 24u);
+  EXPECT_EQ(m.in_flight, 0u);
+  EXPECT_EQ(m.attempts, 24u);
+}
+
+TEST(Delivery_Async, FailuresOfAsyncDeliveriesAreRetriedAndDeadLettered) {
+  test::HttpTestServer server;
+  server.respond("/busy", {.status = 503});
+  server.respond("/gone", {.status = 404});
+  Dispatcher d({.workers = 1});
+  d.add_hook(webhook("busy", server.url("/busy")),
+             RetryPolicy{.max_attempts = 3, .initial_delay = 1ms, .max_delay = 5ms});
+  d.add_hook(webhook("gone", server.url("/gone")));
+  ASSERT_TRUE(d.fire(Payload("x")).ok());
+  ASSERT_TRUE(d.flush(20s));
+  const auto m = d.metrics();
+  EXPECT_EQ(m.attempts, 4u);  // three to the busy one, one to the gone one
+  EXPECT_EQ(m.retried, 2u);
+  EXPECT_EQ(m.dead, 2u);
+  EXPECT_EQ(m.dead_letters, 2u);
+}
+
+TEST(Delivery_Async, ShutdownWaitsForAsyncDeliveriesInFlight) {
+  test::HttpTestServer server;
+  server.respond({.status = 200, .delay = 300ms});
+  auto outbox = make_memory_outbox({});
+  std::atomic<int> settled{0};
+  {
+    Dispatcher d({.workers = 1, .outbox = outbox, .on_attempt = [&](const Job&, const Outcome& out) {
+                    if (out.delivered()) ++settled;
+                  }});
+    d.add_hook(webhook("alarm", server.url("/hook")));
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE(d.fire(Payload("x")).ok());
+    ASSERT_TRUE(server.wait_for_requests(4, 5s));
+  }  // shutdown with four requests waiting for their answers
+  EXPECT_EQ(settled.load(), 4) << "an in-flight delivery was abandoned at shutdown";
+  EXPECT_EQ(outbox->stats().value().pending, 0u);
+  EXPECT_EQ(outbox->stats().value().in_flight, 0u);
 }
 
 // ---- the worker process ----

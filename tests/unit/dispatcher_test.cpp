@@ -1,5 +1,7 @@
 // Dispatcher with hooks built in code (scripted sends): realm selection, retries, dead letters, overflow
 // policies, isolation of a slow hook, config changes, shutdown, background errors. Also run under TSan.
+#include <sched.h>
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -411,4 +413,26 @@ TEST(Dispatcher_Metrics, ReportDepthAndLatency) {
   EXPECT_EQ(m.fired, 2u);
   EXPECT_GE(m.latency_max, m.latency_p50);
   EXPECT_NE(m.to_string().find("delivered=2"), std::string::npos) << m.to_string();
+}
+
+TEST(Dispatcher_Scheduling, DeliveryThreadsRunAsBatchWorkByDefault) {
+  auto a = always_ok("a");
+  std::atomic<int> policy{-1};
+  Dispatcher d({.on_attempt = [&](const Job&, const Outcome&) { policy = sched_getscheduler(0); }});
+  d.add_hook(a);
+  ASSERT_TRUE(d.fire(Payload("x")).ok());
+  ASSERT_TRUE(d.flush(10s));
+  EXPECT_EQ(policy.load(), SCHED_BATCH) << "a woken delivery thread could preempt the application's threads";
+  EXPECT_EQ(sched_getscheduler(0), SCHED_OTHER) << "the caller's own thread must not change";
+}
+
+TEST(Dispatcher_Scheduling, BatchSchedulingOff_ThreadsStayNormal) {
+  auto a = always_ok("a");
+  std::atomic<int> policy{-1};
+  Dispatcher d({.on_attempt = [&](const Job&, const Outcome&) { policy = sched_getscheduler(0); },
+                .batch_scheduling = false});
+  d.add_hook(a);
+  ASSERT_TRUE(d.fire(Payload("x")).ok());
+  ASSERT_TRUE(d.flush(10s));
+  EXPECT_EQ(policy.load(), SCHED_OTHER);
 }

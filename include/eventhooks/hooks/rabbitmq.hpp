@@ -105,6 +105,7 @@ class EVENTHOOKS_EXPORT RabbitMqHook : public Hook {
   const RabbitMqOptions& options() const noexcept { return options_; }
   // The broker this hook publishes to (from `url` or the separate keys).
   const AmqpEndpoint& endpoint() const noexcept { return endpoint_; }
+  bool delivers_async() const noexcept override { return true; }
 
   // The message this hook would publish for `event`; no I/O. Used by --dry-run and tests.
   Result<AmqpMessage> render(const Event& event) const;

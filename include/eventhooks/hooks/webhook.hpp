@@ -31,6 +31,7 @@ class EVENTHOOKS_EXPORT HttpHook : public Hook {
   // The request this hook would send for `event` now (signature included); no I/O. --dry-run shows it.
   virtual Result<HttpRequest> render(const Event& event) const = 0;
   const std::shared_ptr<HttpClient>& client() const noexcept { return client_; }
+  bool delivers_async() const noexcept override { return true; }
 
  protected:
   // Uses http.client, or makes a client of its own from the timeouts and TLS options.
