@@ -8,13 +8,12 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "amqp_bench_common.hpp"
+#include "async_window.hpp"
 #include "eventhooks/eventhooks.hpp"
 
 int main(int argc, char** argv) {
@@ -50,24 +49,11 @@ int main(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
   if (async) {
     // One caller, a window of threads_n unconfirmed messages, like the rabbitmq-c reference loop.
-    std::mutex mu;
-    std::condition_variable cv;
-    long in_flight = 0;
-    for (long i = 1; i < count; ++i) {
-      {
-        std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return in_flight < threads_n; });
-        ++in_flight;
-      }
-      hook.deliver_async(eventhooks::Event::make("bench", payload), [&](eventhooks::Outcome out) {
-        out.delivered() ? ++delivered : ++failed;
-        std::lock_guard lock(mu);
-        --in_flight;
-        cv.notify_one();
-      });
-    }
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return in_flight == 0; });
+    long i = 1;
+    bench::keep_in_flight(
+        threads_n, [&] { return i++ < count; },
+        [&](auto done) { hook.deliver_async(eventhooks::Event::make("bench", payload), std::move(done)); },
+        [&](const eventhooks::Outcome& out) { out.delivered() ? ++delivered : ++failed; });
   }
   for (int t = 0; !async && t < threads_n; ++t) {
     threads.emplace_back([&] {

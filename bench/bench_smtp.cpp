@@ -2,7 +2,11 @@
 // reused session per concurrent sender) against postfix's smtp-sink until MESSAGES mails were accepted.
 // scripts/bench-smtp.sh runs it next to smtp-source sending the same number and size of mails to the same
 // sink.
-//   bench_smtp HOST PORT SESSIONS MESSAGES BODY_BYTES
+//   bench_smtp HOST PORT SESSIONS MESSAGES BODY_BYTES        SESSIONS threads call hook.trigger()
+//   bench_smtp HOST PORT async:SESSIONS MESSAGES BODY_BYTES  one thread keeps SESSIONS hook.deliver_async()
+//   in
+//                                                            flight on the client's I/O thread, as
+//                                                            smtp-source drives its sessions from one process
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -12,14 +16,17 @@
 #include <thread>
 #include <vector>
 
+#include "async_window.hpp"
 #include "eventhooks/eventhooks.hpp"
 
 int main(int argc, char** argv) {
   if (argc != 6) {
-    std::fprintf(stderr, "usage: %s HOST PORT SESSIONS MESSAGES BODY_BYTES\n", argv[0]);
+    std::fprintf(stderr, "usage: %s HOST PORT [async:]SESSIONS MESSAGES BODY_BYTES\n", argv[0]);
     return 2;
   }
-  const int sessions = std::stoi(argv[3]);
+  const std::string mode = argv[3];
+  const bool async = mode.rfind("async:", 0) == 0;
+  const int sessions = std::stoi(async ? mode.substr(6) : mode);
   const long messages = std::stol(argv[4]);
   const std::size_t body_bytes = std::stoul(argv[5]);
   // Lines of 70 characters, like smtp-source's payload, so quoted-printable adds no soft breaks.
@@ -40,7 +47,21 @@ int main(int argc, char** argv) {
   std::atomic<long> next{0}, delivered{0}, failed{0};
   std::vector<std::thread> threads;
   const auto start = std::chrono::steady_clock::now();
-  for (int t = 0; t < sessions; ++t) {
+  if (async) {
+    // A full event each time, as trigger() makes: UUIDv7 id, MIME rendering.
+    long i = 0;
+    bench::keep_in_flight(
+        sessions, [&] { return i++ < messages; },
+        [&](auto done) { hook.deliver_async(eventhooks::Event::make("bench", payload), std::move(done)); },
+        [&](const eventhooks::Outcome& out) {
+          if (out.delivered()) {
+            ++delivered;
+          } else if (failed++ == 0) {
+            std::fprintf(stderr, "bench_smtp: %s\n", out.detail().c_str());
+          }
+        });
+  }
+  for (int t = 0; !async && t < sessions; ++t) {
     threads.emplace_back([&] {
       long ok = 0, bad = 0;
       while (next.fetch_add(1, std::memory_order_relaxed) < messages) {

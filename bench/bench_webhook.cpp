@@ -7,17 +7,15 @@
 //                                                wrk drives its sockets from -t threads
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <fstream>
-#include <mutex>
 #include <sstream>
 #include <thread>
 #include <vector>
 
+#include "async_window.hpp"
 #include "eventhooks/eventhooks.hpp"
 
 int main(int argc, char** argv) {
@@ -50,33 +48,11 @@ int main(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
   if (async) {
     threads.emplace_back([&] {
-      std::mutex mu;
-      std::condition_variable cv;
-      int in_flight = 0;
-      bool waiting = false;
-      // The caller refills the window in batches of a quarter: woken once per batch, not once per answer.
-      const int refill_at = concurrency - 1;
-      while (!stop.load(std::memory_order_relaxed)) {
-        {
-          std::unique_lock lock(mu);
-          if (in_flight >= concurrency) {
-            waiting = true;
-            cv.wait(lock, [&] { return in_flight <= refill_at; });
-            waiting = false;
-          }
-          ++in_flight;
-        }
-        // A full event each time, as trigger() makes: UUIDv7 id, realm-free, rendered by the hook.
-        hook.deliver_async(eventhooks::Event::make("bench", payload), [&](eventhooks::Outcome out) {
-          out.delivered() ? ++delivered : ++failed;
-          std::lock_guard lock(mu);
-          --in_flight;
-          if (waiting && in_flight <= refill_at) cv.notify_one();
-        });
-      }
-      std::unique_lock lock(mu);
-      waiting = true;
-      cv.wait(lock, [&] { return in_flight == 0; });
+      // A full event each time, as trigger() makes: UUIDv7 id, rendered by the hook.
+      bench::keep_in_flight(
+          concurrency, [&] { return !stop.load(std::memory_order_relaxed); },
+          [&](auto done) { hook.deliver_async(eventhooks::Event::make("bench", payload), std::move(done)); },
+          [&](const eventhooks::Outcome& out) { out.delivered() ? ++delivered : ++failed; });
     });
   }
   for (int t = 0; !async && t < concurrency; ++t) {

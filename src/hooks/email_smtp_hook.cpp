@@ -137,4 +137,18 @@ Result<Receipt> SimpleEmailHook::send(const Event& event) {
   return sent;
 }
 
+void SimpleEmailHook::send_async(const Event& event, std::function<void(Result<Receipt>)> done) {
+  auto message = render(event);
+  if (!message) {
+    done(message.error());
+    return;
+  }
+  client_->send_async(options_.email.sender, options_.email.recipients, std::move(message).value(),
+                      [id = detail::make_message_id(event.id, name(), options_.email.sender),
+                       done = std::move(done)](Result<Receipt> sent) {
+                        if (sent) sent->id = id;
+                        done(std::move(sent));
+                      });
+}
+
 }  // namespace eventhooks

@@ -12,17 +12,18 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "eventhooks/redact.hpp"
+#include "transport/curl_multi.hpp"
 
 namespace eventhooks {
 namespace {
 
-// Idle handles kept beyond this are closed: a burst of threads should not leave a pile of sockets behind.
-constexpr std::size_t kMaxIdleHandles = 64;
+// Idle handles kept beyond this are closed: a burst of threads should not leave a pile of sockets behind. As
+// many as the dispatcher keeps in flight by default, so a steady asynchronous stream reuses its handles.
+constexpr std::size_t kMaxIdleHandles = 256;
 constexpr std::size_t kSnippetChars = 200;
 
 void global_init_once() {
@@ -424,7 +425,7 @@ class HandlePool {
   std::vector<CURL*> idle_;
 };
 
-Error cancelled(const Exchange& x) {
+Error cancelled_error(const Exchange& x) {
   return Error{ErrorCode::internal,
                x.req->method + " " + x.where + ": cancelled, the HttpClient was destroyed first",
                true,
@@ -436,174 +437,41 @@ Error cancelled(const Exchange& x) {
 
 namespace {
 
-// The asynchronous side: one libcurl multi handle driven by one I/O thread, started on the first
-// perform_async(). Its transfers share the multi handle's connection cache, so N requests in flight keep N
-// connections alive between bursts. Held by shared_ptr so the thread can outlive the client when a callback
-// destroys the client from the I/O thread itself.
-struct AsyncLoop {
-  explicit AsyncLoop(const HttpOptions& o) : options(o), multi(curl_multi_init()) {}
-  AsyncLoop(const AsyncLoop&) = delete;
-  AsyncLoop& operator=(const AsyncLoop&) = delete;
-  ~AsyncLoop() {
-    for (CURL* h : idle) curl_easy_cleanup(h);
-    if (multi != nullptr) curl_multi_cleanup(multi);
+void finish(Exchange& x, Result<HttpResponse> result) {
+  try {
+    x.done(*x.req, std::move(result));
+  } catch (...) {
+    // A throwing callback must not take the I/O thread (and every other request) down with it.
   }
+}
 
-  const HttpOptions options;
-  CURLM* multi;
-  std::thread thread;
+// One asynchronous request on a CurlLoops thread.
+class HttpTransfer final : public detail::CurlTransfer {
+ public:
+  HttpTransfer(CURL* easy, std::unique_ptr<Exchange> x, HandlePool& pool, const HttpOptions& options)
+      : CurlTransfer(easy), x_(std::move(x)), pool_(pool), options_(options) {}
 
-  std::mutex mutex;  // guards `incoming` and `stopping`
-  std::vector<std::unique_ptr<Exchange>> incoming;
-  bool stopping = false;
-
-  // I/O thread only:
-  std::vector<CURL*> idle;
-  std::vector<CURL*> active;  // added to `multi`, not finished
-
-  void submit(std::unique_ptr<Exchange> x) {
-    bool wake = false;
-    {
-      std::lock_guard lock(mutex);
-      if (!stopping) {
-        // Only the first request of a batch wakes the loop: it takes the whole batch at once, and a wakeup
-        // costs a write to libcurl's socket pair and a context switch.
-        wake = incoming.empty();
-        incoming.push_back(std::move(x));
-        x = nullptr;
-      }
-    }
-    if (x) {
-      finish(*x, cancelled(*x));
-      return;
-    }
-    if (wake) curl_multi_wakeup(multi);
+  void finished(CURLcode rc) override {
+    Result<HttpResponse> result = complete(rc, easy(), *x_, options_);
+    pool_.give_back(easy());
+    if (x_->check_status) result = check_http_status(*x_->req, std::move(result));
+    finish(*x_, std::move(result));
   }
+  void cancelled() override { finish(*x_, cancelled_error(*x_)); }
 
-  void stop() {
-    {
-      std::lock_guard lock(mutex);
-      stopping = true;
-    }
-    curl_multi_wakeup(multi);
-  }
-
-  static void finish(Exchange& x, Result<HttpResponse> result) {
-    try {
-      x.done(*x.req, std::move(result));
-    } catch (...) {
-      // A throwing callback must not take the I/O thread (and every other request) down with it.
-    }
-  }
-
-  void start(Exchange* x) {
-    CURL* curl = nullptr;
-    if (!idle.empty()) {
-      curl = idle.back();
-      idle.pop_back();
-    } else {
-      curl = new_handle(options);
-    }
-    if (curl == nullptr) {
-      finish(*x, Error{ErrorCode::internal, "curl_easy_init failed", true, {}, {}});
-      delete x;
-      return;
-    }
-    configure(curl, *x, options);
-    curl_easy_setopt(curl, CURLOPT_PRIVATE, x);
-    if (curl_multi_add_handle(multi, curl) != CURLM_OK) {
-      finish(*x, Error{ErrorCode::internal, "curl_multi_add_handle failed", true, {}, {}});
-      delete x;
-      recycle(curl);
-      return;
-    }
-    active.push_back(curl);
-  }
-
-  void recycle(CURL* curl) {
-    forget_request(curl);
-    if (idle.size() < kMaxIdleHandles) {
-      idle.push_back(curl);
-    } else {
-      curl_easy_cleanup(curl);
-    }
-  }
-
-  void run() {
-    std::vector<std::unique_ptr<Exchange>> batch;
-    int running = 0;
-    for (;;) {
-      bool stop_now = false;
-      {
-        std::lock_guard lock(mutex);
-        batch.swap(incoming);
-        stop_now = stopping;
-      }
-      for (auto& x : batch) {
-        if (stop_now) {
-          finish(*x, cancelled(*x));
-        } else {
-          start(x.release());
-        }
-      }
-      batch.clear();
-      if (stop_now) break;
-
-      curl_multi_perform(multi, &running);
-      int queued = 0;
-      while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
-        if (msg->msg != CURLMSG_DONE) continue;
-        CURL* curl = msg->easy_handle;
-        const CURLcode rc = msg->data.result;
-        Exchange* raw = nullptr;
-        curl_easy_getinfo(curl, CURLINFO_PRIVATE, &raw);
-        std::unique_ptr<Exchange> x(raw);
-        curl_multi_remove_handle(multi, curl);
-        active.erase(std::find(active.begin(), active.end(), curl));
-        Result<HttpResponse> result = complete(rc, curl, *x, options);
-        recycle(curl);
-        if (x->check_status) result = check_http_status(*x->req, std::move(result));
-        finish(*x, std::move(result));
-      }
-      // Sleeps until a socket is ready, libcurl's next timeout, or curl_multi_wakeup from submit()/stop().
-      curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
-    }
-    // Stopping: what is still in flight ends as cancelled, so every callback runs exactly once.
-    for (CURL* h : active) {
-      Exchange* raw = nullptr;
-      curl_easy_getinfo(h, CURLINFO_PRIVATE, &raw);
-      std::unique_ptr<Exchange> x(raw);
-      curl_multi_remove_handle(multi, h);
-      curl_easy_cleanup(h);
-      finish(*x, cancelled(*x));
-    }
-    active.clear();
-  }
+ private:
+  std::unique_ptr<Exchange> x_;
+  HandlePool& pool_;
+  const HttpOptions& options_;
 };
 
 }  // namespace
 
 struct HttpClient::Impl {
-  explicit Impl(HttpOptions o) : options(std::move(o)) {}
+  explicit Impl(HttpOptions o) : options(std::move(o)), loops(options.io_threads) {}
   const HttpOptions options;
-  HandlePool pool{options};  // the synchronous path's handles
-
-  std::once_flag async_started;
-  std::vector<std::shared_ptr<AsyncLoop>> loops;
-  std::atomic<std::size_t> next_loop{0};
-
-  AsyncLoop& async() {
-    std::call_once(async_started, [this] {
-      const std::size_t n = std::max<std::size_t>(1, options.io_threads);
-      for (std::size_t i = 0; i < n; ++i) {
-        auto l = std::make_shared<AsyncLoop>(options);
-        l->thread = std::thread([l] { l->run(); });
-        loops.push_back(std::move(l));
-      }
-    });
-    // Round robin: each loop keeps its own connections, so requests spread evenly over them.
-    return *loops[next_loop.fetch_add(1, std::memory_order_relaxed) % loops.size()];
-  }
+  HandlePool pool{options};  // idle handles of both paths; outlives `loops`, whose transfers give back to it
+  detail::CurlLoops loops;   // the asynchronous path, started on first use
 
   void submit(HttpRequest request, Callback done, bool check_status) {
     auto x = std::make_unique<Exchange>();
@@ -612,23 +480,17 @@ struct HttpClient::Impl {
     x->done = std::move(done);
     x->check_status = check_status;
     if (auto refused = check_request(x->owned, x->where)) {
-      AsyncLoop::finish(*x, std::move(*refused));
+      finish(*x, std::move(*refused));
       return;
     }
-    async().submit(std::move(x));
-  }
-
-  ~Impl() {
-    for (auto& loop : loops) loop->stop();
-    for (auto& loop : loops) {
-      if (loop->thread.get_id() == std::this_thread::get_id()) {
-        // Destroyed from one of its own callbacks: the loop owns itself through the thread's shared_ptr and
-        // ends after this callback returns.
-        loop->thread.detach();
-      } else {
-        loop->thread.join();
-      }
+    CURL* curl = pool.borrow();
+    if (curl == nullptr) {
+      finish(*x, Error{ErrorCode::internal, "curl_easy_init failed", true, {}, {}});
+      return;
     }
+    // Configured here, on the caller's thread: the I/O thread only moves bytes.
+    configure(curl, *x, options);
+    loops.submit(std::make_unique<HttpTransfer>(curl, std::move(x), pool, options));
   }
 };
 

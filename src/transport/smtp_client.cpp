@@ -41,6 +41,9 @@ int debug_capture(CURL*, curl_infotype type, char* data, size_t size, void* user
     t->partial.erase(0, nl + 1);
     while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
     if (line.empty()) continue;
+    // "221 Bye" answers a QUIT. On a shared connection cache (send_async) libcurl may close another, idle
+    // session in the middle of this exchange and hand its goodbye to this handle: never a decisive reply.
+    if (line.rfind("221", 0) == 0) continue;
     if (line[0] == '4' || line[0] == '5') t->last_error = line;
     t->last_reply = std::move(line);
   }
@@ -79,6 +82,8 @@ struct SmtpClient::Handle {
   curl_slist* recipients = nullptr;
   Transcript transcript;
   Upload upload;
+  std::string from;     // "<sender>": libcurl keeps a copy, but only until the handle is reset
+  std::string message;  // send_async(): the message lives here until the exchange ends
   ~Handle() {
     if (recipients) curl_slist_free_all(recipients);
     if (curl) curl_easy_cleanup(curl);
@@ -146,32 +151,93 @@ void SmtpClient::give_back(std::unique_ptr<Handle> handle) {
   idle_.push_back(std::move(handle));
 }
 
+bool SmtpClient::prepare(Handle& h, const std::vector<std::string>& recipients) const {
+  CURL* c = h.curl;
+  if (h.recipients) {
+    curl_slist_free_all(h.recipients);
+    h.recipients = nullptr;
+  }
+  for (const auto& r : recipients) {
+    const std::string bracketed = "<" + r + ">";
+    curl_slist* next = curl_slist_append(h.recipients, bracketed.c_str());
+    if (!next) return false;
+    h.recipients = next;
+  }
+  curl_easy_setopt(c, CURLOPT_MAIL_FROM, h.from.c_str());
+  curl_easy_setopt(c, CURLOPT_MAIL_RCPT, h.recipients);
+  curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(h.upload.data.size()));
+  h.transcript = Transcript{};
+  return true;
+}
+
 Result<Receipt> SmtpClient::send(const std::string& sender, const std::vector<std::string>& recipients,
                                  std::string_view message) {
   auto h = borrow();
   if (!h) return Error{ErrorCode::internal, "curl_easy_init failed", false, {}, {}};
-  CURL* c = h->curl;
-  if (h->recipients) {
-    curl_slist_free_all(h->recipients);
-    h->recipients = nullptr;
-  }
-  for (const auto& r : recipients) {
-    const std::string bracketed = "<" + r + ">";
-    curl_slist* next = curl_slist_append(h->recipients, bracketed.c_str());
-    if (!next) return Error{ErrorCode::internal, "out of memory building the recipient list", false, {}, {}};
-    h->recipients = next;
-  }
-  const std::string from = "<" + sender + ">";
-  curl_easy_setopt(c, CURLOPT_MAIL_FROM, from.c_str());
-  curl_easy_setopt(c, CURLOPT_MAIL_RCPT, h->recipients);
+  h->from = "<" + sender + ">";
   h->upload = Upload{message, 0};
-  curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(message.size()));
-  h->transcript = Transcript{};
+  if (!prepare(*h, recipients)) {
+    give_back(std::move(h));
+    return Error{ErrorCode::internal, "out of memory building the recipient list", false, {}, {}};
+  }
+  const CURLcode rc = curl_easy_perform(h->curl);
+  auto result = conclude(*h, rc, recipients.size());
+  give_back(std::move(h));
+  return result;
+}
 
-  const CURLcode rc = curl_easy_perform(c);
-  const std::string& decisive = (rc != CURLE_OK && !h->transcript.last_error.empty())
-                                    ? h->transcript.last_error
-                                    : h->transcript.last_reply;
+// One send_async() exchange on the client's loop.
+class SmtpClient::Transfer final : public CurlTransfer {
+ public:
+  Transfer(SmtpClient& client, std::unique_ptr<Handle> h, std::size_t recipients,
+           std::function<void(Result<Receipt>)> done)
+      : CurlTransfer(h->curl),
+        client_(client),
+        h_(std::move(h)),
+        recipients_(recipients),
+        done_(std::move(done)) {}
+
+  void finished(CURLcode rc) override {
+    auto result = client_.conclude(*h_, rc, recipients_);
+    h_->message.clear();
+    client_.give_back(std::move(h_));
+    done_(std::move(result));
+  }
+
+  void cancelled() override {
+    h_->curl = nullptr;  // the loop has cleaned it up
+    done_(Error{ErrorCode::internal, "SMTP send cancelled: the client was destroyed first", true, {}, {}});
+  }
+
+ private:
+  SmtpClient& client_;
+  std::unique_ptr<Handle> h_;
+  std::size_t recipients_;
+  std::function<void(Result<Receipt>)> done_;
+};
+
+void SmtpClient::send_async(std::string sender, const std::vector<std::string>& recipients,
+                            std::string message, std::function<void(Result<Receipt>)> done) {
+  auto h = borrow();
+  if (!h) {
+    done(Error{ErrorCode::internal, "curl_easy_init failed", false, {}, {}});
+    return;
+  }
+  h->from = "<" + sender + ">";
+  h->message = std::move(message);
+  h->upload = Upload{h->message, 0};
+  if (!prepare(*h, recipients)) {
+    give_back(std::move(h));
+    done(Error{ErrorCode::internal, "out of memory building the recipient list", false, {}, {}});
+    return;
+  }
+  loops_.submit(std::make_unique<Transfer>(*this, std::move(h), recipients.size(), std::move(done)));
+}
+
+Result<Receipt> SmtpClient::conclude(Handle& h, CURLcode rc, std::size_t recipients) const {
+  const std::string& decisive = (rc != CURLE_OK && !h.transcript.last_error.empty())
+                                    ? h.transcript.last_error
+                                    : h.transcript.last_reply;
   const std::string reply = scrub(printable(decisive), options_.password);
   const int code = reply_code(decisive);
   const std::string where = describe();
@@ -242,11 +308,10 @@ Result<Receipt> SmtpClient::send(const std::string& sender, const std::vector<st
 
   // The handle (and the session libcurl keeps in it) goes back to the pool even after a failure: libcurl
   // closes a connection it cannot trust and opens a new one on the next send.
-  curl_easy_setopt(c, CURLOPT_MAIL_RCPT, nullptr);
-  curl_easy_setopt(c, CURLOPT_MAIL_FROM, nullptr);
-  give_back(std::move(h));
+  curl_easy_setopt(h.curl, CURLOPT_MAIL_RCPT, nullptr);
+  curl_easy_setopt(h.curl, CURLOPT_MAIL_FROM, nullptr);
   if (result) {
-    logger()->debug("smtp: {} accepted a message for {} recipient(s): {}", where, recipients.size(), reply);
+    logger()->debug("smtp: {} accepted a message for {} recipient(s): {}", where, recipients, reply);
   }
   return result;
 }

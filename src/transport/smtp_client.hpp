@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -14,6 +15,7 @@
 #include "eventhooks/export.hpp"
 #include "eventhooks/outcome.hpp"
 #include "eventhooks/tls.hpp"
+#include "transport/curl_multi.hpp"
 
 namespace eventhooks::detail {
 
@@ -47,19 +49,32 @@ class EVENTHOOKS_EXPORT SmtpClient {
   Result<Receipt> send(const std::string& sender, const std::vector<std::string>& recipients,
                        std::string_view message);
 
+  // send() on the client's I/O thread (libcurl's multi interface, started on first use): returns at once;
+  // `done` runs exactly once, on that thread (or on the caller's when nothing could be started), with the
+  // same result send() would give. Sessions are kept open and reused by later sends, as with send().
+  // A send still running when the client is destroyed ends as a retryable `internal` error ("cancelled").
+  void send_async(std::string sender, const std::vector<std::string>& recipients, std::string message,
+                  std::function<void(Result<Receipt>)> done);
+
   // "smtp://host:port (STARTTLS)" without credentials.
   std::string describe() const;
   const SmtpClientOptions& options() const noexcept { return options_; }
 
  private:
   struct Handle;
+  class Transfer;
   std::unique_ptr<Handle> borrow();
   void give_back(std::unique_ptr<Handle> handle);
+  // Sets the envelope and the message on a handle; false when out of memory.
+  bool prepare(Handle& h, const std::vector<std::string>& recipients) const;
+  // What libcurl's result and the server's last replies make of a finished exchange.
+  Result<Receipt> conclude(Handle& h, CURLcode rc, std::size_t recipients) const;
 
   SmtpClientOptions options_;
   std::string url_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<Handle>> idle_;
+  CurlLoops loops_{1};  // destroyed first: its transfers give their handles back to idle_
 };
 
 }  // namespace eventhooks::detail

@@ -294,6 +294,76 @@ TEST(Smtp_ConcurrentTriggers, AllDeliveredEachOnce) {
   EXPECT_EQ(received("plain", batch).size(), 20u);
 }
 
+// Runs deliver_async for every event and waits (bounded) for all outcomes, in completion order.
+std::vector<Outcome> deliver_all_async(Hook& hook, const std::vector<Event>& events) {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<Outcome> outcomes;
+  for (const auto& e : events) {
+    hook.deliver_async(e, [&](Outcome out) {
+      std::lock_guard lock(mutex);
+      outcomes.push_back(std::move(out));
+      changed.notify_all();
+    });
+  }
+  std::unique_lock lock(mutex);
+  changed.wait_for(lock, 30s, [&] { return outcomes.size() >= events.size(); });
+  return outcomes;
+}
+
+TEST(SmtpStartTls_DeliverAsync, ManyInFlightEachArrivesOnceWithItsOwnBodyOverReusedSessions) {
+  SimpleEmailHook hook(options_for("EVENTHOOKS_SMTP_STARTTLS_PORT", SmtpSecurity::starttls));
+  // Two rounds of six in flight at once: the second round must run over the first round's sessions.
+  std::vector<std::set<std::string>> peers(2);
+  for (int round = 0; round < 2; ++round) {
+    std::vector<Event> events;
+    for (int i = 0; i < 6; ++i) {
+      events.push_back(
+          Event::make("disk_alarm", "async body " + std::to_string(round) + "." + std::to_string(i)));
+    }
+    const auto outcomes = deliver_all_async(hook, events);
+    ASSERT_EQ(outcomes.size(), events.size());
+    std::set<std::string> ids;
+    for (const auto& out : outcomes) {
+      ASSERT_TRUE(out.delivered()) << out.detail();
+      EXPECT_EQ(out.receipt.status, 250);
+      EXPECT_EQ(out.receipt.id, "<" + out.event_id + ".disk_alarm@example.com>");
+      ids.insert(out.event_id);
+    }
+    EXPECT_EQ(ids.size(), events.size()) << "an outcome came twice or for the wrong event";
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      auto got = received("starttls", events[i].id);
+      ASSERT_EQ(got.size(), 1u) << "message " << i;
+      EXPECT_EQ(got[0].meta["tls"], true);
+      EXPECT_EQ(got[0].raw, hook.render(events[i]).value()) << "message " << i << " not byte for byte";
+      peers[static_cast<std::size_t>(round)].insert(got[0].meta["peer"].dump());
+    }
+  }
+  for (const auto& peer : peers[1]) {
+    EXPECT_TRUE(peers[0].contains(peer)) << "round 2 opened a new session " << peer;
+  }
+}
+
+TEST(Smtp_DeliverAsync, FailuresAreClassifiedAsInTrigger) {
+  auto o = options_for("EVENTHOOKS_SMTP_PLAIN_PORT", SmtpSecurity::plain);
+  o.email.recipients = {"ops@example.com", "tempfail@example.com"};
+  SimpleEmailHook tempfail(o);
+  auto c = options_for("EVENTHOOKS_SMTP_STARTTLS_PORT", SmtpSecurity::starttls);
+  c.credentials = require_env("EVENTHOOKS_SMTP_USER") + ":wrong-password";
+  SimpleEmailHook wrong_password(c);
+  auto t = deliver_all_async(tempfail, {Event::make("disk_alarm", "x")});
+  auto w = deliver_all_async(wrong_password, {Event::make("disk_alarm", "y")});
+  ASSERT_EQ(t.size(), 1u);
+  ASSERT_EQ(w.size(), 1u);
+  ASSERT_TRUE(t[0].failed());
+  EXPECT_EQ(t[0].error->code, ErrorCode::unavailable) << t[0].detail();
+  EXPECT_TRUE(t[0].error->retryable);
+  ASSERT_TRUE(w[0].failed());
+  EXPECT_EQ(w[0].error->code, ErrorCode::auth) << w[0].detail();
+  EXPECT_FALSE(w[0].error->retryable);
+  EXPECT_EQ(w[0].detail().find("wrong-password"), std::string::npos) << "the password leaked";
+}
+
 // A port nothing listens on: bound, then closed.
 int closed_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);

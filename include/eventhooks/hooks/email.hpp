@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -68,9 +69,12 @@ class EVENTHOOKS_EXPORT SimpleEmailHook : public Hook {
 
   // The complete message (RFC 5322, CRLF) this hook would send for `event`; no I/O.
   Result<std::string> render(const Event& event) const;
+  bool delivers_async() const noexcept override { return true; }
 
  protected:
   Result<Receipt> send(const Event& event) override;
+  // On the SMTP client's I/O thread: many sends in flight over a few reused sessions.
+  void send_async(const Event& event, std::function<void(Result<Receipt>)> done) override;
 
  private:
   SimpleEmailOptions options_;
