@@ -22,15 +22,18 @@ wrk.body = '$body'
 wrk.headers["Content-Type"] = "application/json"
 LUA
 
-echo "| concurrency | eventhooks WebHook (req/s) | wrk (req/s) | ratio |"
-echo "|---:|---:|---:|---:|"
+echo "| concurrency | wrk (req/s) | WebHook, N threads calling trigger() (req/s) | ratio | WebHook, one thread, N deliver_async() in flight (req/s) | ratio |"
+echo "|---:|---:|---:|---:|---:|---:|"
 for c in 1 32; do
+  # wrk drives its connections from -t threads; the async row gives the hook's HttpClient as many I/O threads.
   threads=$(( c < 2 ? 1 : 2 ))
   wrk_rate=$(wrk -t"$threads" -c"$c" -d"${secs}s" -s "$work/post.lua" "$url" | awk '/Requests\/sec/ {print $2}')
-  eh_line=$("$build/bench/bench_webhook" "$url" "$c" "$secs" "$work/body.json")
-  eh_rate=${eh_line##*rate=}
-  ratio=$(awk -v a="$eh_rate" -v b="$wrk_rate" 'BEGIN {printf "%.0f %%", 100*a/b}')
-  printf '| %s | %.0f | %.0f | %s |\n' "$c" "$eh_rate" "$wrk_rate" "$ratio"
+  sync_line=$("$build/bench/bench_webhook" "$url" "$c" "$secs" "$work/body.json")
+  async_line=$("$build/bench/bench_webhook" "$url" "async:$c:$threads" "$secs" "$work/body.json")
+  sync_rate=${sync_line##*rate=}
+  async_rate=${async_line##*rate=}
+  awk -v c="$c" -v w="$wrk_rate" -v s="$sync_rate" -v a="$async_rate" \
+    'BEGIN {printf "| %s | %.0f | %.0f | %.0f %% | %.0f | %.0f %% |\n", c, w, s, 100*s/w, a, 100*a/w}'
 done
 
 # One-shot: a whole process that posts once.

@@ -24,25 +24,28 @@ wait_port "$port" 10
 
 now() { date +%s.%N; }
 median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
-echo "| sessions | eventhooks mails/s | smtp-source mails/s | eventhooks / smtp-source |"
-echo "|---:|---:|---:|---:|"
+echo "| sessions | smtp-source mails/s | eventhooks, N threads calling trigger() | ratio | eventhooks, one thread, N deliver_async() in flight | ratio |"
+echo "|---:|---:|---:|---:|---:|---:|"
 for s in 1 4; do
-  ref_rates=() eh_rates=()
+  ref_rates=() sync_rates=() async_rates=()
   for _ in $(seq "$repeat"); do
     t0=$(now)
     /usr/sbin/smtp-source -d -s "$s" -m "$messages" -l "$bytes" -f bench@example.com -t sink@example.com \
       127.0.0.1:"$port"
     t1=$(now)
     ref_rates+=("$(awk -v n="$messages" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", n/(b-a)}')")
-    eh_line=$("$build/bench/bench_smtp" 127.0.0.1 "$port" "$s" "$messages" "$bytes")
-    eh_rates+=("${eh_line##*rate=}")
+    line=$("$build/bench/bench_smtp" 127.0.0.1 "$port" "$s" "$messages" "$bytes")
+    sync_rates+=("${line##*rate=}")
+    line=$("$build/bench/bench_smtp" 127.0.0.1 "$port" "async:$s" "$messages" "$bytes")
+    async_rates+=("${line##*rate=}")
   done
-  ref_rate=$(printf '%s\n' "${ref_rates[@]}" | median)
-  eh_rate=$(printf '%s\n' "${eh_rates[@]}" | median)
-  ratio=$(awk -v a="$eh_rate" -v b="$ref_rate" 'BEGIN {printf "%.0f %%", 100*a/b}')
-  printf '| %s | %.0f | %.0f | %s |\n' "$s" "$eh_rate" "$ref_rate" "$ratio"
+  ref=$(printf '%s\n' "${ref_rates[@]}" | median)
+  sync=$(printf '%s\n' "${sync_rates[@]}" | median)
+  async=$(printf '%s\n' "${async_rates[@]}" | median)
+  awk -v n="$s" -v r="$ref" -v s="$sync" -v a="$async" \
+    'BEGIN {printf "| %s | %.0f | %.0f | %.0f %% | %.0f | %.0f %% |\n", n, r, s, 100*s/r, a, 100*a/r}'
 done
 echo
 echo "Median of $repeat alternating runs of $messages mails each ($bytes payload bytes, one recipient, plain SMTP on"
-echo "loopback, sessions reused: smtp-source -d; eventhooks: one SimpleEmailHook, SESSIONS threads). Load average at"
+echo "loopback, sessions reused: smtp-source -d; eventhooks: one SimpleEmailHook). Load average at"
 echo "the end: $(cut -d' ' -f1-3 /proc/loadavg)."

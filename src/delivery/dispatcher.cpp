@@ -314,10 +314,10 @@ struct Dispatcher::Impl {
     const Event& event = pending->job.event;
     slot->hook->deliver_async(event, [this, pending](Outcome out) {
       pending->outcome = std::move(out);
-      {
-        std::lock_guard lock(mu);
-        finished.push_back(std::move(*pending));
-      }
+      std::lock_guard lock(mu);
+      finished.push_back(std::move(*pending));
+      // Notified under the lock: once a worker has settled this, the dispatcher may be destroyed, and this
+      // (transport) thread must be done with it by then.
       work_cv.notify_one();
     });
   }

@@ -6,6 +6,9 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -435,4 +438,107 @@ TEST(Dispatcher_Scheduling, BatchSchedulingOff_ThreadsStayNormal) {
   ASSERT_TRUE(d.fire(Payload("x")).ok());
   ASSERT_TRUE(d.flush(10s));
   EXPECT_EQ(policy.load(), SCHED_OTHER);
+}
+
+namespace {
+
+// A hook that delivers asynchronously: send_async() queues the event and returns; the hook's own thread
+// answers later (as an HTTP client's I/O thread does). The first attempt of every event fails retryably.
+class ThreadedHook : public Hook {
+ public:
+  explicit ThreadedHook(std::string name) : Hook(HookCommon{.name = std::move(name)}) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~ThreadedHook() override {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  std::string_view type() const noexcept override { return "Threaded"; }
+  std::string describe() const override { return "Threaded '" + name() + "'"; }
+  bool delivers_async() const noexcept override { return true; }
+
+  std::size_t most_queued() const {
+    std::lock_guard lock(mu_);
+    return most_queued_;
+  }
+  std::map<std::string, int> attempts() const {
+    std::lock_guard lock(mu_);
+    return attempts_;
+  }
+
+ protected:
+  Result<Receipt> send(const Event&) override {
+    return Error{ErrorCode::internal, "not used", false, {}, {}};
+  }
+  void send_async(const Event& event, std::function<void(Result<Receipt>)> done) override {
+    std::lock_guard lock(mu_);
+    queue_.emplace_back(event.id, std::move(done));
+    most_queued_ = std::max(most_queued_, queue_.size());
+    cv_.notify_one();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      // Answers in batches, so that several deliveries are in flight at once.
+      cv_.wait_for(lock, 2ms, [&] { return stop_; });
+      if (stop_ && queue_.empty()) return;
+      auto batch = std::move(queue_);
+      queue_.clear();
+      for (auto& [id, done] : batch) {
+        const int n = ++attempts_[id];
+        lock.unlock();
+        if (n == 1) {
+          done(Error{ErrorCode::unavailable, "try again", true, 503, {}});
+        } else {
+          done(Receipt{200, id, "ok"});
+        }
+        lock.lock();
+      }
+    }
+  }
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<std::string, std::function<void(Result<Receipt>)>>> queue_;
+  std::size_t most_queued_ = 0;
+  std::map<std::string, int> attempts_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST(Dispatcher_Async, OneWorkerKeepsManyInFlightAndRetriesEachOnce) {
+  auto hook = std::make_shared<ThreadedHook>("threaded");
+  std::set<std::string> ids;
+  {
+    Dispatcher d({.workers = 1, .max_in_flight = 32});
+    d.add_hook(hook, RetryPolicy{.initial_delay = 1ms, .max_delay = 2ms, .jitter = false});
+    for (int i = 0; i < 300; ++i) {
+      auto id = d.fire(Payload(nlohmann::json{{"n", i}}));
+      ASSERT_TRUE(id.ok());
+      ids.insert(id.value());
+    }
+    ASSERT_TRUE(d.flush(30s));
+    const auto m = d.metrics();
+    EXPECT_EQ(m.delivered, 300u);
+    EXPECT_EQ(m.retried, 300u);
+    EXPECT_EQ(m.attempts, 600u);
+    EXPECT_EQ(m.dead, 0u);
+    EXPECT_EQ(m.in_flight, 0u);
+  }
+  const auto attempts = hook->attempts();
+  ASSERT_EQ(attempts.size(), ids.size());
+  for (const auto& [id, n] : attempts) {
+    EXPECT_TRUE(ids.contains(id));
+    EXPECT_EQ(n, 2) << id;
+  }
+  EXPECT_GT(hook->most_queued(), 1u) << "one worker never had two deliveries in flight";
+  EXPECT_LE(hook->most_queued(), 16u) << "more in flight than the per-hook limit (max_in_flight / 2)";
 }
