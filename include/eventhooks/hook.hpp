@@ -66,7 +66,8 @@ class EVENTHOOKS_EXPORT Hook {
   virtual void send_async(const Event& event, std::function<void(Result<Receipt>)> done);
 
  private:
-  Outcome finish(const Event& event, Result<Receipt> sent, std::chrono::steady_clock::time_point start) const;
+  Outcome finish(const std::string& event_id, Result<Receipt> sent,
+                 std::chrono::steady_clock::time_point start) const;
 
   HookCommon common_;
 };

@@ -51,7 +51,7 @@ Outcome Hook::deliver(const Event& event) {
       return Error{ErrorCode::internal, std::string("unexpected exception: ") + e.what(), false, {}, {}};
     }
   }();
-  return finish(event, std::move(sent), start);
+  return finish(event.id, std::move(sent), start);
 }
 
 // `done` is by value in the interface: pipelining transports keep it until the answer arrives.
@@ -62,9 +62,11 @@ void Hook::send_async(const Event& event, std::function<void(Result<Receipt>)> d
 
 void Hook::deliver_async(const Event& event, OutcomeCallback done) {
   const auto start = std::chrono::steady_clock::now();
-  // The event is copied into the callback: the caller's may be gone when the transport answers.
-  auto finish_with = [this, event, start, done = std::move(done)](Result<Receipt> sent) {
-    done(finish(event, std::move(sent), start));
+  // The callback keeps the event's id, not the event: the caller's event may be gone when the transport
+  // answers, and copying its payload for every delivery would cost more than the rest of the callback.
+  auto shared_done = std::make_shared<OutcomeCallback>(std::move(done));
+  auto finish_with = [this, id = event.id, start, shared_done](Result<Receipt> sent) {
+    (*shared_done)(finish(id, std::move(sent), start));
   };
   try {
     send_async(event, finish_with);
@@ -73,22 +75,22 @@ void Hook::deliver_async(const Event& event, OutcomeCallback done) {
   }
 }
 
-Outcome Hook::finish(const Event& event, Result<Receipt> sent,
+Outcome Hook::finish(const std::string& event_id, Result<Receipt> sent,
                      std::chrono::steady_clock::time_point start) const {
   Outcome out;
   out.hook = common_.name;
-  out.event_id = event.id;
+  out.event_id = event_id;
   out.elapsed =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
   if (sent) {
     out.kind = Outcome::Kind::delivered;
     out.receipt = std::move(sent).value();
-    logger()->info("{} '{}' delivered event {} ({}, {} ms)", type(), common_.name, event.id,
+    logger()->info("{} '{}' delivered event {} ({}, {} ms)", type(), common_.name, event_id,
                    out.receipt.detail, out.elapsed.count() / 1000);
   } else {
     out.kind = Outcome::Kind::failed;
     out.error = std::move(sent).error();
-    logger()->info("{} '{}' failed event {}: {}", type(), common_.name, event.id, out.error->to_string());
+    logger()->info("{} '{}' failed event {}: {}", type(), common_.name, event_id, out.error->to_string());
   }
   return out;
 }

@@ -119,6 +119,7 @@ WebHook::WebHook(WebHookOptions options)
     : HttpHook(HookCommon{options.name, options.realms, options.enabled}, options.http),
       options_(std::move(options)) {
   require_http_url("WebHook", options_.name, "url", options_.url);
+  redacted_url_ = redact_url(options_.url);
   check_headers(options_.name, options_.headers);
   if (!options_.secret.empty()) {
     auto key = detail::decode_webhook_secret(options_.secret);
@@ -146,7 +147,7 @@ Result<HttpRequest> WebHook::render(const Event& event) const {
   HttpRequest request;
   request.method = "POST";
   request.url = options_.url;
-  request.redacted_url = redact_url(options_.url);
+  request.redacted_url = redacted_url_;
   request.body = event.payload.to_json_body();
   const bool own_content_type = std::any_of(options_.headers.begin(), options_.headers.end(),
                                             [](const auto& h) { return iequals(h.first, "content-type"); });

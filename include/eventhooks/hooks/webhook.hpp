@@ -70,7 +70,8 @@ class EVENTHOOKS_EXPORT WebHook : public HttpHook {
 
  private:
   WebHookOptions options_;
-  std::string secret_key_;  // decoded whsec_ key
+  std::string secret_key_;    // decoded whsec_ key
+  std::string redacted_url_;  // the URL as logs and errors show it, masked once
 };
 
 struct MattermostOptions {
