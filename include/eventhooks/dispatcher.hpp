@@ -31,7 +31,7 @@ struct DispatcherOptions {
   std::size_t max_in_flight = 256;
   // Deliveries to one hook in flight at once: a slow or dead endpoint can never take every worker or every
   // in-flight slot, so other hooks keep flowing. 0 = max(1, workers / 2) for a synchronous hook and
-  // max(1, max_in_flight / 2) for an asynchronous one.
+  // max_in_flight / 2, at most 32 (connections to one host), for an asynchronous one.
   std::size_t per_hook_concurrency = 0;
   // Claimed jobs waiting per hook in memory; beyond this the hook's jobs stay in the outbox.
   std::size_t lane_capacity = 64;

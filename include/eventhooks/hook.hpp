@@ -50,8 +50,9 @@ class EVENTHOOKS_EXPORT Hook {
   // many deliveries in flight. `done` runs exactly once, possibly on a transport thread: keep it short.
   // Other hook types deliver synchronously inside the call.
   void deliver_async(const Event& event, OutcomeCallback done);
-  // True when deliver_async() returns before the delivery ends (the dispatcher then keeps many in flight
-  // without a thread each); false when it delivers inside the call.
+  // True when the dispatcher should start this hook's deliveries with deliver_async() and keep many in
+  // flight without a thread each; false when each delivery should hold a worker thread (deliver_async()
+  // may still be asynchronous for a caller that wants it, as SimpleEmailHook's is).
   virtual bool delivers_async() const noexcept { return false; }
 
   // "WebHook", "MattermostWebHook", ... — the factory's type name.

@@ -64,6 +64,9 @@ struct Finished {
 };
 
 constexpr std::size_t kLatencySamples = 4096;
+// Default cap of one asynchronous hook's deliveries in flight: tens of thousands per second on a fast
+// endpoint, yet never hundreds of connections opened to one host.
+constexpr std::size_t kDefaultAsyncPerHook = 32;
 
 // Marks the calling thread as batch work (Linux SCHED_BATCH): it keeps its fair share of the CPU, but waking
 // it never preempts a running thread. Without this, every fire() that wakes the fetcher on a busy machine
@@ -230,7 +233,8 @@ struct Dispatcher::Impl {
 
   std::size_t lane_limit(bool async) const {
     if (opt.per_hook_concurrency) return opt.per_hook_concurrency;
-    return std::max<std::size_t>(1, (async ? opt.max_in_flight : opt.workers) / 2);
+    if (!async) return std::max<std::size_t>(1, opt.workers / 2);
+    return std::clamp<std::size_t>(opt.max_in_flight / 2, 1, kDefaultAsyncPerHook);
   }
 
   void work_loop() {

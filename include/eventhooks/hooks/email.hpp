@@ -69,11 +69,12 @@ class EVENTHOOKS_EXPORT SimpleEmailHook : public Hook {
 
   // The complete message (RFC 5322, CRLF) this hook would send for `event`; no I/O.
   Result<std::string> render(const Event& event) const;
-  bool delivers_async() const noexcept override { return true; }
 
  protected:
   Result<Receipt> send(const Event& event) override;
-  // On the SMTP client's I/O thread: many sends in flight over a few reused sessions.
+  // On the SMTP client's I/O thread: many sends in flight from one caller over reused sessions. The
+  // dispatcher still gives each SMTP delivery a worker (delivers_async() is false): servers cap sessions per
+  // client, and on loopback a session per thread measured faster (docs/benchmarks.md).
   void send_async(const Event& event, std::function<void(Result<Receipt>)> done) override;
 
  private:
