@@ -138,14 +138,16 @@ int run_trigger(const TriggerOptions& options) {
                                options.hooks, options.json);
   }
 
-  // One thread per hook: a slow or unreachable hook must not hold back the others. Printing waits for all,
-  // so the output keeps the config's order.
+  // Hooks run side by side: a slow or unreachable hook must not hold back the others. The first runs on this
+  // thread and each other one on a thread of its own, so the usual one-hook run starts no thread (and no
+  // malloc arena) at all. Printing waits for all, so the output keeps the config's order.
   std::vector<Outcome> outcomes(selected.size());
   std::vector<std::thread> threads;
-  threads.reserve(selected.size());
-  for (std::size_t i = 0; i < selected.size(); ++i) {
+  threads.reserve(selected.size() > 1 ? selected.size() - 1 : 0);
+  for (std::size_t i = 1; i < selected.size(); ++i) {
     threads.emplace_back([&, i] { outcomes[i] = selected[i]->trigger(*payload, realm); });
   }
+  if (!selected.empty()) outcomes[0] = selected[0]->trigger(*payload, realm);
   for (auto& t : threads) t.join();
 
   bool any_failed = false;
