@@ -321,6 +321,11 @@ TEST(ConfigInterpolation, UnterminatedReference_IsError) {
                       {"hooks.yaml:4:", "hook 'p'", "key 'text'", "unterminated"});
 }
 
+TEST(ConfigInterpolation, InvalidVariableName_IsError) {
+  expect_contains_all(error_of("hooks:\n  p:\n    type: Probe\n    text: \"${1ST-HOST}\"\n"),
+                      {"hooks.yaml:4:", "key 'text'", "'${1ST-HOST}' is not a valid variable reference"});
+}
+
 TEST(ConfigInterpolation, PlainScalarVariable_BecomesNumber) {
   ScopedEnv env("EVENTHOOKS_TEST_PORT", "8025");
   const Config config = parse("hooks:\n  p:\n    type: Probe\n    number: ${EVENTHOOKS_TEST_PORT}\n");
@@ -550,6 +555,19 @@ TEST(ConfigReader, UnknownKeyFarFromAll_ListsKnownKeys) {
 TEST(ConfigValues, LeadingZeros_StayText) {
   const Config config = parse("hooks:\n  p:\n    type: Probe\n    text: 0123\n");
   EXPECT_EQ(probe(config, "p").text, "0123");
+}
+
+TEST(ConfigValues, PlainScalars_NumbersFollowYamlCoreSchema_RestStaysText) {
+  // {plain scalar, what a string key reads back}: numbers come back as JSON renders them.
+  const std::pair<const char*, const char*> cases[] = {
+      {"+7", "7"},   {"-12", "-12"},       {"0", "0"},         {"1e3", "1000.0"}, {".5", "0.5"},
+      {"5.", "5.0"}, {"-2.5E-1", "-0.25"}, {"1.2.3", "1.2.3"}, {"1e", "1e"},      {"e5", "e5"},
+      {".", "."},    {"0x1F", "0x1F"},     {"1_000", "1_000"}, {"12a", "12a"},
+  };
+  for (const auto& [yaml, text] : cases) {
+    const Config config = parse(std::string("hooks:\n  p:\n    type: Probe\n    text: ") + yaml + "\n");
+    EXPECT_EQ(probe(config, "p").text, text) << yaml;
+  }
 }
 
 TEST(ConfigValues, EmptyValue_CountsAsNotSet) {
