@@ -2,7 +2,6 @@
 // callers into one transaction (group commit), so many concurrent enqueues/acks cost one fsync, not one each.
 // Times are wall-clock Unix milliseconds: they must survive a restart, which a monotonic clock does not.
 #include <signal.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,6 +16,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "delivery/sqlite_api.hpp"
 #include "eventhooks/logger.hpp"
 #include "eventhooks/outbox.hpp"
 
@@ -24,6 +24,12 @@ namespace eventhooks {
 namespace {
 
 constexpr int kSchemaVersion = 1;
+
+// SQLite is loaded on first use (sqlite_api.hpp); open_sqlite_outbox() makes sure it was before any
+// SqliteOutbox exists, so every call below finds the table.
+const detail::SqliteApi& sqlite() {
+  return *detail::sqlite_api(nullptr);
+}
 
 using SysClock = std::chrono::system_clock;
 
@@ -49,47 +55,47 @@ class Stmt {
     auto it = cache.find(sql);
     if (it == cache.end()) {
       sqlite3_stmt* s = nullptr;
-      int rc = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &s, nullptr);
-      if (rc != SQLITE_OK) throw DbFailure{rc, sqlite3_errmsg(db)};
+      int rc = sqlite().prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &s, nullptr);
+      if (rc != SQLITE_OK) throw DbFailure{rc, sqlite().errmsg(db)};
       it = cache.emplace(sql, s).first;
     }
     s_ = it->second;
   }
   ~Stmt() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
+    sqlite().reset(s_);
+    sqlite().clear_bindings(s_);
   }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
   Stmt& bind(int i, std::int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
+    sqlite().bind_int64(s_, i, v);
     return *this;
   }
   Stmt& bind(int i, const std::string& v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    sqlite().bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
   Stmt& bind(int i, const std::optional<std::string>& v) {
     if (v) return bind(i, *v);
-    sqlite3_bind_null(s_, i);
+    sqlite().bind_null(s_, i);
     return *this;
   }
   bool step() {
-    int rc = sqlite3_step(s_);
+    int rc = sqlite().step(s_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    throw DbFailure{rc, sqlite3_errmsg(db_)};
+    throw DbFailure{rc, sqlite().errmsg(db_)};
   }
-  std::int64_t col_int(int i) const { return sqlite3_column_int64(s_, i); }
-  bool col_null(int i) const { return sqlite3_column_type(s_, i) == SQLITE_NULL; }
+  std::int64_t col_int(int i) const { return sqlite().column_int64(s_, i); }
+  bool col_null(int i) const { return sqlite().column_type(s_, i) == SQLITE_NULL; }
   std::string col_text(int i) const {
-    const auto* p = sqlite3_column_text(s_, i);
+    const auto* p = sqlite().column_text(s_, i);
     return p ? std::string(reinterpret_cast<const char*>(p),
-                           static_cast<std::size_t>(sqlite3_column_bytes(s_, i)))
+                           static_cast<std::size_t>(sqlite().column_bytes(s_, i)))
              : std::string();
   }
-  int changes() const { return sqlite3_changes(db_); }
+  int changes() const { return sqlite().changes(db_); }
 
  private:
   sqlite3* db_;
@@ -128,8 +134,8 @@ class SqliteOutbox final : public Outbox {
     }
     work_cv_.notify_all();
     if (writer_.joinable()) writer_.join();
-    for (auto& [sql, s] : cache_) sqlite3_finalize(s);
-    if (db_) sqlite3_close_v2(db_);
+    for (auto& [sql, s] : cache_) sqlite().finalize(s);
+    if (db_) sqlite().close_v2(db_);
   }
 
   Result<void> open() {
@@ -144,10 +150,10 @@ class SqliteOutbox final : public Outbox {
                    {},
                    {}};
     }
-    int rc = sqlite3_open_v2(options_.path.c_str(), &db_,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-    if (rc != SQLITE_OK) return db_error(rc, db_ ? sqlite3_errmsg(db_) : "cannot open", "open");
-    if (sqlite3_db_readonly(db_, "main") == 1) {
+    int rc = sqlite().open_v2(options_.path.c_str(), &db_,
+                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) return db_error(rc, db_ ? sqlite().errmsg(db_) : "cannot open", "open");
+    if (sqlite().db_readonly(db_, "main") == 1) {
       return Error{ErrorCode::io,
                    fmt::format("outbox {}: the file is not writable (permissions); nothing can be stored",
                                options_.path),
@@ -155,7 +161,7 @@ class SqliteOutbox final : public Outbox {
                    {},
                    {}};
     }
-    sqlite3_busy_timeout(db_, static_cast<int>(options_.busy_timeout.count()));
+    sqlite().busy_timeout(db_, static_cast<int>(options_.busy_timeout.count()));
     try {
       // Reading the schema first tells a corrupt or foreign file apart from a fresh one before anything is
       // written to it.
@@ -225,7 +231,7 @@ class SqliteOutbox final : public Outbox {
           exec(fmt::format("PRAGMA user_version={}", kSchemaVersion));
           exec("COMMIT");
         } catch (...) {
-          sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+          sqlite().exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
           throw;
         }
       }
@@ -512,10 +518,10 @@ class SqliteOutbox final : public Outbox {
 
   void exec(const std::string& sql) {
     char* msg = nullptr;
-    int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &msg);
+    int rc = sqlite().exec(db_, sql.c_str(), nullptr, nullptr, &msg);
     if (rc != SQLITE_OK) {
-      std::string m = msg ? msg : sqlite3_errstr(rc);
-      sqlite3_free(msg);
+      std::string m = msg ? msg : sqlite().errstr(rc);
+      sqlite().free(msg);
       throw DbFailure{rc, m};
     }
   }
@@ -592,11 +598,11 @@ class SqliteOutbox final : public Outbox {
             exec("RELEASE r");
           } catch (const DbFailure& f) {
             r->error = db_error(f.rc, f.message, "write");
-            sqlite3_exec(db_, "ROLLBACK TO r; RELEASE r", nullptr, nullptr, nullptr);
+            sqlite().exec(db_, "ROLLBACK TO r; RELEASE r", nullptr, nullptr, nullptr);
           } catch (const std::exception& e) {
             r->error = Error{
                 ErrorCode::internal, fmt::format("outbox {}: {}", options_.path, e.what()), false, {}, {}};
-            sqlite3_exec(db_, "ROLLBACK TO r; RELEASE r", nullptr, nullptr, nullptr);
+            sqlite().exec(db_, "ROLLBACK TO r; RELEASE r", nullptr, nullptr, nullptr);
           }
         }
         try {
@@ -604,7 +610,7 @@ class SqliteOutbox final : public Outbox {
         } catch (const DbFailure& f) {
           // Nothing of this batch is stored: every caller hears so, none is told "stored".
           batch_error = db_error(f.rc, f.message, "commit");
-          sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+          sqlite().exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
         }
       }
       {
@@ -661,6 +667,14 @@ class SqliteOutbox final : public Outbox {
 }  // namespace
 
 Result<std::shared_ptr<Outbox>> open_sqlite_outbox(SqliteOutboxOptions options) {
+  std::string why;
+  if (detail::sqlite_api(&why) == nullptr) {
+    return Error{ErrorCode::internal,
+                 fmt::format("outbox {}: SQLite is not available: {}", options.path, why),
+                 false,
+                 {},
+                 {}};
+  }
   auto outbox = std::make_shared<SqliteOutbox>(std::move(options));
   if (auto r = outbox->open(); !r) return r.error();
   return std::shared_ptr<Outbox>(std::move(outbox));
