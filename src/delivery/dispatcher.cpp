@@ -488,10 +488,22 @@ bool Dispatcher::flush(std::chrono::milliseconds timeout) {
   auto& d = *impl_;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    auto s = d.outbox->stats();
+    bool busy = false;
+    {
+      std::lock_guard lock(d.mu);
+      busy = !d.held.empty() || d.fetching;
+    }
+    // Empty = no job pending or leased anywhere: next_due() returns nothing. It is a cheap question (an index
+    // for SQLite, one look per hook in memory) where stats() counts every job; and it is asked only while
+    // this dispatcher holds nothing, not after each settled job.
+    bool empty = false;
+    if (!busy) {
+      auto due = d.outbox->next_due({});
+      empty = due && !due.value();
+    }
     {
       std::unique_lock lock(d.mu);
-      if (s && s->pending == 0 && s->in_flight == 0 && d.held.empty() && !d.fetching) return true;
+      if (empty && d.held.empty() && !d.fetching) return true;
       if (std::chrono::steady_clock::now() >= deadline) return false;
       // Woken by every settled job; the timeout covers jobs settled by someone else (another process).
       d.settle_cv.wait_until(
