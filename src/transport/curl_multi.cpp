@@ -5,8 +5,12 @@
 #include <utility>
 
 namespace eventhooks::detail {
+class CurlLoop;
+
 namespace {
 constexpr long kMaxCachedConnections = 256;
+// The loop whose thread this is (null elsewhere): a transfer submitted from one of its callbacks stays on it.
+thread_local CurlLoop* t_current_loop = nullptr;
 }  // namespace
 
 // One multi handle and the thread that drives it. Held by shared_ptr from both the owner and the thread, so
@@ -32,8 +36,9 @@ class CurlLoop {
       std::lock_guard lock(mutex_);
       if (!stopping_) {
         // Only the first transfer of a batch wakes the loop: it takes the whole batch at once, and a wakeup
-        // costs a write to libcurl's socket pair and a context switch.
-        wake = incoming_.empty();
+        // costs a write to libcurl's socket pair and a context switch. The loop's own thread (a callback
+        // starting the next transfer) needs none: the loop looks at its inbox before it sleeps.
+        wake = incoming_.empty() && t_current_loop != this;
         incoming_.push_back(std::move(t));
       }
     }
@@ -43,6 +48,14 @@ class CurlLoop {
     }
     if (wake) curl_multi_wakeup(multi_);
   }
+
+  bool has_incoming() {
+    std::lock_guard lock(mutex_);
+    return !incoming_.empty() || stopping_;
+  }
+
+  // True when the calling thread is this loop's.
+  bool is_current() const noexcept { return t_current_loop == this; }
 
   void stop() {
     {
@@ -54,6 +67,7 @@ class CurlLoop {
   }
 
   void run() {
+    t_current_loop = this;
     std::vector<std::unique_ptr<CurlTransfer>> batch;
     int running = 0;
     for (;;) {
@@ -93,6 +107,8 @@ class CurlLoop {
           guarded([&] { t->finished(rc); });
         }
       }
+      // Callbacks may have started transfers: start them before sleeping.
+      if (has_incoming()) continue;
       // Sleeps until a socket is ready, libcurl's next timeout, or curl_multi_wakeup from submit()/stop().
       curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
     }
@@ -156,7 +172,14 @@ void CurlLoops::submit(std::unique_ptr<CurlTransfer> transfer) {
       loops_.push_back(std::move(loop));
     }
   });
-  // Round robin: each loop keeps its own connections, so requests spread evenly over them.
+  // A transfer started from one of our loops' callbacks stays on that loop (no hand-over between threads);
+  // others go round robin: each loop keeps its own connections, so requests spread evenly over them.
+  for (auto& loop : loops_) {
+    if (loop->is_current()) {
+      loop->submit(std::move(transfer));
+      return;
+    }
+  }
   loops_[next_.fetch_add(1, std::memory_order_relaxed) % loops_.size()]->submit(std::move(transfer));
 }
 
