@@ -565,6 +565,28 @@ TEST(HttpClientAsync, DestroyedWithRequestsInFlight_EachCallbackRunsOnceAsCancel
   EXPECT_EQ(done.wait(4, 200ms).size(), 3u) << "a callback ran twice";
 }
 
+TEST(HttpClientAsync, DestroyedFromItsOwnCallback_TheOtherRequestEndsCancelled) {
+  HttpTestServer server;
+  server.respond("/hang", {.delay = 1h});
+  auto client = std::make_shared<HttpClient>();
+  Inbox<std::string> done;
+  client->send_async(
+      {.url = server.url("/hang"), .body = "1"},
+      [&](const HttpRequest&, Result<HttpResponse> r) { done.put(r ? "answered" : r.error().message); });
+  ASSERT_TRUE(server.wait_for_requests(1));
+  // The last reference to the client goes away inside a callback, on the client's own I/O thread.
+  client->send_async({.url = server.url("/fast"), .body = "2"},
+                     [&](const HttpRequest&, Result<HttpResponse> r) {
+                       done.put(r ? "fast " + std::to_string(r.value().status) : r.error().message);
+                       client.reset();
+                     });
+  const auto got = done.wait(2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], "fast 200");
+  EXPECT_NE(got[1].find("cancelled"), std::string::npos) << got[1];
+  EXPECT_EQ(done.wait(3, 200ms).size(), 2u) << "a callback ran twice";
+}
+
 TEST(HttpClientAsync, CallbackStartsTheNextRequest_Chains) {
   HttpTestServer server;
   HttpClient client;
@@ -607,6 +629,33 @@ TEST_F(HttpsHooks, CaFileGiven_Delivers) {
   const Outcome out = fire(hook);
   ASSERT_TRUE(out.delivered()) << out.detail();
   EXPECT_EQ(server.requests().at(0).body, R"({"temperature":42})");
+}
+
+TEST_F(HttpsHooks, DeliverAsync_VerifiesTheCertificateLikeTrigger) {
+  HttpTestServer server(certs.cert_file, certs.key_file);
+  auto trusted = webhook_to(server.url("/tls"));
+  trusted.http.tls.ca_file = certs.ca_file.string();
+  WebHook with_ca(trusted);
+  WebHook without_ca(webhook_to(server.url("/tls")));  // the system store does not know the test CA
+  Inbox<Outcome> done;
+  with_ca.deliver_async(Event::make("alarm", nlohmann::json{{"n", 1}}), [&](Outcome out) { done.put(out); });
+  without_ca.deliver_async(Event::make("alarm", nlohmann::json{{"n", 2}}),
+                           [&](Outcome out) { done.put(out); });
+  const auto outs = done.wait(2);
+  ASSERT_EQ(outs.size(), 2u);
+  int delivered = 0;
+  for (const auto& out : outs) {
+    if (out.delivered()) {
+      ++delivered;
+      continue;
+    }
+    const Error e = failure_of(out);
+    EXPECT_EQ(e.code, ErrorCode::tls) << e.to_string();
+    EXPECT_FALSE(e.retryable);
+  }
+  EXPECT_EQ(delivered, 1);
+  ASSERT_EQ(server.request_count(), 1u) << "the unverified connection sent the request";
+  EXPECT_EQ(server.requests().at(0).body, R"({"n":1})");
 }
 
 TEST_F(HttpsHooks, HostNameNotInCertificate_FailsWithNonRetryableTlsError) {
