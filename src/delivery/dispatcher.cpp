@@ -33,7 +33,8 @@ std::string DispatcherMetrics::to_string() const {
       "fired={} delivered={} failed={} retried={} dead={} rejected={} dropped={} depth={} in_flight={} "
       "dead_letters={} latency p50={:.1f}ms p99={:.1f}ms max={:.1f}ms",
       fired, delivered, failed, retried, dead, rejected, dropped, queue_depth, in_flight, dead_letters,
-      latency_p50.count() / 1000.0, latency_p99.count() / 1000.0, latency_max.count() / 1000.0);
+      static_cast<double>(latency_p50.count()) / 1000.0, static_cast<double>(latency_p99.count()) / 1000.0,
+      static_cast<double>(latency_max.count()) / 1000.0);
 }
 
 namespace {

@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -36,7 +37,7 @@ bool skipped(const std::vector<std::string>& skip, const std::string& hook) {
 
 class MemoryOutbox final : public Outbox {
  public:
-  explicit MemoryOutbox(MemoryOutboxOptions o) : options_(o) {
+  explicit MemoryOutbox(MemoryOutboxOptions o) : options_(std::move(o)) {
     if (options_.capacity == 0) options_.capacity = 1;
   }
 
@@ -440,7 +441,7 @@ class MemoryOutbox final : public Outbox {
 }  // namespace
 
 std::shared_ptr<Outbox> make_memory_outbox(MemoryOutboxOptions options) {
-  return std::make_shared<MemoryOutbox>(options);
+  return std::make_shared<MemoryOutbox>(std::move(options));
 }
 
 }  // namespace eventhooks

@@ -216,7 +216,7 @@ class SmtpClient::Transfer final : public CurlTransfer {
   std::function<void(Result<Receipt>)> done_;
 };
 
-void SmtpClient::send_async(std::string sender, const std::vector<std::string>& recipients,
+void SmtpClient::send_async(const std::string& sender, const std::vector<std::string>& recipients,
                             std::string message, std::function<void(Result<Receipt>)> done) {
   auto h = borrow();
   if (!h) {

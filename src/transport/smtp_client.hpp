@@ -53,7 +53,7 @@ class EVENTHOOKS_EXPORT SmtpClient {
   // `done` runs exactly once, on that thread (or on the caller's when nothing could be started), with the
   // same result send() would give. Sessions are kept open and reused by later sends, as with send().
   // A send still running when the client is destroyed ends as a retryable `internal` error ("cancelled").
-  void send_async(std::string sender, const std::vector<std::string>& recipients, std::string message,
+  void send_async(const std::string& sender, const std::vector<std::string>& recipients, std::string message,
                   std::function<void(Result<Receipt>)> done);
 
   // "smtp://host:port (STARTTLS)" without credentials.
