@@ -3,11 +3,12 @@
 #  1. deliveries/s from one process (bench_webhook) to a local nginx keep-alive sink, at concurrency 1 and 32,
 #     next to wrk POSTing the same body to the same sink with the same connection count;
 #  2. one-shot `eventhooks trigger` wall time (hyperfine) and peak RSS next to curl POSTing the same body.
-# Prints a markdown table. Usage: scripts/bench-http.sh [BUILD_DIR] [SECONDS]
+# Prints a markdown table. Usage: scripts/bench-http.sh [BUILD_DIR] [SECONDS] [ROUNDS]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build/release}
 secs=${2:-5}
+rounds=${3:-3}
 source "$root/scripts/servers/lib.sh"
 work=$(mktemp -d)
 trap 'kill_pidfile "$work/nginx.pid"; rm -rf "$work"' EXIT
@@ -22,20 +23,30 @@ wrk.body = '$body'
 wrk.headers["Content-Type"] = "application/json"
 LUA
 
+median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 echo "| concurrency | wrk (req/s) | WebHook, N threads calling trigger() (req/s) | ratio | WebHook, one thread, N deliver_async() in flight (req/s) | ratio |"
 echo "|---:|---:|---:|---:|---:|---:|"
 for c in 1 32; do
   # wrk drives its connections from -t threads (2 at c=32). The async row uses the HttpClient's default of one
   # I/O thread: on 2 cores a second one measured slower (it competes with the caller and nginx).
   threads=$(( c < 2 ? 1 : 2 ))
-  wrk_rate=$(wrk -t"$threads" -c"$c" -d"${secs}s" -s "$work/post.lua" "$url" | awk '/Requests\/sec/ {print $2}')
-  sync_line=$("$build/bench/bench_webhook" "$url" "$c" "$secs" "$work/body.json")
-  async_line=$("$build/bench/bench_webhook" "$url" "async:$c" "$secs" "$work/body.json")
-  sync_rate=${sync_line##*rate=}
-  async_rate=${async_line##*rate=}
-  awk -v c="$c" -v w="$wrk_rate" -v s="$sync_rate" -v a="$async_rate" \
+  wrk_rates=() sync_rates=() async_rates=()
+  for _ in $(seq "$rounds"); do
+    wrk_rates+=("$(wrk -t"$threads" -c"$c" -d"${secs}s" -s "$work/post.lua" "$url" | awk '/Requests\/sec/ {print $2}')")
+    line=$("$build/bench/bench_webhook" "$url" "$c" "$secs" "$work/body.json")
+    sync_rates+=("${line##*rate=}")
+    line=$("$build/bench/bench_webhook" "$url" "async:$c" "$secs" "$work/body.json")
+    async_rates+=("${line##*rate=}")
+  done
+  w=$(printf '%s\n' "${wrk_rates[@]}" | median)
+  s=$(printf '%s\n' "${sync_rates[@]}" | median)
+  a=$(printf '%s\n' "${async_rates[@]}" | median)
+  awk -v c="$c" -v w="$w" -v s="$s" -v a="$a" \
     'BEGIN {printf "| %s | %.0f | %.0f | %.0f %% | %.0f | %.0f %% |\n", c, w, s, 100*s/w, a, 100*a/w}'
 done
+echo
+echo "Medians of $rounds alternating rounds of ${secs} s each (wrk, threads, async in turn)."
+echo
 
 # One-shot: a whole process that posts once.
 cat >"$work/hook.yaml" <<YAML
