@@ -23,7 +23,7 @@ struct Event {
                                       std::optional<std::string> realm = std::nullopt);
 };
 
-// A new UUIDv7 ("0190b1c2-...") from the system clock and OpenSSL's RNG.
+// A new UUIDv7 ("0190b1c2-...") from the system clock and the kernel's random source (getrandom).
 EVENTHOOKS_EXPORT std::string new_event_id();
 
 }  // namespace eventhooks

@@ -1,7 +1,9 @@
 // Payload: the data of an event — a text or a JSON value — and the seed's rules for turning it into bytes.
-// Value type; safe to copy between threads.
+// Value type; safe to copy between threads. A JSON value is immutable once in a Payload, so copies share it:
+// copying an event (a trigger, a job, a callback) costs a reference count, not a copy of the JSON tree.
 #pragma once
 
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -30,7 +32,7 @@ class EVENTHOOKS_EXPORT Payload {
   bool empty() const noexcept;
 
   const std::string& text() const { return std::get<1>(v_); }
-  const nlohmann::ordered_json& json() const { return std::get<2>(v_); }
+  const nlohmann::ordered_json& json() const { return *std::get<2>(v_); }
 
   // Body of a JSON webhook: an object as compact JSON, a string as a JSON string, nothing as null.
   std::string to_json_body() const;
@@ -40,10 +42,11 @@ class EVENTHOOKS_EXPORT Payload {
   nlohmann::ordered_json to_stored() const;
   static Payload from_stored(const nlohmann::ordered_json& stored);
 
-  friend bool operator==(const Payload&, const Payload&) = default;
+  // Same kind and same text or JSON value.
+  bool operator==(const Payload& other) const;
 
  private:
-  std::variant<std::monostate, std::string, nlohmann::ordered_json> v_;
+  std::variant<std::monostate, std::string, std::shared_ptr<const nlohmann::ordered_json>> v_;
 };
 
 }  // namespace eventhooks

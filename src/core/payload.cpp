@@ -8,7 +8,16 @@ Payload::Payload(nlohmann::ordered_json value) {
   } else if (value.is_null()) {
     v_ = std::monostate{};
   } else {
-    v_ = std::move(value);
+    v_ = std::make_shared<const nlohmann::ordered_json>(std::move(value));
+  }
+}
+
+bool Payload::operator==(const Payload& other) const {
+  if (v_.index() != other.v_.index()) return false;
+  switch (v_.index()) {
+    case 0: return true;
+    case 1: return std::get<1>(v_) == std::get<1>(other.v_);
+    default: return *std::get<2>(v_) == *std::get<2>(other.v_);
   }
 }
 
@@ -28,7 +37,7 @@ bool Payload::empty() const noexcept {
   switch (v_.index()) {
     case 0: return true;
     case 1: return std::get<1>(v_).empty();
-    default: return std::get<2>(v_).empty();
+    default: return std::get<2>(v_)->empty();
   }
 }
 
@@ -38,7 +47,7 @@ std::string Payload::to_json_body() const {
     case 1:
       return nlohmann::ordered_json(std::get<1>(v_))
           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    default: return std::get<2>(v_).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    default: return std::get<2>(v_)->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
 }
 
@@ -46,14 +55,14 @@ std::string Payload::to_text() const {
   switch (v_.index()) {
     case 0: return {};
     case 1: return std::get<1>(v_);
-    default: return std::get<2>(v_).dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    default: return std::get<2>(v_)->dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
   }
 }
 
 nlohmann::ordered_json Payload::to_stored() const {
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
   if (v_.index() == 1) out["text"] = std::get<1>(v_);
-  if (v_.index() == 2) out["json"] = std::get<2>(v_);
+  if (v_.index() == 2) out["json"] = *std::get<2>(v_);
   return out;
 }
 

@@ -117,3 +117,15 @@ TEST(Hook, DeliverAsyncOnSynchronousHook_CallsBackOnceWithTheOutcome) {
   EXPECT_EQ(got.hook, "async-file");
   std::filesystem::remove(path);
 }
+
+TEST(Payload, CopiesShareTheJsonValueAndEqualityComparesValues) {
+  const Payload a(nlohmann::json{{"service", "api"}, {"ok", true}});
+  const Payload copy = a;  // NOLINT(performance-unnecessary-copy-initialization): the copy is the point
+  EXPECT_EQ(&copy.json(), &a.json()) << "copying a payload copied the JSON tree";
+  EXPECT_EQ(copy, a);
+  EXPECT_EQ(Payload(nlohmann::json{{"service", "api"}, {"ok", true}}), a) << "equal values, separate trees";
+  EXPECT_NE(Payload(nlohmann::json{{"service", "db"}, {"ok", true}}), a);
+  EXPECT_NE(Payload(std::string(R"({"service":"api","ok":true})")), a) << "text is not JSON";
+  EXPECT_EQ(Payload(), Payload());
+  EXPECT_EQ(Payload("x"), Payload(std::string("x")));
+}
