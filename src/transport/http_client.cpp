@@ -81,7 +81,9 @@ size_t on_header(char* data, size_t size, size_t nitems, void* user) {
   }
   const auto colon = line.find(':');
   if (colon != std::string_view::npos && colon > 0) {
-    t->response.headers.emplace_back(lower(trim(line.substr(0, colon))), trim(line.substr(colon + 1)));
+    auto& headers = t->response.headers;
+    if (headers.capacity() == 0) headers.reserve(8);  // one allocation for a typical answer, not four
+    headers.emplace_back(lower(trim(line.substr(0, colon))), trim(line.substr(colon + 1)));
   }
   return n;
 }
@@ -262,14 +264,19 @@ const std::string* HttpResponse::header(std::string_view lower_name) const {
 
 namespace {
 
+// The URL as errors show it: the request's own masked form, or the URL masked now. Only failures need it.
+std::string where_of(const HttpRequest& request) {
+  return request.redacted_url.empty() ? redact_url(request.url) : request.redacted_url;
+}
+
 // Refuses what must never reach the wire: header injection, an empty or broken method.
-std::optional<Error> check_request(const HttpRequest& request, const std::string& where) {
+std::optional<Error> check_request(const HttpRequest& request) {
   for (const auto& [name, value] : request.headers) {
     if (name.empty() || has_line_break(name) || has_line_break(value) ||
         name.find(':') != std::string::npos) {
       return Error{ErrorCode::invalid_input,
                    "header '" + (has_line_break(name) ? std::string("(invalid name)") : name) +
-                       "' contains a line break or an invalid name; refused to send to " + where,
+                       "' contains a line break or an invalid name; refused to send to " + where_of(request),
                    false,
                    {},
                    {}};
@@ -285,7 +292,6 @@ std::optional<Error> check_request(const HttpRequest& request, const std::string
 struct Exchange {
   HttpRequest owned;                // asynchronous: the request lives here until `done` has run
   const HttpRequest* req = &owned;  // synchronous: the caller's request, which outlives the exchange
-  std::string where;                // the masked URL
   Transfer transfer;
   curl_slist* headers = nullptr;
   char errbuf[CURL_ERROR_SIZE] = {0};
@@ -377,7 +383,7 @@ void forget_request(CURL* curl) {
 
 // What libcurl's result code and the handle's status make of the exchange.
 Result<HttpResponse> complete(CURLcode rc, CURL* curl, Exchange& x, const HttpOptions& o) {
-  if (rc != CURLE_OK) return curl_error(rc, curl, x.errbuf, *x.req, x.where, o);
+  if (rc != CURLE_OK) return curl_error(rc, curl, x.errbuf, *x.req, where_of(*x.req), o);
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   x.transfer.response.status = static_cast<int>(status);
@@ -427,7 +433,7 @@ class HandlePool {
 
 Error cancelled_error(const Exchange& x) {
   return Error{ErrorCode::internal,
-               x.req->method + " " + x.where + ": cancelled, the HttpClient was destroyed first",
+               x.req->method + " " + where_of(*x.req) + ": cancelled, the HttpClient was destroyed first",
                true,
                {},
                {}};
@@ -475,11 +481,10 @@ struct HttpClient::Impl {
 
   void submit(HttpRequest request, Callback done, bool check_status) {
     auto x = std::make_unique<Exchange>();
-    x->where = request.redacted_url.empty() ? redact_url(request.url) : request.redacted_url;
     x->owned = std::move(request);
     x->done = std::move(done);
     x->check_status = check_status;
-    if (auto refused = check_request(x->owned, x->where)) {
+    if (auto refused = check_request(x->owned)) {
       finish(*x, std::move(*refused));
       return;
     }
@@ -509,8 +514,7 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& request) {
   const HttpOptions& o = impl_->options;
   Exchange x;
   x.req = &request;  // only read while libcurl works on it: no copy of the body
-  x.where = request.redacted_url.empty() ? redact_url(request.url) : request.redacted_url;
-  if (auto refused = check_request(request, x.where)) return *refused;
+  if (auto refused = check_request(request)) return *refused;
 
   CURL* curl = impl_->pool.borrow();
   if (curl == nullptr) return Error{ErrorCode::internal, "curl_easy_init failed", true, {}, {}};
@@ -538,7 +542,7 @@ Result<HttpResponse> check_http_status(const HttpRequest& request, Result<HttpRe
   const HttpResponse& r = performed.value();
   if (r.status >= 200 && r.status < 300) return performed;
 
-  const std::string where = request.redacted_url.empty() ? redact_url(request.url) : request.redacted_url;
+  const std::string where = where_of(request);
   Error e;
   e.status = r.status;
   e.code = ErrorCode::http_status;
