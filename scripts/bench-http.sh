@@ -23,7 +23,6 @@ wrk.body = '$body'
 wrk.headers["Content-Type"] = "application/json"
 LUA
 
-median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 echo "| concurrency | wrk (req/s) | WebHook, N threads calling trigger() (req/s) | ratio | WebHook, one thread, N deliver_async() in flight (req/s) | ratio |"
 echo "|---:|---:|---:|---:|---:|---:|"
 for c in 1 32; do
@@ -38,11 +37,8 @@ for c in 1 32; do
     line=$("$build/bench/bench_webhook" "$url" "async:$c" "$secs" "$work/body.json")
     async_rates+=("${line##*rate=}")
   done
-  w=$(printf '%s\n' "${wrk_rates[@]}" | median)
-  s=$(printf '%s\n' "${sync_rates[@]}" | median)
-  a=$(printf '%s\n' "${async_rates[@]}" | median)
-  awk -v c="$c" -v w="$w" -v s="$s" -v a="$a" \
-    'BEGIN {printf "| %s | %.0f | %.0f | %.0f %% | %.0f | %.0f %% |\n", c, w, s, 100*s/w, a, 100*a/w}'
+  ratio_row "$c" "$(median_of "${wrk_rates[@]}")" "$(median_of "${sync_rates[@]}")" \
+    "$(median_of "${async_rates[@]}")"
 done
 echo
 echo "Medians of $rounds alternating rounds of ${secs} s each (wrk, threads, async in turn)."

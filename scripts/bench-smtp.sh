@@ -23,7 +23,6 @@ echo $! >"$work/sink.pid"
 wait_port "$port" 10
 
 now() { date +%s.%N; }
-median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 echo "| sessions | smtp-source mails/s | eventhooks, N threads calling trigger() | ratio | eventhooks, one thread, N deliver_async() in flight | ratio |"
 echo "|---:|---:|---:|---:|---:|---:|"
 for s in 1 4; do
@@ -39,11 +38,8 @@ for s in 1 4; do
     line=$("$build/bench/bench_smtp" 127.0.0.1 "$port" "async:$s" "$messages" "$bytes")
     async_rates+=("${line##*rate=}")
   done
-  ref=$(printf '%s\n' "${ref_rates[@]}" | median)
-  sync=$(printf '%s\n' "${sync_rates[@]}" | median)
-  async=$(printf '%s\n' "${async_rates[@]}" | median)
-  awk -v n="$s" -v r="$ref" -v s="$sync" -v a="$async" \
-    'BEGIN {printf "| %s | %.0f | %.0f | %.0f %% | %.0f | %.0f %% |\n", n, r, s, 100*s/r, a, 100*a/r}'
+  ratio_row "$s" "$(median_of "${ref_rates[@]}")" "$(median_of "${sync_rates[@]}")" \
+    "$(median_of "${async_rates[@]}")"
 done
 echo
 echo "Median of $repeat alternating runs of $messages mails each ($bytes payload bytes, one recipient, plain SMTP on"

@@ -46,3 +46,20 @@ CONF
   wait_port "$port" 10
   echo "http://127.0.0.1:$port/hook"
 }
+
+# Median of the numbers given as arguments (benchmarks report the median of alternating rounds).
+median_of() {
+  printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'
+}
+
+# One markdown row: LABEL REFERENCE VALUE...; each value is followed by its ratio to the reference.
+ratio_row() {
+  local label=$1 ref=$2
+  shift 2
+  awk -v l="$label" -v r="$ref" -v rest="$*" 'BEGIN {
+    printf "| %s | %.0f", l, r
+    n = split(rest, v, " ")
+    for (i = 1; i <= n; i++) printf " | %.0f | %.0f %%", v[i], 100 * v[i] / r
+    print " |"
+  }'
+}

@@ -5,8 +5,6 @@
 #include <utility>
 
 namespace eventhooks::detail {
-class CurlLoop;
-
 namespace {
 constexpr long kMaxCachedConnections = 256;
 // The loop whose thread this is (null elsewhere): a transfer submitted from one of its callbacks stays on it.
@@ -31,6 +29,10 @@ class CurlLoop {
   std::thread thread;
 
   void submit(std::unique_ptr<CurlTransfer> t) {
+    if (multi_ == nullptr) {  // curl_multi_init failed (out of memory): nothing can run here
+      guarded([&] { t->finished(CURLE_FAILED_INIT); });
+      return;
+    }
     bool wake = false;
     {
       std::lock_guard lock(mutex_);
@@ -67,6 +69,7 @@ class CurlLoop {
   }
 
   void run() {
+    if (multi_ == nullptr) return;  // submit() answers every transfer itself
     t_current_loop = this;
     std::vector<std::unique_ptr<CurlTransfer>> batch;
     int running = 0;

@@ -5,7 +5,6 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <ctime>
 #include <memory>
@@ -438,10 +437,6 @@ Error cancelled_error(const Exchange& x) {
                {},
                {}};
 }
-
-}  // namespace
-
-namespace {
 
 void finish(Exchange& x, Result<HttpResponse> result) {
   try {

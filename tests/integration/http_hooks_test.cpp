@@ -587,6 +587,29 @@ TEST(HttpClientAsync, DestroyedFromItsOwnCallback_TheOtherRequestEndsCancelled) 
   EXPECT_EQ(done.wait(3, 200ms).size(), 2u) << "a callback ran twice";
 }
 
+TEST(HttpClientAsync, TwoIoThreads_ShareTheRequestsAndAllArrive) {
+  HttpTestServer server;
+  HttpClient client(HttpOptions{.io_threads = 2});
+  Inbox<std::pair<std::thread::id, int>> done;
+  constexpr int kRequests = 40;
+  for (int i = 0; i < kRequests; ++i) {
+    client.send_async({.url = server.url("/io"), .body = std::to_string(i)},
+                      [&](const HttpRequest&, Result<HttpResponse> r) {
+                        done.put({std::this_thread::get_id(), r ? r.value().status : -1});
+                      });
+  }
+  const auto got = done.wait(kRequests);
+  ASSERT_EQ(got.size(), static_cast<std::size_t>(kRequests));
+  std::set<std::thread::id> threads;
+  for (const auto& [thread, status] : got) {
+    EXPECT_EQ(status, 200);
+    threads.insert(thread);
+  }
+  EXPECT_EQ(threads.size(), 2u) << "the requests did not spread over both I/O threads";
+  EXPECT_FALSE(threads.contains(std::this_thread::get_id())) << "a callback ran on the caller's thread";
+  EXPECT_EQ(server.request_count(), static_cast<std::size_t>(kRequests));
+}
+
 TEST(HttpClientAsync, CallbackStartsTheNextRequest_Chains) {
   HttpTestServer server;
   HttpClient client;
