@@ -1,11 +1,14 @@
 #include "eventhooks/event.hpp"
 
+#include <pthread.h>
 #include <sys/random.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <stdexcept>
 
@@ -28,13 +31,47 @@ bool fill_random(unsigned char* out, std::size_t n) {
   return true;
 }
 
+// One getrandom(2) per 16 ids instead of one per id: each thread keeps a small pool of kernel randomness and
+// wipes each id's bytes from it as they are handed out. A forked child must not reuse its parent's pool (two
+// processes would hand out the same ids), so a fork moves the generation on and every pool refills.
+std::atomic<unsigned> fork_generation{0};
+
+void after_fork_in_child() {
+  fork_generation.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool take_random(unsigned char* out, std::size_t n) {
+  static const bool registered = [] { return pthread_atfork(nullptr, nullptr, &after_fork_in_child) == 0; }();
+  (void)registered;
+  struct Pool {
+    std::array<unsigned char, 256> bytes{};
+    std::size_t used = 256;
+    unsigned generation = 0;
+  };
+  thread_local Pool pool;
+  const unsigned generation = fork_generation.load(std::memory_order_relaxed);
+  if (pool.generation != generation) {
+    pool.used = pool.bytes.size();
+    pool.generation = generation;
+  }
+  if (n > pool.bytes.size()) return fill_random(out, n);
+  if (pool.used + n > pool.bytes.size()) {
+    if (!fill_random(pool.bytes.data(), pool.bytes.size())) return false;
+    pool.used = 0;
+  }
+  std::memcpy(out, pool.bytes.data() + pool.used, n);
+  std::memset(pool.bytes.data() + pool.used, 0, n);
+  pool.used += n;
+  return true;
+}
+
 }  // namespace
 
 std::string new_event_id() {
   // UUIDv7 (RFC 9562): 48-bit Unix milliseconds, version, 74 random bits. Time-ordered, so outbox rows
   // and logs sort by creation.
   std::array<unsigned char, 16> b{};
-  if (!fill_random(b.data(), b.size())) {
+  if (!take_random(b.data(), b.size())) {
     // getrandom failing (ENOSYS under an old seccomp filter) is near impossible; fall back rather than hand
     // out a fixed id.
     std::random_device rd;

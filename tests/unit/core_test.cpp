@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <set>
@@ -86,6 +88,43 @@ TEST(Event, IdsAreUuidV7AndUnique) {
     ids.insert(id);
   }
   EXPECT_EQ(ids.size(), 1000u);
+}
+
+// Ids come from a per-thread pool of kernel randomness: a forked child must not hand out its parent's ids.
+TEST(Event, ForkedChildDoesNotRepeatTheParentsIds) {
+  (void)eventhooks::new_event_id();  // the pool now holds randomness the child would inherit
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(fds[0]);
+    std::string ids;
+    for (int i = 0; i < 40; ++i) ids += eventhooks::new_event_id();
+    const bool ok = write(fds[1], ids.data(), ids.size()) == static_cast<ssize_t>(ids.size());
+    _exit(ok ? 0 : 1);
+  }
+  close(fds[1]);
+  std::string parent;
+  for (int i = 0; i < 40; ++i) parent += eventhooks::new_event_id();
+  std::string from_child;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) from_child.append(buf, static_cast<std::size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_EQ(from_child.size(), 40u * 36u);
+  // Only the random part counts (after the 48-bit millisecond clock, "xxxxxxxx-xxxx-"): the two processes
+  // may well run in the same millisecond.
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < parent.size(); i += 36) seen.insert(parent.substr(i + 14, 22));
+  for (std::size_t i = 0; i < from_child.size(); i += 36) {
+    EXPECT_EQ(seen.count(from_child.substr(i + 14, 22)), 0u) << from_child.substr(i, 36);
+    seen.insert(from_child.substr(i + 14, 22));
+  }
+  EXPECT_EQ(seen.size(), 80u);
 }
 
 TEST(Redact, UrlPasswordAndQueryAreMasked) {
