@@ -6,8 +6,6 @@
 // transport's I/O thread). A synchronous hook holds its worker for the whole delivery.
 #include "eventhooks/dispatcher.hpp"
 
-#include <sched.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -24,6 +22,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/batch_scheduling.hpp"
 #include "eventhooks/logger.hpp"
 
 namespace eventhooks {
@@ -68,19 +67,6 @@ constexpr std::size_t kLatencySamples = 4096;
 // Default cap of one asynchronous hook's deliveries in flight: tens of thousands per second on a fast
 // endpoint, yet never hundreds of connections opened to one host.
 constexpr std::size_t kDefaultAsyncPerHook = 32;
-
-// Marks the calling thread as batch work (Linux SCHED_BATCH): it keeps its fair share of the CPU, but waking
-// it never preempts a running thread. Without this, every fire() that wakes the fetcher on a busy machine
-// could hand its CPU to the fetcher mid-call.
-void run_as_batch_work() {
-#ifdef SCHED_BATCH
-  sched_param param{};
-  if (sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
-    logger()->debug("dispatcher: SCHED_BATCH not available ({}); delivery threads stay normal",
-                    std::strerror(errno));
-  }
-#endif
-}
 
 }  // namespace
 
@@ -151,7 +137,7 @@ struct Dispatcher::Impl {
   }
 
   void fetch_loop() {
-    if (opt.batch_scheduling) run_as_batch_work();
+    if (opt.batch_scheduling) detail::run_as_batch_work("dispatcher");
     for (;;) {
       std::vector<std::string> skip;
       std::uint64_t seq = 0;
@@ -239,7 +225,7 @@ struct Dispatcher::Impl {
   }
 
   void work_loop() {
-    if (opt.batch_scheduling) run_as_batch_work();
+    if (opt.batch_scheduling) detail::run_as_batch_work("dispatcher");
     std::unique_lock lock(mu);
     for (;;) {
       if (!finished.empty()) {
@@ -292,7 +278,9 @@ struct Dispatcher::Impl {
       fetch_cv.notify_one();
     }
     if (!lane.jobs.empty()) work_cv.notify_one();
-    settle_cv.notify_all();
+    // flush() and wait_idle() can only return once the dispatcher holds nothing: waking them for every
+    // settled job cost a context switch per delivery (the waiter is usually the application's thread).
+    if (held.empty()) settle_cv.notify_all();
   }
 
   // Jobs whose hook left the configuration: kept, visibly, instead of lost or failing forever.

@@ -20,6 +20,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/batch_scheduling.hpp"
 #include "eventhooks/logger.hpp"
 #include "eventhooks/redact.hpp"
 
@@ -615,7 +616,10 @@ AmqpPublisher::AmqpPublisher(AmqpPublisherOptions options)
     : state_(std::make_unique<State>(std::move(options))) {
   state_->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (state_->wake_fd < 0) throw std::runtime_error("eventfd failed");
-  state_->io = std::thread([s = state_.get()] { s->run(); });
+  state_->io = std::thread([s = state_.get()] {
+    if (s->opt.batch_scheduling) run_as_batch_work("RabbitMQ I/O thread");
+    s->run();
+  });
 }
 
 AmqpPublisher::~AmqpPublisher() {

@@ -22,6 +22,7 @@ struct AmqpPublisherOptions {
   std::optional<RabbitMqDeclare> declare;
   std::string declare_routing_key;  // binding key for declare.bind
   std::string log_name;             // "RabbitMqHook 'x'" for log lines
+  bool batch_scheduling = true;     // the I/O thread runs as batch work (core/batch_scheduling.hpp)
 };
 
 class AmqpPublisher {

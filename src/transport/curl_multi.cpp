@@ -4,6 +4,8 @@
 #include <atomic>
 #include <utility>
 
+#include "core/batch_scheduling.hpp"
+
 namespace eventhooks::detail {
 namespace {
 constexpr long kMaxCachedConnections = 256;
@@ -171,7 +173,10 @@ void CurlLoops::submit(std::unique_ptr<CurlTransfer> transfer) {
   std::call_once(started_, [this] {
     for (std::size_t i = 0; i < threads_; ++i) {
       auto loop = std::make_shared<CurlLoop>();
-      loop->thread = std::thread([loop] { loop->run(); });
+      loop->thread = std::thread([loop, batch = batch_scheduling_] {
+        if (batch) run_as_batch_work("transport I/O thread");
+        loop->run();
+      });
       loops_.push_back(std::move(loop));
     }
   });

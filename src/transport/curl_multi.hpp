@@ -39,10 +39,12 @@ class CurlTransfer {
 class CurlLoop;
 
 // A fixed set of loops, started on first use, requests spread round robin. Stops (and joins) in its
-// destructor; transfers still running then are cancelled.
+// destructor; transfers still running then are cancelled. With batch_scheduling the loop threads run as
+// batch work (core/batch_scheduling.hpp), like the dispatcher's.
 class CurlLoops {
  public:
-  explicit CurlLoops(std::size_t threads) : threads_(threads == 0 ? 1 : threads) {}
+  CurlLoops(std::size_t threads, bool batch_scheduling)
+      : threads_(threads == 0 ? 1 : threads), batch_scheduling_(batch_scheduling) {}
   ~CurlLoops();
   CurlLoops(const CurlLoops&) = delete;
   CurlLoops& operator=(const CurlLoops&) = delete;
@@ -51,6 +53,7 @@ class CurlLoops {
 
  private:
   std::size_t threads_;
+  bool batch_scheduling_;
   std::once_flag started_;
   std::vector<std::shared_ptr<CurlLoop>> loops_;
   std::atomic<std::size_t> next_{0};

@@ -469,7 +469,7 @@ class HttpTransfer final : public detail::CurlTransfer {
 }  // namespace
 
 struct HttpClient::Impl {
-  explicit Impl(HttpOptions o) : options(std::move(o)), loops(options.io_threads) {}
+  explicit Impl(HttpOptions o) : options(std::move(o)), loops(options.io_threads, options.batch_scheduling) {}
   const HttpOptions options;
   HandlePool pool{options};  // idle handles of both paths; outlives `loops`, whose transfers give back to it
   detail::CurlLoops loops;   // the asynchronous path, started on first use

@@ -34,6 +34,7 @@ struct SmtpClientOptions {
   std::chrono::milliseconds connect_timeout{10'000};  // TCP + TLS handshake
   std::chrono::milliseconds timeout{60'000};          // one whole exchange, connect included
   TlsOptions tls;
+  bool batch_scheduling = true;  // send_async()'s I/O thread runs as batch work (see HttpOptions)
 };
 
 class EVENTHOOKS_EXPORT SmtpClient {
@@ -74,7 +75,8 @@ class EVENTHOOKS_EXPORT SmtpClient {
   std::string url_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<Handle>> idle_;
-  CurlLoops loops_{1};  // destroyed first: its transfers give their handles back to idle_
+  CurlLoops loops_{
+      1, options_.batch_scheduling};  // destroyed first: its transfers give their handles back to idle_
 };
 
 }  // namespace eventhooks::detail

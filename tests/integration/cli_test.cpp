@@ -72,20 +72,6 @@ class CliTest : public ::testing::Test {
     return name;
   }
 
-  // A loopback port nobody listens on: bound, then closed.
-  static int closed_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-  }
-
   std::string two_file_hooks() {
     return config(
         "hooks:\n"
@@ -160,7 +146,7 @@ TEST_F(CliTest, Trigger_WebHookToClosedPort_FailsWithExitOneAndErrorObject) {
   config(
       "hooks:\n  sink:\n    type: FileHook\n    path: all.jsonl\n  down:\n    type: WebHook\n    url: "
       "http://127.0.0.1:" +
-      std::to_string(closed_port()) + "/in\n    timeout: 3\n    connect_timeout: 2\n");
+      std::to_string(test::closed_port()) + "/in\n    timeout: 3\n    connect_timeout: 2\n");
   const CliRun r = run("trigger -c hooks.yaml --json --data x");
   EXPECT_EQ(r.code, 1) << r.out << r.err;
   const auto lines = lines_of(r.out);
@@ -176,8 +162,8 @@ TEST_F(CliTest, Trigger_WebHookToClosedPort_FailsWithExitOneAndErrorObject) {
 }
 
 TEST_F(CliTest, Trigger_DeliveryFailureText_SaysFailed) {
-  config("hooks:\n  down:\n    type: WebHook\n    url: http://127.0.0.1:" + std::to_string(closed_port()) +
-         "/in\n    timeout: 3\n");
+  config("hooks:\n  down:\n    type: WebHook\n    url: http://127.0.0.1:" +
+         std::to_string(test::closed_port()) + "/in\n    timeout: 3\n");
   const CliRun r = run("trigger -c hooks.yaml");
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(columns(lines_of(r.out).at(0))[1], "failed");
@@ -395,7 +381,8 @@ TEST_F(CliTest, Version_PrintsVersion) {
 TEST_F(CliTest, Secrets_NeverPrinted_InListDryRunTriggerOrLogs) {
   const std::string key = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
   write_file(dir_ / "webhook.secret", key + "\n");
-  config("hooks:\n  signed:\n    type: WebHook\n    url: http://127.0.0.1:" + std::to_string(closed_port()) +
+  config("hooks:\n  signed:\n    type: WebHook\n    url: http://127.0.0.1:" +
+         std::to_string(test::closed_port()) +
          "/in?token=TOPSECRETTOKEN\n    secret_file: webhook.secret\n    timeout: 3\n");
   std::string everything;
   for (const char* args :

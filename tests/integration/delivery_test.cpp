@@ -36,24 +36,6 @@ std::shared_ptr<WebHook> webhook(const std::string& name, const std::string& url
       .name = name, .url = url, .secret = kSecret, .http = {.timeout = timeout, .connect_timeout = 2s}});
 }
 
-// A loopback port nobody listens on (bound once by the OS, then released).
-int unused_port() {
-  // Not httplib's bind_to_any_port: it listens, and a listening socket makes connects hang instead of fail.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot find a free port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // A bare server on a given port, for "the endpoint comes back on the same address".
 class RevivedServer {
  public:
@@ -128,7 +110,7 @@ pid_t spawn_cli(const std::vector<std::string>& args, const std::filesystem::pat
 }  // namespace
 
 TEST(Delivery_Outage, EndpointDownThenUp_EveryEventDeliveredAndTheDispatcherIdlesMeanwhile) {
-  const int port = unused_port();
+  const int port = test::closed_port();
   // poll_interval of an hour: any extra claim would come from a hot loop, not from the periodic poll.
   Dispatcher d({.workers = 2, .poll_interval = std::chrono::hours(1)});
   d.add_hook(webhook("down", "http://127.0.0.1:" + std::to_string(port) + "/hook"),

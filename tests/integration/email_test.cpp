@@ -28,6 +28,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using test::closed_port;
 using test::require_env;
 using test::require_port;
 
@@ -362,19 +363,6 @@ TEST(Smtp_DeliverAsync, FailuresAreClassifiedAsInTrigger) {
   EXPECT_EQ(w[0].error->code, ErrorCode::auth) << w[0].detail();
   EXPECT_FALSE(w[0].error->retryable);
   EXPECT_EQ(w[0].detail().find("wrong-password"), std::string::npos) << "the password leaked";
-}
-
-// A port nothing listens on: bound, then closed.
-int closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 TEST(Smtp_NothingListening, IsARetryableConnectError) {

@@ -25,6 +25,9 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// A loopback port nothing listens on: bound, then closed.
+int closed_port();
+
 // Runs a shell command, returns its exit status and fills `output` with stdout+stderr.
 int run_command(const std::string& command, std::string* output = nullptr);
 
