@@ -4,9 +4,12 @@
 // sink.
 //   bench_smtp HOST PORT SESSIONS MESSAGES BODY_BYTES        SESSIONS threads call hook.trigger()
 //   bench_smtp HOST PORT async:SESSIONS MESSAGES BODY_BYTES  one thread keeps SESSIONS hook.deliver_async()
-//   in
-//                                                            flight on the client's I/O thread, as
+//                                                            in flight on the client's I/O thread, as
 //                                                            smtp-source drives its sessions from one process
+//   bench_smtp HOST PORT dispatch:SESSIONS MESSAGES BODY_BYTES  the application fire()s MESSAGES events at a
+//                                                            Dispatcher (in-memory outbox) whose SESSIONS
+//                                                            workers deliver them: the library's own
+//                                                            background path, timed until all are delivered
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "async_window.hpp"
+#include "eventhooks/dispatcher.hpp"
 #include "eventhooks/eventhooks.hpp"
 
 int main(int argc, char** argv) {
@@ -26,7 +30,8 @@ int main(int argc, char** argv) {
   }
   const std::string mode = argv[3];
   const bool async = mode.rfind("async:", 0) == 0;
-  const int sessions = std::stoi(async ? mode.substr(6) : mode);
+  const bool dispatch = mode.rfind("dispatch:", 0) == 0;
+  const int sessions = std::stoi(async ? mode.substr(6) : dispatch ? mode.substr(9) : mode);
   const long messages = std::stol(argv[4]);
   const std::size_t body_bytes = std::stoul(argv[5]);
   // Lines of 70 characters, like smtp-source's payload, so quoted-printable adds no soft breaks.
@@ -36,18 +41,31 @@ int main(int argc, char** argv) {
 
   eventhooks::logger()->set_level(
       spdlog::level::warn);  // one info line per trigger would measure the terminal
-  eventhooks::SimpleEmailHook hook(
-      {.name = "bench",
-       .host = argv[1],
-       .port = std::stoi(argv[2]),
-       .email = {.sender = "bench@example.com", .recipients = {"sink@example.com"}},
-       .security = eventhooks::SmtpSecurity::plain});
+  auto shared_hook = std::make_shared<eventhooks::SimpleEmailHook>(eventhooks::SimpleEmailOptions{
+      .name = "bench",
+      .host = argv[1],
+      .port = std::stoi(argv[2]),
+      .email = {.sender = "bench@example.com", .recipients = {"sink@example.com"}},
+      .security = eventhooks::SmtpSecurity::plain});
+  eventhooks::SimpleEmailHook& hook = *shared_hook;
   const eventhooks::Payload payload(body);
 
   std::atomic<long> next{0}, delivered{0}, failed{0};
   std::vector<std::thread> threads;
   const auto start = std::chrono::steady_clock::now();
-  if (async) {
+  if (dispatch) {
+    const auto n = static_cast<std::size_t>(sessions);
+    eventhooks::Dispatcher d(
+        {.workers = n, .per_hook_concurrency = n, .queue_capacity = static_cast<std::size_t>(messages) + 1});
+    d.add_hook(shared_hook);
+    for (long i = 0; i < messages; ++i) {
+      if (!d.fire(payload).ok()) ++failed;
+    }
+    if (!d.flush(std::chrono::minutes(5))) std::fprintf(stderr, "bench_smtp: flush timed out\n");
+    const auto m = d.metrics();
+    delivered = static_cast<long>(m.delivered);
+    failed += static_cast<long>(m.failed);
+  } else if (async) {
     // A full event each time, as trigger() makes: UUIDv7 id, MIME rendering.
     long i = 0;
     bench::keep_in_flight(
@@ -61,7 +79,7 @@ int main(int argc, char** argv) {
           }
         });
   }
-  for (int t = 0; !async && t < sessions; ++t) {
+  for (int t = 0; !async && !dispatch && t < sessions; ++t) {
     threads.emplace_back([&] {
       long ok = 0, bad = 0;
       while (next.fetch_add(1, std::memory_order_relaxed) < messages) {

@@ -8,7 +8,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build/release}
 secs=${2:-5}
-rounds=${3:-3}
+rounds=${3:-5}
 source "$root/scripts/servers/lib.sh"
 work=$(mktemp -d)
 trap 'kill_pidfile "$work/nginx.pid"; rm -rf "$work"' EXIT

@@ -23,10 +23,10 @@ echo $! >"$work/sink.pid"
 wait_port "$port" 10
 
 now() { date +%s.%N; }
-echo "| sessions | smtp-source mails/s | eventhooks, N threads calling trigger() | ratio | eventhooks, one thread, N deliver_async() in flight | ratio |"
-echo "|---:|---:|---:|---:|---:|---:|"
+echo "| sessions | smtp-source mails/s | eventhooks, N threads calling trigger() | ratio | eventhooks, one thread, N deliver_async() in flight | ratio | eventhooks, Dispatcher with N workers (fire() all, then delivered) | ratio |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
 for s in 1 4; do
-  ref_rates=() sync_rates=() async_rates=()
+  ref_rates=() sync_rates=() async_rates=() dispatch_rates=()
   for _ in $(seq "$repeat"); do
     t0=$(now)
     /usr/sbin/smtp-source -d -s "$s" -m "$messages" -l "$bytes" -f bench@example.com -t sink@example.com \
@@ -37,9 +37,11 @@ for s in 1 4; do
     sync_rates+=("${line##*rate=}")
     line=$("$build/bench/bench_smtp" 127.0.0.1 "$port" "async:$s" "$messages" "$bytes")
     async_rates+=("${line##*rate=}")
+    line=$("$build/bench/bench_smtp" 127.0.0.1 "$port" "dispatch:$s" "$messages" "$bytes")
+    dispatch_rates+=("${line##*rate=}")
   done
   ratio_row "$s" "$(median_of "${ref_rates[@]}")" "$(median_of "${sync_rates[@]}")" \
-    "$(median_of "${async_rates[@]}")"
+    "$(median_of "${async_rates[@]}")" "$(median_of "${dispatch_rates[@]}")"
 done
 echo
 echo "Median of $repeat alternating runs of $messages mails each ($bytes payload bytes, one recipient, plain SMTP on"
