@@ -2,9 +2,11 @@
 // it next to wrk on the same sink and body.
 //   bench_webhook URL N SECONDS BODY_FILE        N threads each call hook.trigger() in a loop
 //   bench_webhook URL async:N[:T] SECONDS BODY_FILE  one thread keeps N hook.deliver_async() in flight,
-//   driven
-//                                                by T I/O threads of the hook's HttpClient (default 1), as
-//                                                wrk drives its sockets from -t threads
+//                                                driven by T I/O threads of the hook's HttpClient (default 1)
+//   bench_webhook URL loop:N[:T] SECONDS BODY_FILE   N chains of hook.deliver_async(), each completion
+//                                                starting the next delivery from its callback on the
+//                                                HttpClient's T I/O threads (default 1): event loops, as wrk
+//                                                drives its connections from -t threads
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -20,14 +22,16 @@
 
 int main(int argc, char** argv) {
   if (argc != 5) {
-    std::fprintf(stderr, "usage: %s URL N|async:N[:T] SECONDS BODY_FILE\n", argv[0]);
+    std::fprintf(stderr, "usage: %s URL N|async:N[:T]|loop:N[:T] SECONDS BODY_FILE\n", argv[0]);
     return 2;
   }
   const std::string url = argv[1];
   const std::string mode = argv[2];
-  const bool async = mode.rfind("async:", 0) == 0;
-  const int concurrency = std::stoi(async ? mode.substr(6) : mode);
-  const auto colon = async ? mode.find(':', 6) : std::string::npos;
+  const bool loop = mode.rfind("loop:", 0) == 0;
+  const bool async = loop || mode.rfind("async:", 0) == 0;
+  const std::size_t prefix = loop ? 5 : 6;
+  const int concurrency = std::stoi(async ? mode.substr(prefix) : mode);
+  const auto colon = async ? mode.find(':', prefix) : std::string::npos;
   const int io_threads = colon == std::string::npos ? 1 : std::stoi(mode.substr(colon + 1));
   const double seconds = std::stod(argv[3]);
   std::ifstream in(argv[4]);
@@ -46,7 +50,15 @@ int main(int argc, char** argv) {
   std::atomic<long> delivered{0}, failed{0};
   std::vector<std::thread> threads;
   const auto start = std::chrono::steady_clock::now();
-  if (async) {
+  if (loop) {
+    threads.emplace_back([&] {
+      // A full event each time, as trigger() makes: UUIDv7 id, rendered by the hook (here on the I/O thread).
+      bench::chain_in_flight(
+          concurrency, [&] { return !stop.load(std::memory_order_relaxed); },
+          [&](auto done) { hook.deliver_async(eventhooks::Event::make("bench", payload), std::move(done)); },
+          [&](const eventhooks::Outcome& out) { out.delivered() ? ++delivered : ++failed; });
+    });
+  } else if (async) {
     threads.emplace_back([&] {
       // A full event each time, as trigger() makes: UUIDv7 id, rendered by the hook.
       bench::keep_in_flight(

@@ -23,25 +23,30 @@ wrk.body = '$body'
 wrk.headers["Content-Type"] = "application/json"
 LUA
 
-echo "| concurrency | wrk (req/s) | WebHook, N threads calling trigger() (req/s) | ratio | WebHook, one thread, N deliver_async() in flight (req/s) | ratio |"
-echo "|---:|---:|---:|---:|---:|---:|"
+echo "| concurrency | wrk (req/s) | WebHook, N threads calling trigger() (req/s) | ratio | WebHook, one thread, N deliver_async() in flight (req/s) | ratio | WebHook, event loops: N chains of deliver_async() on the client's -t I/O threads (req/s) | ratio |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
 for c in 1 32; do
-  # wrk drives its connections from -t threads (2 at c=32). The async row uses the HttpClient's default of one
-  # I/O thread: on 2 cores a second one measured slower (it competes with the caller and nginx).
+  # wrk drives its connections from -t threads (2 at c=32), each an event loop that writes a connection's next
+  # request when its response is in. The async row uses the HttpClient's default of one I/O thread and one
+  # caller thread refilling the window (a second I/O thread measured slower there: it competes with the caller
+  # and nginx). The loop row is wrk's model: as many I/O threads as wrk has threads, each completion starting
+  # the next delivery from its callback, no other thread.
   threads=$(( c < 2 ? 1 : 2 ))
-  wrk_rates=() sync_rates=() async_rates=()
+  wrk_rates=() sync_rates=() async_rates=() loop_rates=()
   for _ in $(seq "$rounds"); do
     wrk_rates+=("$(wrk -t"$threads" -c"$c" -d"${secs}s" -s "$work/post.lua" "$url" | awk '/Requests\/sec/ {print $2}')")
     line=$("$build/bench/bench_webhook" "$url" "$c" "$secs" "$work/body.json")
     sync_rates+=("${line##*rate=}")
     line=$("$build/bench/bench_webhook" "$url" "async:$c" "$secs" "$work/body.json")
     async_rates+=("${line##*rate=}")
+    line=$("$build/bench/bench_webhook" "$url" "loop:$c:$threads" "$secs" "$work/body.json")
+    loop_rates+=("${line##*rate=}")
   done
   ratio_row "$c" "$(median_of "${wrk_rates[@]}")" "$(median_of "${sync_rates[@]}")" \
-    "$(median_of "${async_rates[@]}")"
+    "$(median_of "${async_rates[@]}")" "$(median_of "${loop_rates[@]}")"
 done
 echo
-echo "Medians of $rounds alternating rounds of ${secs} s each (wrk, threads, async in turn)."
+echo "Medians of $rounds alternating rounds of ${secs} s each (wrk, threads, async, loop in turn)."
 echo
 
 # One-shot: a whole process that posts once.

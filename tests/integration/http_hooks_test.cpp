@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -625,6 +626,47 @@ TEST(HttpClientAsync, CallbackStartsTheNextRequest_Chains) {
   const auto got = statuses.wait(5);
   EXPECT_EQ(got, (std::vector<int>{200, 200, 200, 200, 200}));
   EXPECT_EQ(server.request_count(), 5u);
+}
+
+// The event-loop way (docs/hooks.md): chains of requests, each started from the previous one's callback, on a
+// client with two I/O threads. Every chain stays on the I/O thread it started on (no hand-over), the chains
+// spread over both threads, and every request arrives exactly once.
+TEST(HttpClientAsync, ChainsOnTwoIoThreads_EachStaysOnItsThread) {
+  HttpTestServer server;
+  HttpClient client(HttpOptions{.io_threads = 2});
+  constexpr int kChains = 4;
+  constexpr int kPerChain = 10;
+  struct Step {
+    int chain;
+    int status;
+    std::thread::id thread;
+  };
+  Inbox<Step> steps;
+  std::function<void(int, int)> next = [&](int chain, int i) {
+    client.send_async({.url = server.url("/loop"), .body = std::to_string(chain) + ":" + std::to_string(i)},
+                      [&, chain, i](const HttpRequest&, Result<HttpResponse> r) {
+                        steps.put({chain, r ? r.value().status : -1, std::this_thread::get_id()});
+                        if (i + 1 < kPerChain) next(chain, i + 1);
+                      });
+  };
+  for (int c = 0; c < kChains; ++c) next(c, 0);
+  const auto got = steps.wait(kChains * kPerChain);
+  ASSERT_EQ(got.size(), static_cast<std::size_t>(kChains * kPerChain));
+  std::map<int, std::set<std::thread::id>> threads_of_chain;
+  std::set<std::thread::id> all_threads;
+  for (const auto& s : got) {
+    EXPECT_EQ(s.status, 200);
+    threads_of_chain[s.chain].insert(s.thread);
+    all_threads.insert(s.thread);
+  }
+  for (const auto& [chain, threads] : threads_of_chain) {
+    EXPECT_EQ(threads.size(), 1u) << "chain " << chain << " moved between I/O threads";
+  }
+  EXPECT_EQ(all_threads.size(), 2u) << "the chains did not spread over both I/O threads";
+  std::set<std::string> bodies;
+  for (const auto& r : server.requests()) bodies.insert(r.body);
+  EXPECT_EQ(bodies.size(), static_cast<std::size_t>(kChains * kPerChain)) << "a request was lost or repeated";
+  EXPECT_EQ(server.request_count(), static_cast<std::size_t>(kChains * kPerChain));
 }
 
 // ---------------------------------------------------------------------------------------------- TLS
