@@ -103,7 +103,7 @@ class YamlToJson {
             error(key_node.Mark().line + 1, path, "a key must be a plain name");
             continue;
           }
-          const std::string key = key_node.Scalar();
+          const std::string& key = key_node.Scalar();
           path.push_back(key);
           lines_.emplace(join_path(path), key_node.Mark().line + 1);
           if (out.contains(key)) {
@@ -185,8 +185,9 @@ class YamlToJson {
       } else if (sep != std::string::npos) {
         out += inner.substr(sep + 2);
       } else {
-        error(line, path,
-              "environment variable '" + name + "' is not set (give a default with ${" + name + ":-value})");
+        std::string message = "environment variable '" + name;
+        message.append("' is not set (give a default with ${").append(name).append(":-value})");
+        error(line, path, message);
         return std::nullopt;
       }
       i = close + 1;

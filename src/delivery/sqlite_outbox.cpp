@@ -1,11 +1,11 @@
 // SQLite outbox: one file in WAL mode. One writer thread owns the connection and groups the requests of all
 // callers into one transaction (group commit), so many concurrent enqueues/acks cost one fsync, not one each.
 // Times are wall-clock Unix milliseconds: they must survive a restart, which a monotonic clock does not.
-#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <condition_variable>
+#include <csignal>
 #include <deque>
 #include <filesystem>
 #include <functional>
@@ -347,7 +347,7 @@ class SqliteOutbox final : public Outbox {
         // Only claims of this host can be checked; another host's claims run out with their lease.
         const auto colon = o.rfind(':');
         if (colon == std::string::npos || o.substr(0, colon) != host_) continue;
-        const pid_t pid = static_cast<pid_t>(std::atol(o.c_str() + colon + 1));
+        const auto pid = static_cast<pid_t>(std::atol(o.c_str() + colon + 1));
         if (pid <= 0 || pid == ::getpid()) continue;
         if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // still running (or not ours to check)
         Stmt u(
@@ -495,7 +495,7 @@ class SqliteOutbox final : public Outbox {
     }
   }
 
-  static Result<void> done(Result<bool> r) {
+  static Result<void> done(const Result<bool>& r) {
     if (!r.ok()) return r.error();
     return {};
   }

@@ -264,7 +264,7 @@ std::string quoted_printable(std::string_view text) {
     for (std::size_t k = 0; k < line.size(); ++k) {
       if (column > 0 && column < 75) {
         // Mid-line, characters that need no encoding go in as one run, up to the soft-break column: the
-        // same output as one at a time (no line start, no break inside the run), without a check per byte.
+        // same output as one at a time (no line start, no break inside the run), with one append per run.
         const std::size_t limit = std::min(line.size(), k + (75 - column));
         std::size_t j = k;
         while (j < limit && plain_mid_line(line, j)) ++j;
