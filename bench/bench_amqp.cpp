@@ -31,12 +31,10 @@ int main(int argc, char** argv) {
 
   eventhooks::logger()->set_level(
       spdlog::level::warn);  // one info line per trigger would measure the terminal
-  eventhooks::RabbitMqHook hook({.name = "bench",
-                                 .host = broker.host,
-                                 .port = broker.port,
-                                 .user = broker.user,
-                                 .password = broker.password,
-                                 .routing_key = queue});
+  eventhooks::RabbitMqHook hook(
+      {.common = {.name = "bench"},
+       .broker = {.host = broker.host, .port = broker.port, .user = broker.user, .password = broker.password},
+       .routing_key = queue});
   const auto payload = eventhooks::Payload::from_cli_text(amqp_bench::kPayload);
   // Connect before the clock starts: the reference's connection is made outside its timing too.
   if (!hook.trigger(payload).delivered()) {

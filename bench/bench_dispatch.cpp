@@ -167,7 +167,7 @@ int end_to_end(const std::string& url, const std::string& dir, int n) {
   std::filesystem::create_directories(dir);
   fill(dir, n);
   auto outbox = open_sqlite_outbox({.path = dir + "/outbox.db"}).value();
-  auto hook = std::make_shared<WebHook>(WebHookOptions{.name = "sink", .url = url});
+  auto hook = std::make_shared<WebHook>(WebHookOptions{.common = {.name = "sink"}, .url = url});
   const auto t0 = Clock::now();
   Dispatcher d({.workers = 4, .per_hook_concurrency = 4, .outbox = outbox, .start = false});
   d.add_hook(hook);

@@ -42,11 +42,11 @@ int main(int argc, char** argv) {
   eventhooks::logger()->set_level(
       spdlog::level::warn);  // one info line per trigger would measure the terminal
   auto shared_hook = std::make_shared<eventhooks::SimpleEmailHook>(eventhooks::SimpleEmailOptions{
-      .name = "bench",
+      .common = {.name = "bench"},
       .host = argv[1],
       .port = std::stoi(argv[2]),
-      .email = {.sender = "bench@example.com", .recipients = {"sink@example.com"}},
-      .security = eventhooks::SmtpSecurity::plain});
+      .security = eventhooks::SmtpSecurity::plain,
+      .email = {.sender = "bench@example.com", .recipients = {"sink@example.com"}}});
   eventhooks::SimpleEmailHook& hook = *shared_hook;
   const eventhooks::Payload payload(body);
 

@@ -43,8 +43,9 @@ int main(int argc, char** argv) {
       spdlog::level::warn);  // one info line per trigger would measure the terminal
   eventhooks::HttpOptions http;
   http.io_threads = static_cast<std::size_t>(io_threads);
-  eventhooks::WebHook hook(
-      {.name = "bench", .url = url, .http = {.client = std::make_shared<eventhooks::HttpClient>(http)}});
+  eventhooks::WebHook hook({.common = {.name = "bench"},
+                            .url = url,
+                            .http = {.client = std::make_shared<eventhooks::HttpClient>(http)}});
 
   std::atomic<bool> stop{false};
   std::atomic<long> delivered{0}, failed{0};

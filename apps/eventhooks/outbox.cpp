@@ -184,6 +184,24 @@ int run_purge(const OutboxOptions& o) {
   return exit_ok;
 }
 
+// Selects the config's hooks by realm (optionally only `only_hooks`) and stores one job per hook.
+Result<std::vector<std::string>> enqueue_event(Outbox& outbox, const Config& config, const Event& event,
+                                               const std::vector<std::string>& only_hooks) {
+  std::optional<std::string_view> realm;
+  if (event.realm) realm = *event.realm;
+  std::vector<std::string> names;
+  for (const auto& e : config.hooks) {
+    if (!e.hook) continue;
+    if (!only_hooks.empty() &&
+        std::find(only_hooks.begin(), only_hooks.end(), e.hook->name()) == only_hooks.end()) {
+      continue;
+    }
+    if (e.hook->allows(realm)) names.push_back(e.hook->name());
+  }
+  if (auto r = outbox.enqueue(event, names); !r) return r.error();
+  return names;
+}
+
 }  // namespace
 
 int run_enqueue_trigger(const Config& config, const std::string& config_path, const Event& event,

@@ -64,7 +64,7 @@ int run_worker(const WorkerOptions& options) {
   std::size_t backlog = 0;
   if (auto s = outbox->stats()) backlog = s->due;
 
-  Dispatcher dispatcher(*config,
+  Dispatcher dispatcher(config->hooks,
                         {.workers = options.workers,
                          .outbox = outbox,
                          .on_error = [](const Error& e) { logger()->error("worker: {}", e.to_string()); },

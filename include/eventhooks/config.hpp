@@ -1,121 +1,22 @@
-// Config files, the factory and the registry of hook types.
-// HookRegistry is safe to read from many threads once filled; fill it before sharing it.
+// Config files: load_config() reads a YAML or JSON file into hooks (through a HookRegistry), their retry
+// policies and the outbox settings. Config is a value; loading is safe from any thread.
 #pragma once
 
-#include <chrono>
-#include <functional>
-#include <map>
-#include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "eventhooks/error.hpp"
 #include "eventhooks/export.hpp"
-#include "eventhooks/hook.hpp"
-#include "eventhooks/retry.hpp"
-#include "eventhooks/tls.hpp"
+#include "eventhooks/hook_entry.hpp"
+#include "eventhooks/hook_registry.hpp"
 
 namespace eventhooks {
 
-// Where a value came from, for error messages: "hooks.yaml:12".
-struct SourceLocation {
-  std::string file;  // empty when built from code
-  int line = 0;      // 1-based; 0 = unknown
-};
-
-// Reads one hook's keys with type checks, tracks which keys were used, and turns every problem into a
-// ConfigError that names the file, line, hook and key. A hook type's builder reads its keys through this.
-class EVENTHOOKS_EXPORT ConfigReader {
- public:
-  using Locator = std::function<SourceLocation(std::string_view key)>;
-  ConfigReader(std::string hook_name, const nlohmann::json& object, Locator locate = {},
-               const nlohmann::json* defaults = nullptr);
-
-  const std::string& hook_name() const noexcept { return hook_name_; }
-  bool has(std::string_view key) const;
-
-  std::string required_string(std::string_view key);
-  std::string optional_string(std::string_view key, std::string fallback = {});
-  std::optional<std::string> maybe_string(std::string_view key);
-  bool optional_bool(std::string_view key, bool fallback);
-  std::int64_t optional_int(std::string_view key, std::int64_t fallback, std::int64_t min, std::int64_t max);
-  // Any number (integer or not) in [min, max].
-  double optional_number(std::string_view key, double fallback, double min, double max);
-  // Seconds as a number (0.5 = 500 ms); falls back to the file's `defaults:` block, then `fallback`.
-  std::chrono::milliseconds optional_seconds(std::string_view key, std::chrono::milliseconds fallback);
-  // A list of strings, or one string split on `,` with spaces trimmed (the seed's recipients rule).
-  std::vector<std::string> string_list(std::string_view key);
-  // A mapping of string to string (HTTP headers, AMQP headers).
-  std::vector<std::pair<std::string, std::string>> string_map(std::string_view key);
-  // A secret: `key` itself, or read from the file named by `key_file` (trailing newline dropped).
-  std::string secret(std::string_view key, bool required);
-  // An http(s) URL, checked for scheme and host.
-  std::string url(std::string_view key, bool required);
-  // ca_file, cert_file, key_file, verify.
-  TlsOptions tls();
-  // The raw value, marked as used (nullptr when absent).
-  const nlohmann::json* raw(std::string_view key);
-
-  // A reader for a mapping inside this one (`retry:`): its errors name keys as "retry.max_attempts", and it
-  // falls back to the same block of `defaults:`. An absent key reads as an empty mapping.
-  ConfigReader nested(std::string_view key);
-
-  // Throws for every key present but never read (suggesting the nearest known one).
-  void finish();
-  [[noreturn]] void fail(std::string_view key, const std::string& message) const;
-
- private:
-  const nlohmann::json* fallback(std::string_view key) const;
-
-  std::string hook_name_;
-  const nlohmann::json& object_;
-  Locator locate_;
-  const nlohmann::json* defaults_;
-  mutable std::set<std::string, std::less<>> used_;  // every key asked for, present or not
-  std::string prefix_;                               // "retry." for a nested reader
-};
-
-// Makes a hook of one type from its common part and its keys.
-using HookBuilder = std::function<HookPtr(HookCommon common, ConfigReader& keys)>;
-
-class EVENTHOOKS_EXPORT HookRegistry {
- public:
-  HookRegistry() = default;
-  // A registry with the built-in types: WebHook, MattermostWebHook, DockerCloudWebHook, FileHook,
-  // SimpleEmailHook, AwsSesEmailHook, RabbitMqHook.
-  static HookRegistry with_builtins();
-
-  // Adds (or replaces) a type. Applications register their own hook types here.
-  void add(std::string type, HookBuilder builder);
-  bool contains(std::string_view type) const;
-  std::vector<std::string> types() const;
-
-  // Builds one hook from its dict: {"type": ..., "realms": [...], "enabled": ..., <type's keys>}.
-  // Throws ConfigError (unknown type with the nearest name suggested, unknown key, missing key, bad value).
-  HookPtr build(const std::string& name, const nlohmann::json& config,
-                const ConfigReader::Locator& locate = {}, const nlohmann::json* defaults = nullptr) const;
-
- private:
-  std::map<std::string, HookBuilder, std::less<>> builders_;
-};
-
-// The seed's entry point: eventhook_factory("name", {"type": "WebHook", "url": "..."}) with the built-ins.
-EVENTHOOKS_EXPORT HookPtr eventhook_factory(const std::string& name, const nlohmann::json& config);
-
 struct OutboxConfig {
   std::string path;  // SQLite file
-};
-
-// One hook as loaded from a file, with what the delivery engine needs to know about it.
-struct HookEntry {
-  HookPtr hook;
-  RetryPolicy retry;
-  SourceLocation location;
 };
 
 struct Config {

@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "eventhooks/config.hpp"
 #include "eventhooks/error.hpp"
 #include "eventhooks/event.hpp"
 #include "eventhooks/export.hpp"
 #include "eventhooks/hook.hpp"
+#include "eventhooks/hook_entry.hpp"
 #include "eventhooks/outbox.hpp"
 #include "eventhooks/payload.hpp"
 #include "eventhooks/retry.hpp"
@@ -78,8 +78,9 @@ struct DispatcherMetrics {
 class EVENTHOOKS_EXPORT Dispatcher {
  public:
   explicit Dispatcher(DispatcherOptions options = {});
-  // The hooks of a config file, each with its retry policy (disabled hooks are kept; they never fire).
-  explicit Dispatcher(const Config& config, DispatcherOptions options = {});
+  // Hooks with their retry policies, e.g. a config file's: Dispatcher(load_config(path).hooks, {}). Disabled
+  // hooks are kept; they never fire.
+  Dispatcher(const std::vector<HookEntry>& hooks, DispatcherOptions options);
   // Stops: in-flight deliveries finish, claimed jobs go back to the outbox (see shutdown()).
   ~Dispatcher();
   Dispatcher(const Dispatcher&) = delete;
@@ -117,11 +118,5 @@ class EVENTHOOKS_EXPORT Dispatcher {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// For `eventhooks trigger --enqueue`: selects the config's hooks by realm (optionally only `only_hooks`) and
-// stores one job per hook in `outbox`. Returns the names of the hooks that got a job.
-EVENTHOOKS_EXPORT Result<std::vector<std::string>> enqueue_event(
-    Outbox& outbox, const Config& config, const Event& event,
-    const std::vector<std::string>& only_hooks = {});
 
 }  // namespace eventhooks

@@ -34,12 +34,30 @@ enum class ErrorCode {
 
 EVENTHOOKS_EXPORT const char* to_string(ErrorCode code) noexcept;
 
+// Made with Error::permanent(...) or Error::transient(...), which say at the call site whether trying again
+// can help; `status` is then set where a peer's reply code is known.
 struct Error {
   ErrorCode code = ErrorCode::internal;
   std::string message;  // readable, never contains secrets
   bool retryable = false;
   std::optional<int> status;                        // HTTP status or SMTP reply code, when there was one
   std::optional<std::chrono::seconds> retry_after;  // what the server asked for (HTTP Retry-After)
+
+  // Trying again cannot help: bad input, bad configuration, a refusal.
+  static Error permanent(ErrorCode code, std::string message, std::optional<int> status = std::nullopt) {
+    return Error{code, std::move(message), false, status, std::nullopt};
+  }
+  // Trying again later may succeed; `retry_after` is the server's own wish, when it said one.
+  static Error transient(ErrorCode code, std::string message,
+                         std::optional<std::chrono::seconds> retry_after = std::nullopt,
+                         std::optional<int> status = std::nullopt) {
+    return Error{code, std::move(message), true, status, retry_after};
+  }
+  // Either, when the classification is computed.
+  static Error of(ErrorCode code, std::string message, bool retryable,
+                  std::optional<int> status = std::nullopt) {
+    return Error{code, std::move(message), retryable, status, std::nullopt};
+  }
 
   // "timeout: connect to 127.0.0.1:8080 timed out after 2000 ms (retryable)"
   EVENTHOOKS_EXPORT std::string to_string() const;
@@ -87,6 +105,16 @@ class [[nodiscard]] Result<void> {
 class EVENTHOOKS_EXPORT ConfigError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+  // About one option of a hook: what() is "<context>: <key>: <problem>" ("WebHook 'x': url: must be an
+  // http:// or https:// URL"); the config loader reports the problem at the file and line of that key.
+  ConfigError(const std::string& context, std::string key, std::string problem);
+
+  const std::string& key() const noexcept { return key_; }          // empty when not about one option
+  const std::string& problem() const noexcept { return problem_; }  // what() without context and key
+
+ private:
+  std::string key_;
+  std::string problem_;
 };
 
 }  // namespace eventhooks

@@ -23,6 +23,9 @@ struct Event {
                                       std::optional<std::string> realm = std::nullopt);
 };
 
+// "2026-12-01T11:03:40.123Z": UTC, milliseconds (event times in FileHook lines, outbox listings).
+EVENTHOOKS_EXPORT std::string to_rfc3339(std::chrono::system_clock::time_point t);
+
 // A new UUIDv7 ("0190b1c2-...") from the system clock and the kernel's random source (getrandom).
 EVENTHOOKS_EXPORT std::string new_event_id();
 

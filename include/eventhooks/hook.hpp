@@ -16,10 +16,11 @@
 
 namespace eventhooks {
 
-// What every hook has, whatever its type.
+// What every hook has, whatever its type: the first member of every hook's options struct, so that
+// designated initializers read the same for each: WebHook({.common = {.name = "x", .realms = {"ops"}}, ...}).
 struct HookCommon {
-  std::string name;
-  Realms realms;
+  std::string name;  // required: names the hook in outcomes, logs and the config
+  Realms realms;     // empty = fires for every trigger
   bool enabled = true;
 };
 
@@ -48,7 +49,9 @@ class EVENTHOOKS_EXPORT Hook {
   // deliver() without blocking the caller where the transport allows it (the HTTP hooks and SES: the client's
   // I/O thread; RabbitMqHook: the broker's confirm arrives on the hook's I/O thread), so one thread can keep
   // many deliveries in flight. `done` runs exactly once, possibly on a transport thread: keep it short.
-  // Other hook types deliver synchronously inside the call.
+  // Other hook types deliver synchronously inside the call. The hook may be destroyed while deliveries are
+  // in flight: each still calls `done` once, and none touches the destroyed hook (docs/architecture.md,
+  // "Ownership").
   void deliver_async(const Event& event, OutcomeCallback done);
   // True when the dispatcher should start this hook's deliveries with deliver_async() and keep many in
   // flight without a thread each; false when each delivery should hold a worker thread (deliver_async()
@@ -64,12 +67,10 @@ class EVENTHOOKS_EXPORT Hook {
   // Formats the event and sends it; the only thing a hook type must write.
   virtual Result<Receipt> send(const Event& event) = 0;
   // Asynchronous send; the default calls send() and then `done`. A transport that can pipeline overrides it.
+  // `done` may run after this hook is destroyed: it must not reach the hook (capture what it needs).
   virtual void send_async(const Event& event, std::function<void(Result<Receipt>)> done);
 
  private:
-  Outcome finish(const std::string& event_id, Result<Receipt> sent,
-                 std::chrono::steady_clock::time_point start) const;
-
   HookCommon common_;
 };
 

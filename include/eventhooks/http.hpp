@@ -15,6 +15,7 @@
 
 #include "eventhooks/error.hpp"
 #include "eventhooks/export.hpp"
+#include "eventhooks/timeouts.hpp"
 #include "eventhooks/tls.hpp"
 
 namespace eventhooks {
@@ -22,8 +23,7 @@ namespace eventhooks {
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpOptions {
-  std::chrono::milliseconds connect_timeout{10'000};  // TCP + TLS handshake
-  std::chrono::milliseconds timeout{30'000};          // the whole request, connect included
+  Timeouts timeouts;  // connect: TCP + TLS handshake (10 s); total: the whole request (30 s)
   TlsOptions tls;
   bool follow_redirects = false;  // a 3xx is a failure unless this is on
   // The response body is read up to this, the rest dropped.

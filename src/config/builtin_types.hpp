@@ -1,8 +1,8 @@
 // Registration of the built-in hook types, one function per family, each defined next to its builders
-// (src/config/*_types.cpp). HookRegistry::with_builtins() calls them all.
+// (src/config/*_type(s).cpp). HookRegistry::with_builtins() calls them all.
 #pragma once
 
-#include "eventhooks/config.hpp"
+#include "eventhooks/hook_registry.hpp"
 
 namespace eventhooks::detail {
 

@@ -301,6 +301,15 @@ TlsOptions ConfigReader::tls() {
   return options;
 }
 
+Timeouts ConfigReader::timeouts(Timeouts fallback) {
+  Timeouts t;
+  t.total = optional_seconds("timeout", fallback.total);
+  t.connect = optional_seconds("connect_timeout", fallback.connect);
+  if (t.total.count() <= 0) fail("timeout", "must be greater than 0");
+  if (t.connect.count() <= 0) fail("connect_timeout", "must be greater than 0");
+  return t;
+}
+
 ConfigReader ConfigReader::nested(std::string_view key) {
   const nlohmann::json* v = raw(key);
   if (v != nullptr && !v->is_null() && !v->is_object()) fail(key, "must be a mapping, got " + type_name(*v));

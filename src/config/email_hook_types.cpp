@@ -1,5 +1,6 @@
-// Builders for SimpleEmailHook and AwsSesEmailHook: the seed's keys (host, port, credentials, sender,
-// sender_name, recipients, tls / region) plus subject, html, timeouts, TLS files and the SES extras.
+// Builders for SimpleEmailHook and AwsSesEmailHook: the keys of the Python eventhooks library (host, port,
+// credentials, sender, sender_name, recipients, tls / region) plus subject, html, timeouts, TLS files and the
+// SES extras.
 #include <memory>
 #include <string>
 #include <utility>
@@ -51,10 +52,7 @@ SmtpSecurity read_security(ConfigReader& keys, int port) {
 }
 
 HookPtr build_simple_email(HookCommon common, ConfigReader& keys) {
-  SimpleEmailOptions options;
-  options.name = std::move(common.name);
-  options.realms = std::move(common.realms);
-  options.enabled = common.enabled;
+  SimpleEmailOptions options{.common = std::move(common)};
   options.host = keys.optional_string("host");
   options.port = static_cast<int>(keys.optional_int("port", 0, 1, 65535));
   options.security = read_security(keys, options.port);
@@ -70,20 +68,13 @@ HookPtr build_simple_email(HookCommon common, ConfigReader& keys) {
     if (colon == std::string::npos || colon == 0) keys.fail(key, "expected \"user:password\"");
   }
   read_email_content(keys, options.email);
-  const SimpleEmailOptions defaults;
-  options.timeout = keys.optional_seconds("timeout", defaults.timeout);
-  options.connect_timeout = keys.optional_seconds("connect_timeout", defaults.connect_timeout);
-  if (options.timeout.count() <= 0) keys.fail("timeout", "must be greater than 0");
-  if (options.connect_timeout.count() <= 0) keys.fail("connect_timeout", "must be greater than 0");
+  options.timeouts = keys.timeouts(SimpleEmailOptions{}.timeouts);
   options.tls = keys.tls();
   return std::make_shared<SimpleEmailHook>(std::move(options));
 }
 
 HookPtr build_ses_email(HookCommon common, ConfigReader& keys) {
-  AwsSesOptions options;
-  options.name = std::move(common.name);
-  options.realms = std::move(common.realms);
-  options.enabled = common.enabled;
+  AwsSesOptions options{.common = std::move(common)};
   read_email_content(keys, options.email);
   options.region = keys.optional_string("region");
   if (aws_region(options.region).empty()) {
@@ -92,12 +83,7 @@ HookPtr build_ses_email(HookCommon common, ConfigReader& keys) {
   options.endpoint_url = keys.url("endpoint_url", false);
   options.configuration_set = keys.optional_string("configuration_set");
   options.profile = keys.optional_string("profile");
-  const HttpHookOptions defaults;
-  options.http.timeout = keys.optional_seconds("timeout", defaults.timeout);
-  options.http.connect_timeout = keys.optional_seconds("connect_timeout", defaults.connect_timeout);
-  if (options.http.timeout.count() <= 0) keys.fail("timeout", "must be greater than 0");
-  if (options.http.connect_timeout.count() <= 0) keys.fail("connect_timeout", "must be greater than 0");
-  options.http.tls = keys.tls();
+  options.http = {.timeouts = keys.timeouts(HttpHookOptions{}.timeouts), .tls = keys.tls()};
   return std::make_shared<AwsSesEmailHook>(std::move(options));
 }
 

@@ -1,5 +1,6 @@
-// Builder for RabbitMqHook: the seed's keys (host, vhost, exchange, routing_key, user, password) plus url,
-// port, tls, heartbeat, timeouts, headers, mandatory and an opt-in declare block, read through ConfigReader.
+// Builder for RabbitMqHook: the keys of the Python eventhooks library (host, vhost, exchange, routing_key,
+// user, password) plus url, port, tls, heartbeat, timeouts, headers, mandatory and an opt-in declare block,
+// read through ConfigReader.
 #include <chrono>
 #include <memory>
 #include <string>
@@ -15,20 +16,17 @@ using std::chrono::milliseconds;
 
 HookPtr build_rabbitmq(HookCommon common, ConfigReader& keys) {
   const RabbitMqOptions defaults;
-  RabbitMqOptions o;
-  o.name = std::move(common.name);
-  o.realms = std::move(common.realms);
-  o.enabled = common.enabled;
+  RabbitMqOptions o{.common = std::move(common)};
 
   // A url may carry the password, so it is read like a secret (and may come from url_file).
   o.url = keys.secret("url", false);
-  o.host = keys.optional_string("host", defaults.host);
-  o.port = static_cast<int>(keys.optional_int("port", 0, 0, 65535));
-  o.vhost = keys.optional_string("vhost", defaults.vhost);
-  o.user = keys.optional_string("user");
-  o.password = keys.secret("password", false);
-  o.tls = keys.optional_bool("tls", false);
-  o.tls_options = keys.tls();
+  o.broker.host = keys.optional_string("host", defaults.broker.host);
+  o.broker.port = static_cast<int>(keys.optional_int("port", 0, 0, 65535));
+  o.broker.vhost = keys.optional_string("vhost", defaults.broker.vhost);
+  o.broker.user = keys.optional_string("user");
+  o.broker.password = keys.secret("password", false);
+  o.broker.tls = keys.optional_bool("tls", false);
+  o.broker.tls_options = keys.tls();
 
   o.exchange = keys.optional_string("exchange", defaults.exchange);
   o.routing_key = keys.optional_string("routing_key", defaults.routing_key);
@@ -37,10 +35,7 @@ HookPtr build_rabbitmq(HookCommon common, ConfigReader& keys) {
   o.app_id = keys.optional_string("app_id", defaults.app_id);
 
   o.heartbeat = std::chrono::seconds(keys.optional_int("heartbeat", defaults.heartbeat.count(), 0, 3600));
-  o.timeout = keys.optional_seconds("timeout", defaults.timeout);
-  o.connect_timeout = keys.optional_seconds("connect_timeout", defaults.connect_timeout);
-  if (o.timeout.count() <= 0) keys.fail("timeout", "must be greater than 0");
-  if (o.connect_timeout.count() <= 0) keys.fail("connect_timeout", "must be greater than 0");
+  o.timeouts = keys.timeouts(defaults.timeouts);
 
   if (keys.has("declare")) {
     ConfigReader d = keys.nested("declare");
@@ -60,16 +55,15 @@ HookPtr build_rabbitmq(HookCommon common, ConfigReader& keys) {
     o.declare = std::move(declare);
   }
 
-  const bool has_url = !o.url.empty();
   try {
     return std::make_shared<RabbitMqHook>(std::move(o));
   } catch (const ConfigError& e) {
-    const std::string what = e.what();
-    // Point at the key the user has to fix.
-    if (what.find(": url:") != std::string::npos) keys.fail("url", what);
-    if (what.find("user is required") != std::string::npos) keys.fail(has_url ? "url" : "user", what);
-    if (what.find("password is required") != std::string::npos) keys.fail(has_url ? "url" : "password", what);
-    keys.fail("host", what);
+    // The url may come from url_file, the password from password_file: point at the key that was written.
+    for (const char* key : {"url", "password"}) {
+      if (e.key() == key && keys.has(std::string(key) + "_file"))
+        keys.fail(std::string(key) + "_file", e.problem());
+    }
+    throw;
   }
 }
 

@@ -1,7 +1,12 @@
-// The `retry:` block of a hook or of `defaults:`, read into a RetryPolicy. Private to the library.
+// The keys every hook takes besides its type's own, read the same way for every type: `retry:` (a mapping)
+// and `timeout:`. Both fall back to the file's `defaults:` block. Private to the library.
 #pragma once
 
-#include "eventhooks/config.hpp"
+#include <chrono>
+#include <optional>
+
+#include "eventhooks/hook_registry.hpp"
+#include "eventhooks/retry.hpp"
 
 namespace eventhooks::detail {
 

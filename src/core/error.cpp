@@ -31,4 +31,9 @@ std::string Error::to_string() const {
   return out;
 }
 
+ConfigError::ConfigError(const std::string& context, std::string key, std::string problem)
+    : std::runtime_error(context + ": " + key + ": " + problem),
+      key_(std::move(key)),
+      problem_(std::move(problem)) {}
+
 }  // namespace eventhooks

@@ -343,8 +343,7 @@ struct Dispatcher::Impl {
       return false;
     }
     ++failed;
-    const Error err =
-        out.error.value_or(Error{ErrorCode::internal, "failed without an error", false, {}, {}});
+    const Error err = out.error.value_or(Error::permanent(ErrorCode::internal, "failed without an error"));
     const auto age =
         std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
                                                    std::chrono::system_clock::now() - job.event.created_at));
@@ -378,25 +377,22 @@ Dispatcher::Dispatcher(DispatcherOptions options) : impl_(std::make_unique<Impl>
     d.outbox = make_memory_outbox(
         {.capacity = d.opt.queue_capacity, .overflow = d.opt.overflow, .on_drop = [self](const Job& job) {
            ++self->dropped;
-           self->report(Error{ErrorCode::unavailable,
-                              fmt::format("queue full: dropped the oldest job (event {} "
-                                          "for hook '{}')",
-                                          job.event.id, job.hook),
-                              false,
-                              {},
-                              {}});
+           self->report(Error::permanent(ErrorCode::unavailable,
+                                         fmt::format("queue full: dropped the oldest job (event {} "
+                                                     "for hook '{}')",
+                                                     job.event.id, job.hook)));
          }});
   }
   if (d.opt.start) start();
 }
 
-Dispatcher::Dispatcher(const Config& config, DispatcherOptions options)
+Dispatcher::Dispatcher(const std::vector<HookEntry>& hooks, DispatcherOptions options)
     : Dispatcher([&] {
         auto o = std::move(options);
         o.start = false;
         return o;
       }()) {
-  set_hooks(config.hooks);
+  set_hooks(hooks);
   // Started only now, once every hook is known: a job claimed before that would be dead-lettered as orphaned.
   if (options.start) start();
 }
@@ -443,7 +439,7 @@ Result<std::string> Dispatcher::fire(const Event& event) {
   auto& d = *impl_;
   if (!d.accepting.load(std::memory_order_relaxed)) {
     ++d.rejected;
-    return Error{ErrorCode::unavailable, "dispatcher is shut down", false, {}, {}};
+    return Error::permanent(ErrorCode::unavailable, "dispatcher is shut down");
   }
   std::vector<std::string> names;
   {
@@ -597,23 +593,6 @@ DispatcherMetrics Dispatcher::metrics() const {
 
 const std::shared_ptr<Outbox>& Dispatcher::outbox() const noexcept {
   return impl_->outbox;
-}
-
-Result<std::vector<std::string>> enqueue_event(Outbox& outbox, const Config& config, const Event& event,
-                                               const std::vector<std::string>& only_hooks) {
-  std::optional<std::string_view> realm;
-  if (event.realm) realm = *event.realm;
-  std::vector<std::string> names;
-  for (const auto& e : config.hooks) {
-    if (!e.hook) continue;
-    if (!only_hooks.empty() &&
-        std::find(only_hooks.begin(), only_hooks.end(), e.hook->name()) == only_hooks.end()) {
-      continue;
-    }
-    if (e.hook->allows(realm)) names.push_back(e.hook->name());
-  }
-  if (auto r = outbox.enqueue(event, names); !r) return r.error();
-  return names;
 }
 
 }  // namespace eventhooks

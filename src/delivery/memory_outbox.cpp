@@ -15,17 +15,6 @@
 
 namespace eventhooks {
 
-Outbox::~Outbox() = default;
-
-const char* to_string(Job::State state) noexcept {
-  switch (state) {
-    case Job::State::pending: return "pending";
-    case Job::State::in_flight: return "in_flight";
-    case Job::State::dead: return "dead";
-  }
-  return "pending";
-}
-
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -46,12 +35,9 @@ class MemoryOutbox final : public Outbox {
   Result<void> enqueue(const Event& event, const std::vector<std::string>& hooks) override {
     if (hooks.empty()) return {};
     if (hooks.size() > options_.capacity) {
-      return Error{ErrorCode::unavailable,
-                   fmt::format("outbox: an event for {} hooks does not fit a queue of capacity {}",
-                               hooks.size(), options_.capacity),
-                   false,
-                   {},
-                   {}};
+      return Error::permanent(ErrorCode::unavailable,
+                              fmt::format("outbox: an event for {} hooks does not fit a queue of capacity {}",
+                                          hooks.size(), options_.capacity));
     }
     // One shared copy for all hooks, made before taking any lock.
     Arrival arrival{std::make_shared<const Event>(event), hooks, Clock::now(), 0};
@@ -288,8 +274,8 @@ class MemoryOutbox final : public Outbox {
     if (dead_.erase(n) > 0) return true;
     if (auto it = jobs_.find(n); it != jobs_.end()) {
       if (it->second.claimed) {
-        return Error{
-            ErrorCode::invalid_input, fmt::format("job {} is being delivered right now", id), false, {}, {}};
+        return Error::permanent(ErrorCode::invalid_input,
+                                fmt::format("job {} is being delivered right now", id));
       }
       ready_[it->second.hook].erase({it->second.due, n});
       jobs_.erase(it);
@@ -367,14 +353,11 @@ class MemoryOutbox final : public Outbox {
   }
 
   static Error queue_full() {
-    return Error{ErrorCode::unavailable, "outbox: in-memory queue is full", true, {}, {}};
+    return Error::transient(ErrorCode::unavailable, "outbox: in-memory queue is full");
   }
   static Error not_claimed(const Job& job) {
-    return Error{ErrorCode::internal,
-                 fmt::format("outbox: job {} is not claimed (lease expired?)", job.id),
-                 false,
-                 {},
-                 {}};
+    return Error::permanent(ErrorCode::internal,
+                            fmt::format("outbox: job {} is not claimed (lease expired?)", job.id));
   }
 
   std::map<std::uint64_t, Rec>::iterator find_claimed(const Job& job) {

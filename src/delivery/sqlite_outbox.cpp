@@ -140,26 +140,21 @@ class SqliteOutbox final : public Outbox {
 
   Result<void> open() {
     const std::filesystem::path p(options_.path);
-    if (options_.path.empty()) return Error{ErrorCode::config, "outbox: no path given", false, {}, {}};
+    if (options_.path.empty()) return Error::permanent(ErrorCode::config, "outbox: no path given");
     std::error_code ec;
     if (p.has_parent_path() && !std::filesystem::is_directory(p.parent_path(), ec)) {
-      return Error{ErrorCode::io,
-                   fmt::format("outbox {}: cannot create it: directory {} does not exist", options_.path,
-                               p.parent_path().string()),
-                   false,
-                   {},
-                   {}};
+      return Error::permanent(ErrorCode::io,
+                              fmt::format("outbox {}: cannot create it: directory {} does not exist",
+                                          options_.path, p.parent_path().string()));
     }
     int rc = sqlite().open_v2(options_.path.c_str(), &db_,
                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) return db_error(rc, db_ ? sqlite().errmsg(db_) : "cannot open", "open");
     if (sqlite().db_readonly(db_, "main") == 1) {
-      return Error{ErrorCode::io,
-                   fmt::format("outbox {}: the file is not writable (permissions); nothing can be stored",
-                               options_.path),
-                   false,
-                   {},
-                   {}};
+      return Error::permanent(
+          ErrorCode::io,
+          fmt::format("outbox {}: the file is not writable (permissions); nothing can be stored",
+                      options_.path));
     }
     sqlite().busy_timeout(db_, static_cast<int>(options_.busy_timeout.count()));
     try {
@@ -183,34 +178,27 @@ class SqliteOutbox final : public Outbox {
         }
       }
       if (version > kSchemaVersion) {
-        return Error{ErrorCode::io,
-                     fmt::format("outbox {}: schema version {} is newer than this eventhooks supports ({}); "
-                                 "use a newer eventhooks",
-                                 options_.path, version, kSchemaVersion),
-                     false,
-                     {},
-                     {}};
+        return Error::permanent(
+            ErrorCode::io,
+            fmt::format("outbox {}: schema version {} is newer than this eventhooks supports ({}); "
+                        "use a newer eventhooks",
+                        options_.path, version, kSchemaVersion));
       }
       if ((version == 0 && has_other && !has_jobs) || (version == kSchemaVersion && !has_jobs)) {
-        return Error{ErrorCode::io,
-                     fmt::format("outbox {}: the file is an SQLite database but not an eventhooks outbox",
-                                 options_.path),
-                     false,
-                     {},
-                     {}};
+        return Error::permanent(
+            ErrorCode::io,
+            fmt::format("outbox {}: the file is an SQLite database but not an eventhooks outbox",
+                        options_.path));
       }
       {
         Stmt q(db_, cache_, "PRAGMA journal_mode=WAL");
         std::string mode = q.step() ? q.col_text(0) : "";
         if (mode != "wal") {
-          return Error{
+          return Error::permanent(
               ErrorCode::io,
               fmt::format("outbox {}: cannot switch to WAL journal mode (got '{}'); is the directory "
                           "writable?",
-                          options_.path, mode),
-              false,
-              {},
-              {}};
+                          options_.path, mode));
         }
       }
       exec(options_.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
@@ -460,8 +448,8 @@ class SqliteOutbox final : public Outbox {
       return q.changes() > 0;
     });
     if (r.ok() && in_flight) {
-      return Error{
-          ErrorCode::invalid_input, fmt::format("job {} is being delivered right now", id), false, {}, {}};
+      return Error::permanent(ErrorCode::invalid_input,
+                              fmt::format("job {} is being delivered right now", id));
     }
     return r;
   }
@@ -507,7 +495,7 @@ class SqliteOutbox final : public Outbox {
     req.body = [&](Ctx& c) { value = body(c); };
     {
       std::unique_lock lock(mu_);
-      if (stopping_) return Error{ErrorCode::internal, "outbox is closed", false, {}, {}};
+      if (stopping_) return Error::permanent(ErrorCode::internal, "outbox is closed");
       queue_.push_back(&req);
       work_cv_.notify_one();
       done_cv_.wait(lock, [&] { return req.done; });
@@ -531,42 +519,28 @@ class SqliteOutbox final : public Outbox {
     switch (primary) {
       case SQLITE_BUSY:
       case SQLITE_LOCKED:
-        return Error{ErrorCode::unavailable,
-                     fmt::format("outbox {} is locked by another process (waited {} ms during {}): {}",
-                                 options_.path, options_.busy_timeout.count(), what, message),
-                     true,
-                     {},
-                     {}};
+        return Error::transient(
+            ErrorCode::unavailable,
+            fmt::format("outbox {} is locked by another process (waited {} ms during {}): {}", options_.path,
+                        options_.busy_timeout.count(), what, message));
       case SQLITE_NOTADB:
       case SQLITE_CORRUPT:
-        return Error{ErrorCode::io,
-                     fmt::format("outbox {} is corrupt or not an SQLite database ({}): {}", options_.path,
-                                 what, message),
-                     false,
-                     {},
-                     {}};
+        return Error::permanent(ErrorCode::io,
+                                fmt::format("outbox {} is corrupt or not an SQLite database ({}): {}",
+                                            options_.path, what, message));
       case SQLITE_READONLY:
       case SQLITE_CANTOPEN:
       case SQLITE_PERM:
       case SQLITE_AUTH:
-        return Error{ErrorCode::io,
-                     fmt::format("outbox {} cannot be written ({}): {}", options_.path, what, message),
-                     false,
-                     {},
-                     {}};
+        return Error::permanent(
+            ErrorCode::io, fmt::format("outbox {} cannot be written ({}): {}", options_.path, what, message));
       case SQLITE_FULL:
-        return Error{
+        return Error::transient(
             ErrorCode::io,
-            fmt::format("outbox {}: disk full during {}; nothing of it was stored", options_.path, what),
-            true,
-            {},
-            {}};
+            fmt::format("outbox {}: disk full during {}; nothing of it was stored", options_.path, what));
       default:
-        return Error{ErrorCode::io,
-                     fmt::format("outbox {}: {} failed: {}", options_.path, what, message),
-                     primary == SQLITE_IOERR,
-                     {},
-                     {}};
+        return Error::of(ErrorCode::io, fmt::format("outbox {}: {} failed: {}", options_.path, what, message),
+                         primary == SQLITE_IOERR);
     }
   }
 
@@ -600,8 +574,8 @@ class SqliteOutbox final : public Outbox {
             r->error = db_error(f.rc, f.message, "write");
             sqlite().exec(db_, "ROLLBACK TO r; RELEASE r", nullptr, nullptr, nullptr);
           } catch (const std::exception& e) {
-            r->error = Error{
-                ErrorCode::internal, fmt::format("outbox {}: {}", options_.path, e.what()), false, {}, {}};
+            r->error =
+                Error::permanent(ErrorCode::internal, fmt::format("outbox {}: {}", options_.path, e.what()));
             sqlite().exec(db_, "ROLLBACK TO r; RELEASE r", nullptr, nullptr, nullptr);
           }
         }
@@ -669,11 +643,8 @@ class SqliteOutbox final : public Outbox {
 Result<std::shared_ptr<Outbox>> open_sqlite_outbox(SqliteOutboxOptions options) {
   std::string why;
   if (detail::sqlite_api(&why) == nullptr) {
-    return Error{ErrorCode::internal,
-                 fmt::format("outbox {}: SQLite is not available: {}", options.path, why),
-                 false,
-                 {},
-                 {}};
+    return Error::permanent(ErrorCode::internal,
+                            fmt::format("outbox {}: SQLite is not available: {}", options.path, why));
   }
   auto outbox = std::make_shared<SqliteOutbox>(std::move(options));
   if (auto r = outbox->open(); !r) return r.error();

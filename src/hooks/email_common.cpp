@@ -6,7 +6,7 @@ namespace eventhooks::detail {
 namespace {
 
 [[noreturn]] void config_fail(const std::string& hook, const std::string& key, const std::string& message) {
-  throw ConfigError("hook '" + hook + "': " + key + ": " + message);
+  throw ConfigError("hook '" + hook + "'", key, message);
 }
 
 }  // namespace

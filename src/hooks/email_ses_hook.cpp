@@ -52,26 +52,25 @@ std::string ses_error_message(const HttpResponse& response, const nlohmann::json
 }  // namespace
 
 AwsSesEmailHook::AwsSesEmailHook(AwsSesOptions options)
-    : HttpHook(HookCommon{options.name, options.realms, options.enabled}, options.http),
-      options_(std::move(options)) {
-  detail::check_email_content(options_.name, options_.email);
+    : HttpHook(options.common, options.http), options_(std::move(options)) {
+  const std::string who = "hook '" + name() + "'";
+  detail::check_email_content(name(), options_.email);
   region_ = detail::aws_region(options_.region);
   if (region_.empty()) {
-    throw ConfigError("hook '" + options_.name +
-                      "': region: no AWS region (set region, AWS_REGION or "
-                      "AWS_DEFAULT_REGION)");
+    throw ConfigError(who, "region", "no AWS region (set region, AWS_REGION or AWS_DEFAULT_REGION)");
   }
   endpoint_ = detail::ses_endpoint(options_.endpoint_url, region_);
   if (!endpoint_.starts_with("https://") && !endpoint_.starts_with("http://")) {
-    throw ConfigError("hook '" + options_.name + "': endpoint_url: '" + redact_url(endpoint_) +
-                      "' is not an http(s) URL");
+    throw ConfigError(who, "endpoint_url", "'" + redact_url(endpoint_) + "' is not an http(s) URL");
   }
   if (!options_.access_key_id.empty() && options_.secret_access_key.empty()) {
-    throw ConfigError("hook '" + options_.name + "': secret_access_key: required with access_key_id");
+    throw ConfigError(who, "secret_access_key", "required with access_key_id");
   }
 }
 
-AwsSesEmailHook::~AwsSesEmailHook() = default;
+AwsSesEmailHook::~AwsSesEmailHook() {
+  detach_answers();  // interpret() reads this type's members
+}
 
 std::string AwsSesEmailHook::describe() const {
   return "AwsSesEmailHook '" + name() + "' -> " + redact_url(endpoint_) + " (" + region_ + "), from " +
@@ -96,18 +95,16 @@ Result<HttpRequest> AwsSesEmailHook::render(const Event& event,
     // Looked up at each send, so rotated keys (session tokens) are picked up without a restart.
     auto found = detail::aws_credentials_from_environment(options_.profile);
     if (!found) {
-      return Error{ErrorCode::config,
-                   "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile in "
-                   "~/.aws/credentials",
-                   false,
-                   {},
-                   {}};
+      return Error::permanent(
+          ErrorCode::config,
+          "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile in "
+          "~/.aws/credentials");
     }
     creds = std::move(*found);
   }
   const std::string text = event.payload.to_text();
   if (text.empty()) {
-    return Error{ErrorCode::invalid_input, "the event has no data: SES needs a message body", false, {}, {}};
+    return Error::permanent(ErrorCode::invalid_input, "the event has no data: SES needs a message body");
   }
   nlohmann::ordered_json body;
   body["FromEmailAddress"] = detail::format_mailbox(options_.email.sender_name, options_.email.sender);
@@ -151,11 +148,9 @@ Result<Receipt> AwsSesEmailHook::interpret(const HttpRequest& /*request*/,
       const std::string id = body["MessageId"].get<std::string>();
       return Receipt{r.status, id, "SES MessageId " + id};
     }
-    return Error{ErrorCode::protocol,
-                 "SES answered HTTP " + std::to_string(r.status) + " without a MessageId",
-                 false,
-                 r.status,
-                 {}};
+    return Error::permanent(ErrorCode::protocol,
+                            "SES answered HTTP " + std::to_string(r.status) + " without a MessageId",
+                            r.status);
   }
   const std::string type = ses_error_type(r, body);
   std::string message = ses_error_message(r, body);

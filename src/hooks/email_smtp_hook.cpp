@@ -18,7 +18,8 @@ std::string env_or(const char* name, const std::string& fallback) {
 
 int resolve_port(const SimpleEmailOptions& o) {
   if (o.port != 0) {
-    if (o.port < 1 || o.port > 65535) throw ConfigError("hook '" + o.name + "': port: must be 1..65535");
+    if (o.port < 1 || o.port > 65535)
+      throw ConfigError("hook '" + o.common.name + "'", "port", "must be 1..65535");
     return o.port;
   }
   const char* v = std::getenv("EVENT_MAIL_PORT");
@@ -26,8 +27,8 @@ int resolve_port(const SimpleEmailOptions& o) {
     char* end = nullptr;
     const long p = std::strtol(v, &end, 10);
     if (*end != '\0' || p < 1 || p > 65535) {
-      throw ConfigError("hook '" + o.name + "': EVENT_MAIL_PORT='" + std::string(v) +
-                        "' is not a port number");
+      throw ConfigError("hook '" + o.common.name + "'", "port",
+                        "EVENT_MAIL_PORT='" + std::string(v) + "' is not a port number");
     }
     return static_cast<int>(p);
   }
@@ -46,8 +47,8 @@ const char* security_name(SmtpSecurity s) {
 }  // namespace
 
 SimpleEmailHook::SimpleEmailHook(SimpleEmailOptions options)
-    : Hook(HookCommon{options.name, options.realms, options.enabled}), options_(std::move(options)) {
-  detail::check_email_content(options_.name, options_.email);
+    : Hook(options.common), options_(std::move(options)) {
+  detail::check_email_content(name(), options_.email);
   options_.host =
       options_.host.empty() ? env_or("EVENT_MAIL_HOST", "email-smtp.us-west-2.amazonaws.com") : options_.host;
   options_.port = resolve_port(options_);
@@ -60,20 +61,20 @@ SimpleEmailHook::SimpleEmailHook(SimpleEmailOptions options)
       logger()->warn(
           "SimpleEmailHook '{}': tls is false, so the credentials are not used (a password is never "
           "sent in plain text)",
-          options_.name);
+          name());
     }
   } else {
     const auto colon = options_.credentials.find(':');
     if (options_.credentials.empty()) {
-      throw ConfigError("hook '" + options_.name + "': credentials: required with tls " +
-                        security_name(options_.security) +
-                        " (\"user:password\"); use tls: false for a relay "
-                        "without authentication");
+      throw ConfigError("hook '" + name() + "'", "credentials",
+                        std::string("required with tls ") + security_name(options_.security) +
+                            " (\"user:password\"); use tls: false for a relay without authentication");
     }
     if (colon == std::string::npos || colon == 0) {
-      throw ConfigError("hook '" + options_.name + "': credentials: expected \"user:password\"");
+      throw ConfigError("hook '" + name() + "'", "credentials", "expected \"user:password\"");
     }
-    // Split at the first ':' only: the password keeps every ':' it has (the seed cut it at the second).
+    // Split at the first ':' only: the password keeps every ':' it has (the Python library cut it at the
+    // second).
     username_ = options_.credentials.substr(0, colon);
     password_ = options_.credentials.substr(colon + 1);
   }
@@ -86,8 +87,7 @@ SimpleEmailHook::SimpleEmailHook(SimpleEmailOptions options)
                                                             : detail::SmtpMode::starttls;
   smtp.username = username_;
   smtp.password = password_;
-  smtp.connect_timeout = options_.connect_timeout;
-  smtp.timeout = options_.timeout;
+  smtp.timeouts = options_.timeouts;
   smtp.tls = options_.tls;
   client_ = std::make_shared<detail::SmtpClient>(std::move(smtp));
 }

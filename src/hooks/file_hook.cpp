@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -16,37 +15,17 @@
 namespace eventhooks {
 namespace {
 
-std::string rfc3339(std::chrono::system_clock::time_point t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  auto secs = static_cast<std::time_t>(ms / 1000);
-  long frac = static_cast<long>(ms % 1000);
-  if (frac < 0) {
-    frac += 1000;
-    --secs;
-  }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-  return buf;
-}
-
 Error io_error(const std::string& hook, const std::string& what, const std::string& path, int err) {
-  return Error{ErrorCode::io,
-               "FileHook '" + hook + "': " + what + " " + path + ": " + std::strerror(err),
-               // A full disk or a missing mount may come back; a permission error will not, but cannot be
-               // told apart from the outside reliably, so let the retry policy bound it.
-               err != EACCES && err != EPERM && err != EROFS,
-               {},
-               {}};
+  // A full disk or a missing mount may come back; a permission error will not, but cannot be told apart
+  // from the outside reliably, so let the retry policy bound it.
+  return Error::of(ErrorCode::io, "FileHook '" + hook + "': " + what + " " + path + ": " + std::strerror(err),
+                   err != EACCES && err != EPERM && err != EROFS);
 }
 
 }  // namespace
 
-FileHook::FileHook(FileHookOptions options)
-    : Hook(HookCommon{options.name, options.realms, options.enabled}), options_(std::move(options)) {
-  if (options_.path.empty()) throw ConfigError("FileHook '" + options_.name + "': path: missing");
+FileHook::FileHook(FileHookOptions options) : Hook(options.common), options_(std::move(options)) {
+  if (options_.path.empty()) throw ConfigError("FileHook '" + name() + "'", "path", "missing");
 }
 
 std::string FileHook::describe() const {
@@ -58,7 +37,7 @@ std::string FileHook::render_line(const Event& event) {
   line["id"] = event.id;
   line["name"] = event.name;
   line["realm"] = event.realm ? nlohmann::ordered_json(*event.realm) : nlohmann::ordered_json(nullptr);
-  line["time"] = rfc3339(event.created_at);
+  line["time"] = to_rfc3339(event.created_at);
   if (event.payload.is_json()) {
     line["data"] = event.payload.json();
   } else if (event.payload.is_text()) {

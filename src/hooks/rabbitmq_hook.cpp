@@ -8,53 +8,48 @@
 namespace eventhooks {
 namespace {
 
-AmqpEndpoint endpoint_of(const RabbitMqOptions& o) {
-  AmqpEndpoint ep;
-  ep.host = o.host;
-  ep.port = o.port;
-  ep.vhost = o.vhost;
-  ep.user = o.user;
-  ep.password = o.password;
-  ep.tls = o.tls;
-  ep.tls_options = o.tls_options;
-  if (o.url.empty()) return ep;
-  auto parsed = parse_amqp_url(o.url, ep);
-  if (!parsed) throw ConfigError("RabbitMqHook '" + o.name + "': url: " + parsed.error().message);
+AmqpEndpoint endpoint_of(const RabbitMqOptions& o, const std::string& who) {
+  if (o.url.empty()) return o.broker;
+  auto parsed = parse_amqp_url(o.url, o.broker);
+  if (!parsed) throw ConfigError(who, "url", parsed.error().message);
   AmqpEndpoint from_url = std::move(parsed).value();
   // Silently dropping TLS because the URL says amqp:// would send the password in clear text.
-  if (o.tls && !from_url.tls) {
-    throw ConfigError("RabbitMqHook '" + o.name + "': url: tls is on but the url is amqp://; write amqps://");
-  }
+  if (o.broker.tls && !from_url.tls)
+    throw ConfigError(who, "url", "tls is on but the url is amqp://; write amqps://");
   // What the URL leaves out comes from the separate keys.
-  if (from_url.user.empty()) from_url.user = o.user;
-  if (from_url.password.empty()) from_url.password = o.password;
-  if (from_url.port == 0) from_url.port = o.port;
+  if (from_url.user.empty()) from_url.user = o.broker.user;
+  if (from_url.password.empty()) from_url.password = o.broker.password;
+  if (from_url.port == 0) from_url.port = o.broker.port;
   return from_url;
 }
 
 }  // namespace
 
 RabbitMqHook::RabbitMqHook(RabbitMqOptions options)
-    : Hook(HookCommon{options.name, options.realms, options.enabled}),
+    : Hook(options.common),
       options_(std::move(options)),
-      endpoint_(endpoint_of(options_)) {
-  const std::string who = "RabbitMqHook '" + options_.name + "'";
-  // The seed refuses to build a RabbitMQ hook without credentials; so do we, at construction.
-  if (endpoint_.user.empty()) throw ConfigError(who + ": user is required");
-  if (endpoint_.password.empty()) throw ConfigError(who + ": password is required");
-  if (endpoint_.host.empty()) throw ConfigError(who + ": host is required");
-  if (options_.port < 0 || options_.port > 65535) throw ConfigError(who + ": port must be 1..65535");
-  if (options_.timeout.count() <= 0) throw ConfigError(who + ": timeout must be positive");
-  if (options_.connect_timeout.count() <= 0) throw ConfigError(who + ": connect_timeout must be positive");
-  if (options_.heartbeat.count() < 0) throw ConfigError(who + ": heartbeat must not be negative");
+      endpoint_(endpoint_of(options_, "RabbitMqHook '" + name() + "'")) {
+  const std::string who = "RabbitMqHook '" + name() + "'";
+  // Where the broker came from a URL, that is the key to fix.
+  const bool from_url = !options_.url.empty();
+  // The Python eventhooks library refuses to build a RabbitMQ hook without credentials; so do we.
+  if (endpoint_.user.empty()) throw ConfigError(who, from_url ? "url" : "user", "a user is required");
+  if (endpoint_.password.empty())
+    throw ConfigError(who, from_url ? "url" : "password", "a password is required");
+  if (endpoint_.host.empty()) throw ConfigError(who, from_url ? "url" : "host", "a host is required");
+  if (endpoint_.port < 0 || endpoint_.port > 65535) throw ConfigError(who, "port", "must be 1..65535");
+  if (options_.timeouts.total.count() <= 0) throw ConfigError(who, "timeout", "must be more than 0");
+  if (options_.timeouts.connect.count() <= 0)
+    throw ConfigError(who, "connect_timeout", "must be more than 0");
+  if (options_.heartbeat.count() < 0) throw ConfigError(who, "heartbeat", "must not be negative");
   if (options_.declare && options_.declare->exchange.empty() && options_.declare->queue.empty()) {
-    throw ConfigError(who + ": declare needs an exchange or a queue");
+    throw ConfigError(who, "declare", "needs an exchange or a queue");
   }
   publisher_ = std::make_shared<detail::AmqpPublisher>(detail::AmqpPublisherOptions{
       .endpoint = endpoint_,
       .heartbeat = options_.heartbeat,
-      .connect_timeout = options_.connect_timeout,
-      .timeout = options_.timeout,
+      .connect_timeout = options_.timeouts.connect,
+      .timeout = options_.timeouts.total,
       .declare = options_.declare,
       .declare_routing_key = options_.routing_key,
       .log_name = who,
@@ -70,8 +65,7 @@ std::string RabbitMqHook::describe() const {
 
 Result<AmqpMessage> RabbitMqHook::render(const Event& event) const {
   if (event.payload.empty()) {
-    return Error{
-        ErrorCode::invalid_input, "RabbitMqHook '" + name() + "': no data to publish", false, {}, {}};
+    return Error::permanent(ErrorCode::invalid_input, "RabbitMqHook '" + name() + "': no data to publish");
   }
   AmqpMessage m;
   m.exchange = options_.exchange;

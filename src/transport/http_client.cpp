@@ -14,36 +14,21 @@
 #include <utility>
 #include <vector>
 
+#include "core/text.hpp"
 #include "eventhooks/redact.hpp"
+#include "transport/curl_global.hpp"
 #include "transport/curl_multi.hpp"
 
 namespace eventhooks {
 namespace {
 
+using detail::to_lower;
+using detail::trim;
+
 // Idle handles kept beyond this are closed: a burst of threads should not leave a pile of sockets behind. As
 // many as the dispatcher keeps in flight by default, so a steady asynchronous stream reuses its handles.
 constexpr std::size_t kMaxIdleHandles = 256;
 constexpr std::size_t kSnippetChars = 200;
-
-void global_init_once() {
-  // curl_global_init is not thread-safe; call_once makes the first HttpClient do it, once per process.
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-std::string trim(std::string_view s) {
-  const auto* ws = " \t\r\n";
-  const auto b = s.find_first_not_of(ws);
-  if (b == std::string_view::npos) return {};
-  const auto e = s.find_last_not_of(ws);
-  return std::string(s.substr(b, e - b + 1));
-}
 
 bool has_line_break(std::string_view s) {
   return s.find_first_of("\r\n") != std::string_view::npos;
@@ -82,7 +67,7 @@ size_t on_header(char* data, size_t size, size_t nitems, void* user) {
   if (colon != std::string_view::npos && colon > 0) {
     auto& headers = t->response.headers;
     if (headers.capacity() == 0) headers.reserve(8);  // one allocation for a typical answer, not four
-    headers.emplace_back(lower(trim(line.substr(0, colon))), trim(line.substr(colon + 1)));
+    headers.emplace_back(to_lower(trim(line.substr(0, colon))), trim(line.substr(colon + 1)));
   }
   return n;
 }
@@ -139,7 +124,7 @@ struct Scrubber {
 Scrubber make_scrubber(const HttpRequest& request, const std::string& redacted) {
   Scrubber s{url_secrets(request.url, redacted)};
   for (const auto& [name, value] : request.headers) {
-    const auto n = lower(name);
+    const auto n = to_lower(name);
     if (n == "authorization" || n == "proxy-authorization" || n == "cookie" ||
         n.find("token") != std::string::npos || n.find("secret") != std::string::npos ||
         n.find("signature") != std::string::npos || n.find("key") != std::string::npos) {
@@ -192,8 +177,8 @@ Error curl_error(CURLcode rc, CURL* curl, const char* errbuf, const HttpRequest&
       curl_off_t connected_us = 0;
       curl_easy_getinfo(curl, CURLINFO_CONNECT_TIME_T, &connected_us);
       why = connected_us == 0
-                ? "connect timed out after " + std::to_string(options.connect_timeout.count()) + " ms"
-                : "no complete response within " + std::to_string(options.timeout.count()) + " ms";
+                ? "connect timed out after " + std::to_string(options.timeouts.connect.count()) + " ms"
+                : "no complete response within " + std::to_string(options.timeouts.total.count()) + " ms";
       break;
     }
     case CURLE_PEER_FAILED_VERIFICATION:
@@ -273,16 +258,14 @@ std::optional<Error> check_request(const HttpRequest& request) {
   for (const auto& [name, value] : request.headers) {
     if (name.empty() || has_line_break(name) || has_line_break(value) ||
         name.find(':') != std::string::npos) {
-      return Error{ErrorCode::invalid_input,
-                   "header '" + (has_line_break(name) ? std::string("(invalid name)") : name) +
-                       "' contains a line break or an invalid name; refused to send to " + where_of(request),
-                   false,
-                   {},
-                   {}};
+      return Error::permanent(ErrorCode::invalid_input,
+                              "header '" + (has_line_break(name) ? std::string("(invalid name)") : name) +
+                                  "' contains a line break or an invalid name; refused to send to " +
+                                  where_of(request));
     }
   }
   if (has_line_break(request.method) || request.method.empty()) {
-    return Error{ErrorCode::invalid_input, "invalid HTTP method", false, {}, {}};
+    return Error::permanent(ErrorCode::invalid_input, "invalid HTTP method");
   }
   return std::nullopt;
 }
@@ -309,8 +292,8 @@ CURL* new_handle(const HttpOptions& o) {
   CURL* curl = curl_easy_init();
   if (curl == nullptr) return nullptr;
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for DNS timeouts
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(o.connect_timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(o.timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(o.timeouts.connect.count()));
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(o.timeouts.total.count()));
   curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -431,11 +414,8 @@ class HandlePool {
 };
 
 Error cancelled_error(const Exchange& x) {
-  return Error{ErrorCode::internal,
-               x.req->method + " " + where_of(*x.req) + ": cancelled, the HttpClient was destroyed first",
-               true,
-               {},
-               {}};
+  return Error::transient(ErrorCode::internal, x.req->method + " " + where_of(*x.req) +
+                                                   ": cancelled, the HttpClient was destroyed first");
 }
 
 void finish(Exchange& x, Result<HttpResponse> result) {
@@ -485,7 +465,7 @@ struct HttpClient::Impl {
     }
     CURL* curl = pool.borrow();
     if (curl == nullptr) {
-      finish(*x, Error{ErrorCode::internal, "curl_easy_init failed", true, {}, {}});
+      finish(*x, Error::transient(ErrorCode::internal, "curl_easy_init failed"));
       return;
     }
     // Configured here, on the caller's thread: the I/O thread only moves bytes.
@@ -495,7 +475,7 @@ struct HttpClient::Impl {
 };
 
 HttpClient::HttpClient(HttpOptions options) {
-  global_init_once();
+  detail::curl_global_init_once();
   impl_ = std::make_unique<Impl>(std::move(options));
 }
 
@@ -512,7 +492,7 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& request) {
   if (auto refused = check_request(request)) return *refused;
 
   CURL* curl = impl_->pool.borrow();
-  if (curl == nullptr) return Error{ErrorCode::internal, "curl_easy_init failed", true, {}, {}};
+  if (curl == nullptr) return Error::transient(ErrorCode::internal, "curl_easy_init failed");
   configure(curl, x, o);
   const CURLcode rc = curl_easy_perform(curl);
   Result<HttpResponse> result = complete(rc, curl, x, o);

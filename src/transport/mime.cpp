@@ -99,7 +99,7 @@ std::string hex64(std::uint64_t v) {
 }
 
 Error invalid(std::string message) {
-  return Error{ErrorCode::invalid_input, std::move(message), false, {}, {}};
+  return Error::permanent(ErrorCode::invalid_input, std::move(message));
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/text.hpp"
+
 namespace eventhooks::detail {
 namespace {
 
@@ -20,12 +22,6 @@ std::string to_hex(const unsigned char* data, std::size_t size) {
     out[2 * i] = kHex[data[i] >> 4];
     out[2 * i + 1] = kHex[data[i] & 15];
   }
-  return out;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -40,26 +36,6 @@ std::string trim_collapse(std::string_view v) {
     if (space) out += ' ';
     space = false;
     out += c;
-  }
-  return out;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
   }
   return out;
 }
@@ -98,13 +74,13 @@ std::optional<UrlParts> split_url(std::string_view url) {
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) return std::nullopt;
   UrlParts parts;
-  parts.scheme = lower(url.substr(0, scheme_end));
+  parts.scheme = to_lower(url.substr(0, scheme_end));
   std::string_view rest = url.substr(scheme_end + 3);
   const auto path_start = rest.find_first_of("/?#");
   std::string_view authority = rest.substr(0, path_start);
   if (const auto at = authority.rfind('@'); at != std::string_view::npos)
     authority = authority.substr(at + 1);
-  parts.host = lower(authority);
+  parts.host = to_lower(authority);
   // botocore drops the port when it is the scheme's default.
   if (parts.scheme == "https" && parts.host.ends_with(":443")) parts.host.resize(parts.host.size() - 4);
   if (parts.scheme == "http" && parts.host.ends_with(":80")) parts.host.resize(parts.host.size() - 3);
@@ -131,8 +107,8 @@ std::string canonical_query(std::string_view query) {
       const auto eq = item.find('=');
       const std::string_view key = item.substr(0, eq);
       const std::string_view value = eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
-      pairs.emplace_back(aws_uri_encode(percent_decode(key), false),
-                         aws_uri_encode(percent_decode(value), false));
+      pairs.emplace_back(aws_uri_encode(percent_decode_lenient(key), false),
+                         aws_uri_encode(percent_decode_lenient(value), false));
     }
     pos = amp + 1;
   }
@@ -157,13 +133,6 @@ std::string format_time(std::chrono::system_clock::time_point now, const char* f
 std::string env(const char* name) {
   const char* v = std::getenv(name);
   return v ? std::string(v) : std::string();
-}
-
-std::string trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
 }
 
 }  // namespace
@@ -202,9 +171,9 @@ Result<SigV4Signature> sigv4_sign(const SigV4Request& request, const AwsCredenti
                                   std::string_view region, std::string_view service,
                                   std::chrono::system_clock::time_point now) {
   auto parts = split_url(request.url);
-  if (!parts) return Error{ErrorCode::config, "cannot sign: not an absolute URL", false, {}, {}};
-  if (credentials.empty()) return Error{ErrorCode::config, "cannot sign: no AWS credentials", false, {}, {}};
-  if (region.empty()) return Error{ErrorCode::config, "cannot sign: no AWS region", false, {}, {}};
+  if (!parts) return Error::permanent(ErrorCode::config, "cannot sign: not an absolute URL");
+  if (credentials.empty()) return Error::permanent(ErrorCode::config, "cannot sign: no AWS credentials");
+  if (region.empty()) return Error::permanent(ErrorCode::config, "cannot sign: no AWS region");
 
   SigV4Signature sig;
   sig.amz_date = format_time(now, "%Y%m%dT%H%M%SZ");
@@ -214,7 +183,7 @@ Result<SigV4Signature> sigv4_sign(const SigV4Request& request, const AwsCredenti
   std::vector<std::pair<std::string, std::string>> headers;
   bool has_host = false;
   for (const auto& [name, value] : request.headers) {
-    std::string n = lower(name);
+    std::string n = to_lower(name);
     if (n == "expect" || n == "user-agent" || n == "x-amzn-trace-id" || n == "authorization" ||
         n == "x-amz-date" || n == "x-amz-security-token") {
       continue;
@@ -297,7 +266,7 @@ std::optional<AwsCredentials> aws_credentials_from_environment(std::string_view 
     if (!in_section) continue;
     const auto eq = t.find('=');
     if (eq == std::string::npos) continue;
-    const std::string key = lower(trim(std::string_view(t).substr(0, eq)));
+    const std::string key = to_lower(trim(std::string_view(t).substr(0, eq)));
     const std::string value = trim(std::string_view(t).substr(eq + 1));
     if (key == "aws_access_key_id")
       found.access_key_id = value;

@@ -7,6 +7,7 @@
 
 #include "eventhooks/logger.hpp"
 #include "eventhooks/redact.hpp"
+#include "transport/curl_global.hpp"
 
 namespace eventhooks::detail {
 namespace {
@@ -94,6 +95,7 @@ struct SmtpClient::Handle {
 };
 
 SmtpClient::SmtpClient(SmtpClientOptions options) : options_(std::move(options)) {
+  curl_global_init_once();
   std::string host = options_.host;
   if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
   url_ = std::string(options_.mode == SmtpMode::implicit ? "smtps://" : "smtp://") + host + ":" +
@@ -121,8 +123,8 @@ std::unique_ptr<SmtpClient::Handle> SmtpClient::borrow() {
   CURL* c = h->curl;
   curl_easy_setopt(c, CURLOPT_URL, url_.c_str());
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.timeouts.connect.count()));
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeouts.total.count()));
   curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
   curl_easy_setopt(c, CURLOPT_READFUNCTION, &read_upload);
   curl_easy_setopt(c, CURLOPT_READDATA, &h->upload);
@@ -174,12 +176,12 @@ bool SmtpClient::prepare(Handle& h, const std::vector<std::string>& recipients) 
 Result<Receipt> SmtpClient::send(const std::string& sender, const std::vector<std::string>& recipients,
                                  std::string_view message) {
   auto h = borrow();
-  if (!h) return Error{ErrorCode::internal, "curl_easy_init failed", false, {}, {}};
+  if (!h) return Error::permanent(ErrorCode::internal, "curl_easy_init failed");
   h->from = "<" + sender + ">";
   h->upload = Upload{message, 0};
   if (!prepare(*h, recipients)) {
     give_back(std::move(h));
-    return Error{ErrorCode::internal, "out of memory building the recipient list", false, {}, {}};
+    return Error::permanent(ErrorCode::internal, "out of memory building the recipient list");
   }
   const CURLcode rc = curl_easy_perform(h->curl);
   auto result = conclude(*h, rc, recipients.size());
@@ -207,7 +209,7 @@ class SmtpClient::Transfer final : public CurlTransfer {
 
   void cancelled() override {
     h_->curl = nullptr;  // the loop has cleaned it up
-    done_(Error{ErrorCode::internal, "SMTP send cancelled: the client was destroyed first", true, {}, {}});
+    done_(Error::transient(ErrorCode::internal, "SMTP send cancelled: the client was destroyed first"));
   }
 
  private:
@@ -221,7 +223,7 @@ void SmtpClient::send_async(const std::string& sender, const std::vector<std::st
                             std::string message, std::function<void(Result<Receipt>)> done) {
   auto h = borrow();
   if (!h) {
-    done(Error{ErrorCode::internal, "curl_easy_init failed", false, {}, {}});
+    done(Error::permanent(ErrorCode::internal, "curl_easy_init failed"));
     return;
   }
   h->from = "<" + sender + ">";
@@ -229,7 +231,7 @@ void SmtpClient::send_async(const std::string& sender, const std::vector<std::st
   h->upload = Upload{h->message, 0};
   if (!prepare(*h, recipients)) {
     give_back(std::move(h));
-    done(Error{ErrorCode::internal, "out of memory building the recipient list", false, {}, {}});
+    done(Error::permanent(ErrorCode::internal, "out of memory building the recipient list"));
     return;
   }
   loops_.submit(std::make_unique<Transfer>(*this, std::move(h), recipients.size(), std::move(done)));
@@ -262,8 +264,8 @@ Result<Receipt> SmtpClient::conclude(Handle& h, CURLcode rc, std::size_t recipie
       case CURLE_OPERATION_TIMEDOUT:
         return fail(ErrorCode::timeout,
                     "SMTP exchange with " + where + " timed out (connect " +
-                        std::to_string(options_.connect_timeout.count()) + " ms, total " +
-                        std::to_string(options_.timeout.count()) + " ms)" +
+                        std::to_string(options_.timeouts.connect.count()) + " ms, total " +
+                        std::to_string(options_.timeouts.total.count()) + " ms)" +
                         (reply.empty() ? std::string() : "; last reply: " + reply),
                     true);
       case CURLE_LOGIN_DENIED:

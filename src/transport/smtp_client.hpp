@@ -14,6 +14,7 @@
 #include "eventhooks/error.hpp"
 #include "eventhooks/export.hpp"
 #include "eventhooks/outcome.hpp"
+#include "eventhooks/timeouts.hpp"
 #include "eventhooks/tls.hpp"
 #include "transport/curl_multi.hpp"
 
@@ -31,8 +32,8 @@ struct SmtpClientOptions {
   SmtpMode mode = SmtpMode::starttls;
   std::string username;
   std::string password;                               // secret
-  std::chrono::milliseconds connect_timeout{10'000};  // TCP + TLS handshake
-  std::chrono::milliseconds timeout{60'000};          // one whole exchange, connect included
+  // connect: TCP + TLS handshake; total: one whole exchange, connect included.
+  Timeouts timeouts{.connect = std::chrono::seconds(10), .total = std::chrono::seconds(60)};
   TlsOptions tls;
   bool batch_scheduling = true;  // send_async()'s I/O thread runs as batch work (see HttpOptions)
 };

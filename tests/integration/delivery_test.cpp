@@ -32,8 +32,10 @@ constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 std::shared_ptr<WebHook> webhook(const std::string& name, const std::string& url,
                                  std::chrono::milliseconds timeout = 10s) {
-  return std::make_shared<WebHook>(WebHookOptions{
-      .name = name, .url = url, .secret = kSecret, .http = {.timeout = timeout, .connect_timeout = 2s}});
+  return std::make_shared<WebHook>(WebHookOptions{.common = {.name = name},
+                                                  .url = url,
+                                                  .secret = kSecret,
+                                                  .http = {.timeouts = {.connect = 2s, .total = timeout}}});
 }
 
 // A bare server on a given port, for "the endpoint comes back on the same address".

@@ -72,7 +72,7 @@ std::vector<Received> received(const std::string& listener, const std::string& m
 
 SimpleEmailOptions options_for(const char* port_var, SmtpSecurity security) {
   SimpleEmailOptions o;
-  o.name = "disk_alarm";
+  o.common.name = "disk_alarm";
   o.host = require_env("EVENTHOOKS_SMTP_HOST");
   o.port = require_port(port_var);
   o.security = security;
@@ -83,8 +83,8 @@ SimpleEmailOptions options_for(const char* port_var, SmtpSecurity security) {
   o.email = {.sender = "alerts@example.com",
              .sender_name = "Alert Bot",
              .recipients = {"ops@example.com", "dev@example.org"}};
-  o.timeout = 20s;
-  o.connect_timeout = 5s;
+  o.timeouts.total = 20s;
+  o.timeouts.connect = 5s;
   return o;
 }
 
@@ -387,7 +387,7 @@ TEST(Smtp_ServerThatNeverGreets, TimesOutRetryably) {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   auto o = options_for("EVENTHOOKS_SMTP_PLAIN_PORT", SmtpSecurity::plain);
   o.port = ntohs(a.sin_port);
-  o.timeout = 1s;
+  o.timeouts.total = 1s;
   SimpleEmailHook hook(o);
   const Outcome out = hook.trigger("x");
   ::close(fd);
@@ -436,7 +436,7 @@ TEST(SmtpConfig_SeedStyleDict, DeliversThroughTheFactory) {
 
 AwsSesOptions ses_options(const std::string& endpoint) {
   AwsSesOptions o;
-  o.name = "ses_alarm";
+  o.common.name = "ses_alarm";
   o.email = {.sender = "alerts@example.com",
              .sender_name = "Alert Bot",
              .recipients = {"ops@example.com", "dev@example.org"}};
@@ -444,7 +444,7 @@ AwsSesOptions ses_options(const std::string& endpoint) {
   o.endpoint_url = endpoint;
   o.access_key_id = "AKIDEXAMPLE";
   o.secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-  o.http.timeout = 10s;
+  o.http.timeouts.total = 10s;
   return o;
 }
 

@@ -60,10 +60,10 @@ class RefusingPort {
 
 WebHookOptions webhook_to(const std::string& url) {
   WebHookOptions o;
-  o.name = "alarm";
+  o.common.name = "alarm";
   o.url = url;
-  o.http.timeout = 10s;
-  o.http.connect_timeout = 5s;
+  o.http.timeouts.total = 10s;
+  o.http.timeouts.connect = 5s;
   return o;
 }
 
@@ -184,7 +184,7 @@ TEST(WebHookHttp, SharedClient_ReusesConnectionAcrossHooks) {
   auto a = webhook_to(server.url("/a"));
   a.http.client = client;
   auto b = webhook_to(server.url("/b"));
-  b.name = "other";
+  b.common.name = "other";
   b.http.client = client;
   WebHook first(a), second(b);
   ASSERT_TRUE(fire(first).delivered());
@@ -198,7 +198,7 @@ TEST(WebHookHttp, ServerNeverAnswers_FailsWithRetryableTimeout) {
   HttpTestServer server;
   server.respond({.delay = 1h});
   auto options = webhook_to(server.url("/slow"));
-  options.http.timeout = 300ms;
+  options.http.timeouts.total = 300ms;
   WebHook hook(options);
 
   const Error e = failure_of(fire(hook));
@@ -496,7 +496,7 @@ TEST(WebHookAsync, StatusRules_SameAsSynchronous) {
 TEST(WebHookAsync, ServerNeverAnswers_TimesOutWithoutHoldingUpOthers) {
   HttpTestServer server;
   server.respond("/slow", {.delay = 1h});
-  auto client = std::make_shared<HttpClient>(HttpOptions{.timeout = 500ms});
+  auto client = std::make_shared<HttpClient>(HttpOptions{.timeouts = {.total = 500ms}});
   auto slow_options = webhook_to(server.url("/slow"));
   slow_options.http.client = client;
   auto fast_options = webhook_to(server.url("/fast"));
@@ -816,7 +816,7 @@ TEST(HttpClient, ProxyOption_IsUsed) {
 
 TEST(MattermostHttp, Trigger_PostsTextToHooksTokenPath) {
   HttpTestServer server;
-  MattermostWebHook hook({.name = "mm",
+  MattermostWebHook hook({.common = {.name = "mm"},
                           .host = server.url(""),
                           .token = "tok3n-xyz",
                           .username = "bot",
@@ -833,7 +833,7 @@ TEST(MattermostHttp, Trigger_PostsTextToHooksTokenPath) {
 
 TEST(MattermostHttp, EmptyData_FailsAndSendsNothing) {
   HttpTestServer server;
-  MattermostWebHook hook({.name = "mm", .host = server.url(""), .token = "tok3n-xyz"});
+  MattermostWebHook hook({.common = {.name = "mm"}, .host = server.url(""), .token = "tok3n-xyz"});
   const Error e = failure_of(hook.trigger(Payload()));
   EXPECT_EQ(e.code, ErrorCode::invalid_input);
   EXPECT_EQ(server.request_count(), 0u);
@@ -842,7 +842,7 @@ TEST(MattermostHttp, EmptyData_FailsAndSendsNothing) {
 TEST(MattermostHttp, ServerError_MessageHidesToken) {
   HttpTestServer server;
   server.respond({.status = 400, .body = "unknown hook tok3n-xyz"});
-  MattermostWebHook hook({.name = "mm", .host = server.url(""), .token = "tok3n-xyz"});
+  MattermostWebHook hook({.common = {.name = "mm"}, .host = server.url(""), .token = "tok3n-xyz"});
   const Error e = failure_of(fire(hook, "hi"));
   EXPECT_FALSE(e.retryable);
   EXPECT_EQ(e.message.find("tok3n-xyz"), std::string::npos) << e.message;
@@ -851,8 +851,9 @@ TEST(MattermostHttp, ServerError_MessageHidesToken) {
 
 TEST(MattermostHttp, ConnectionRefused_MessageHidesToken) {
   RefusingPort port;
-  MattermostWebHook hook(
-      {.name = "mm", .host = "http://127.0.0.1:" + std::to_string(port.port()), .token = "tok3n-xyz"});
+  MattermostWebHook hook({.common = {.name = "mm"},
+                          .host = "http://127.0.0.1:" + std::to_string(port.port()),
+                          .token = "tok3n-xyz"});
   const Error e = failure_of(fire(hook, "hi"));
   EXPECT_EQ(e.code, ErrorCode::connect);
   EXPECT_EQ(e.message.find("tok3n-xyz"), std::string::npos) << e.message;
@@ -862,7 +863,7 @@ TEST(MattermostHttp, ConnectionRefused_MessageHidesToken) {
 
 TEST(DockerCloudHttp, Trigger_PostsSeedsBodyToTriggerPath) {
   HttpTestServer server;
-  DockerCloudWebHook hook({.name = "d",
+  DockerCloudWebHook hook({.common = {.name = "d"},
                            .source = "src-1",
                            .trigger = "trg-2",
                            .source_branch = "main",
@@ -880,7 +881,7 @@ TEST(DockerCloudHttp, ServerError_MessageHidesSourceAndTrigger) {
   HttpTestServer server;
   server.respond({.status = 404, .body = "no trigger trg-2222 for src-1111"});
   DockerCloudWebHook hook(
-      {.name = "d", .source = "src-1111", .trigger = "trg-2222", .base_url = server.url("")});
+      {.common = {.name = "d"}, .source = "src-1111", .trigger = "trg-2222", .base_url = server.url("")});
   const Error e = failure_of(fire(hook));
   EXPECT_EQ(e.message.find("src-1111"), std::string::npos) << e.message;
   EXPECT_EQ(e.message.find("trg-2222"), std::string::npos) << e.message;
@@ -891,7 +892,7 @@ TEST(DockerCloudHttp, ServerError_MessageHidesSourceAndTrigger) {
 TEST(FileHookIo, Triggers_AppendOneJsonLineEachInNewFolder) {
   test::TempDir dir;
   const auto path = dir / "sub/dir/events.jsonl";
-  FileHook hook({.name = "sink", .path = path.string(), .fsync = true});
+  FileHook hook({.common = {.name = "sink"}, .path = path.string(), .fsync = true});
   const Event a = Event::make("sink", nlohmann::json{{"n", 1}}, "outside");
   ASSERT_TRUE(hook.deliver(a).delivered());
   ASSERT_TRUE(hook.trigger("two").delivered());
@@ -914,7 +915,7 @@ TEST(FileHookIo, ExistingFile_IsAppendedNotTruncated) {
   test::TempDir dir;
   const auto path = dir / "events.jsonl";
   { std::ofstream(path) << "earlier line\n"; }
-  FileHook hook({.name = "sink", .path = path.string()});
+  FileHook hook({.common = {.name = "sink"}, .path = path.string()});
   ASSERT_TRUE(hook.trigger("x").delivered());
   std::ifstream in(path);
   std::string first;
@@ -924,7 +925,7 @@ TEST(FileHookIo, ExistingFile_IsAppendedNotTruncated) {
 
 TEST(FileHookIo, PathIsADirectory_FailsWithIoError) {
   test::TempDir dir;
-  FileHook hook({.name = "sink", .path = dir.path().string()});
+  FileHook hook({.common = {.name = "sink"}, .path = dir.path().string()});
   const Error e = failure_of(hook.trigger("x"));
   EXPECT_EQ(e.code, ErrorCode::io) << e.to_string();
 }
@@ -932,7 +933,7 @@ TEST(FileHookIo, PathIsADirectory_FailsWithIoError) {
 TEST(FileHookIo, ManyThreads_LinesNeverInterleave) {
   test::TempDir dir;
   const auto path = dir / "events.jsonl";
-  FileHook hook({.name = "sink", .path = path.string()});
+  FileHook hook({.common = {.name = "sink"}, .path = path.string()});
   constexpr int kThreads = 8, kEach = 100;
   std::vector<std::thread> threads;
   const std::string filler(500, 'z');  // long lines make interleaving likely if writes were split

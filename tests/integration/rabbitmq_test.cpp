@@ -155,14 +155,10 @@ class TestClient {
 };
 
 RabbitMqOptions options_for(const Broker& b, const std::string& routing_key) {
-  return RabbitMqOptions{.name = "rmq",
-                         .host = b.host,
-                         .port = b.port,
-                         .user = b.user,
-                         .password = b.password,
+  return RabbitMqOptions{.common = {.name = "rmq"},
+                         .broker = {.host = b.host, .port = b.port, .user = b.user, .password = b.password},
                          .routing_key = routing_key,
-                         .connect_timeout = 5s,
-                         .timeout = 10s};
+                         .timeouts = {.connect = 5s, .total = 10s}};
 }
 
 // A durable queue of its own for one test, deleted afterwards.
@@ -438,7 +434,7 @@ TEST(RabbitMq_Errors, UnknownExchange_Failed404ThenHookKeepsWorking) {
 TEST(RabbitMq_Errors, WrongPassword_AuthNotRetryableAndPasswordNotShown) {
   Broker b;
   auto o = options_for(b, "q");
-  o.password = "definitely-wrong-pw";
+  o.broker.password = "definitely-wrong-pw";
   RabbitMqHook hook(o);
   const Outcome out = hook.trigger("x");
   ASSERT_TRUE(out.failed());
@@ -450,7 +446,7 @@ TEST(RabbitMq_Errors, WrongPassword_AuthNotRetryableAndPasswordNotShown) {
 TEST(RabbitMq_Errors, UnknownVhost_ConfigNotRetryable) {
   Broker b;
   auto o = options_for(b, "q");
-  o.vhost = "no-such-vhost";
+  o.broker.vhost = "no-such-vhost";
   RabbitMqHook hook(o);
   const Outcome out = hook.trigger("x");
   ASSERT_TRUE(out.failed());
@@ -468,8 +464,8 @@ TEST(RabbitMq_Errors, BrokerDown_RetryableConnectError) {
       "print(s.getsockname()[1])'",
       &out_text);
   auto o = options_for(b, "q");
-  o.port = std::stoi(out_text);
-  o.connect_timeout = 2s;
+  o.broker.port = std::stoi(out_text);
+  o.timeouts.connect = 2s;
   RabbitMqHook hook(o);
   const Outcome out = hook.trigger("x");
   ASSERT_TRUE(out.failed());
@@ -486,7 +482,7 @@ TEST(RabbitMq_Errors, BrokerDown_SecondTriggerBacksOffWithRetryableError) {
       "print(s.getsockname()[1])'",
       &out_text);
   auto o = options_for(b, "q");
-  o.port = std::stoi(out_text);
+  o.broker.port = std::stoi(out_text);
   RabbitMqHook hook(o);
   ASSERT_TRUE(hook.trigger("x").failed());
   const Outcome second = hook.trigger("y");
@@ -498,10 +494,10 @@ TEST(RabbitMq_Tls, TestCa_Delivered) {
   Broker b;
   ScopedQueue q(b);
   auto o = options_for(b, q.name());
-  o.host = "localhost";  // the name in the test certificate
-  o.port = b.tls_port;
-  o.tls = true;
-  o.tls_options.ca_file = b.ca_file;
+  o.broker.host = "localhost";  // the name in the test certificate
+  o.broker.port = b.tls_port;
+  o.broker.tls = true;
+  o.broker.tls_options.ca_file = b.ca_file;
   RabbitMqHook hook(o);
   const Outcome out = hook.trigger("over tls");
   ASSERT_TRUE(out.delivered()) << out.detail();
@@ -515,7 +511,7 @@ TEST(RabbitMq_Tls, AmqpsUrl_Delivered) {
   ScopedQueue q(b);
   auto o = options_for(b, q.name());
   o.url = "amqps://" + b.user + ":" + b.password + "@localhost:" + std::to_string(b.tls_port) + "/%2F";
-  o.tls_options.ca_file = b.ca_file;
+  o.broker.tls_options.ca_file = b.ca_file;
   RabbitMqHook hook(o);
   EXPECT_TRUE(hook.trigger("url").delivered());
 }
@@ -523,10 +519,10 @@ TEST(RabbitMq_Tls, AmqpsUrl_Delivered) {
 TEST(RabbitMq_Tls, UntrustedCa_TlsErrorNotRetryable) {
   Broker b;
   auto o = options_for(b, "q");
-  o.host = "localhost";
-  o.port = b.tls_port;
-  o.tls = true;
-  o.tls_options.ca_file = b.other_ca_file;
+  o.broker.host = "localhost";
+  o.broker.port = b.tls_port;
+  o.broker.tls = true;
+  o.broker.tls_options.ca_file = b.other_ca_file;
   RabbitMqHook hook(o);
   const Outcome out = hook.trigger("x");
   ASSERT_TRUE(out.failed());
@@ -538,9 +534,9 @@ TEST(RabbitMq_Tls, SystemStoreOnly_TestCaRefused) {
   // Without ca_file the system's CAs are trusted, and none of them signed the test certificate.
   Broker b;
   auto o = options_for(b, "q");
-  o.host = "localhost";
-  o.port = b.tls_port;
-  o.tls = true;
+  o.broker.host = "localhost";
+  o.broker.port = b.tls_port;
+  o.broker.tls = true;
   RabbitMqHook hook(o);
   const Outcome out = hook.trigger("x");
   ASSERT_TRUE(out.failed());
@@ -551,10 +547,10 @@ TEST(RabbitMq_Tls, VerifyOff_DeliveredWithoutTrustedCa) {
   Broker b;
   ScopedQueue q(b);
   auto o = options_for(b, q.name());
-  o.host = "127.0.0.1";  // neither the CA nor the host name would pass verification
-  o.port = b.tls_port;
-  o.tls = true;
-  o.tls_options.verify = false;
+  o.broker.host = "127.0.0.1";  // neither the CA nor the host name would pass verification
+  o.broker.port = b.tls_port;
+  o.broker.tls = true;
+  o.broker.tls_options.verify = false;
   RabbitMqHook hook(o);
   const Outcome out = hook.trigger("unverified");
   ASSERT_TRUE(out.delivered()) << out.detail();
@@ -564,8 +560,8 @@ TEST(RabbitMq_Tls, PlainAmqpToTlsPort_FailsWithinTimeout) {
   // A client speaking plain AMQP to the TLS listener gets no AMQP answer: it must fail, not hang.
   Broker b;
   auto o = options_for(b, "q");
-  o.port = b.tls_port;
-  o.connect_timeout = 2s;
+  o.broker.port = b.tls_port;
+  o.timeouts.connect = 2s;
   RabbitMqHook hook(o);
   const Outcome out = hook.trigger("x");
   ASSERT_TRUE(out.failed());
@@ -575,10 +571,10 @@ TEST(RabbitMq_Tls, PlainAmqpToTlsPort_FailsWithinTimeout) {
 TEST(RabbitMq_Tls, HostNameNotInCertificate_TlsError) {
   Broker b;
   auto o = options_for(b, "q");
-  o.host = "127.0.0.1";  // the same broker, but not a name its certificate carries (only "localhost")
-  o.port = b.tls_port;
-  o.tls = true;
-  o.tls_options.ca_file = b.ca_file;
+  o.broker.host = "127.0.0.1";  // the same broker, but not a name its certificate carries (only "localhost")
+  o.broker.port = b.tls_port;
+  o.broker.tls = true;
+  o.broker.tls_options.ca_file = b.ca_file;
   RabbitMqHook hook(o);
   const Outcome out = hook.trigger("x");
   ASSERT_TRUE(out.failed());
@@ -650,8 +646,8 @@ TEST(RabbitMq_Restart, BrokerKilledMidStream_EveryDeliveredMessageIsInQueue) {
   ASSERT_EQ(own.ctl("eval 'mnesia:dump_log().'"), 0) << "rabbitmqctl eval mnesia:dump_log() failed";
 
   auto o = options_for(b, queue);
-  o.connect_timeout = 2s;
-  o.timeout = 5s;
+  o.timeouts.connect = 2s;
+  o.timeouts.total = 5s;
   RabbitMqHook hook(o);
 
   std::mutex mu;
@@ -753,7 +749,7 @@ TEST(RabbitMq_Confirms, BrokerBlocksPublishers_TimeoutRetryableThenDeliveredWhen
   const std::string queue = unique_name("eh-blocked");
   TestClient(b).declare_queue(queue);
   auto o = options_for(b, queue);
-  o.timeout = 1s;
+  o.timeouts.total = 1s;
   RabbitMqHook hook(o);
   ASSERT_TRUE(hook.trigger("before").delivered());
 

@@ -142,7 +142,7 @@ TEST(Redact, ScrubRemovesEverySecretOccurrence) {
 TEST(Hook, DeliverAsyncOnSynchronousHook_CallsBackOnceWithTheOutcome) {
   const auto path =
       std::filesystem::path(EVENTHOOKS_BINARY_DIR) / "test-tmp" / (eventhooks::new_event_id() + ".jsonl");
-  eventhooks::FileHook hook({.name = "async-file", .path = path.string()});
+  eventhooks::FileHook hook({.common = {.name = "async-file"}, .path = path.string()});
   const auto event = eventhooks::Event::make("e", "line");
   int calls = 0;
   eventhooks::Outcome got;

@@ -302,9 +302,8 @@ TEST(Dispatcher_Config, HookRemovedWithJobsPending_JobsBecomeDeadLettersWithARea
 TEST(Dispatcher_Config, HooksFromAConfig_UseTheirRetryPolicy) {
   auto flaky = std::make_shared<ScriptedHook>(
       "flaky", Realms{}, [](const Event&, int) -> Result<Receipt> { return unavailable(); });
-  Config config;
-  config.hooks.push_back(HookEntry{.hook = flaky, .retry = fast_retry(2), .location = {}});
-  Dispatcher d(config);
+  const std::vector<HookEntry> hooks{HookEntry{.hook = flaky, .retry = fast_retry(2), .location = {}}};
+  Dispatcher d(hooks, {});
   ASSERT_TRUE(d.fire(Payload("x")).ok());
   ASSERT_TRUE(d.flush(10s));
   EXPECT_EQ(flaky->calls(), 2);

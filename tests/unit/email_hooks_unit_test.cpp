@@ -34,7 +34,7 @@ class ScopedEnv {
 
 SimpleEmailOptions smtp_options() {
   return SimpleEmailOptions{
-      .name = "disk_alarm",
+      .common = {.name = "disk_alarm"},
       .host = "127.0.0.1",
       .port = 2525,
       .credentials = "user:pa:ss:word",
@@ -302,7 +302,7 @@ TEST(EmailConfig_SesWithoutAnyRegion, FailsNamingRegion) {
 // ---- SES rendering
 
 AwsSesOptions ses_options() {
-  return AwsSesOptions{.name = "ses_alarm",
+  return AwsSesOptions{.common = {.name = "ses_alarm"},
                        .email = {.sender = "bot@example.com",
                                  .sender_name = "B\xC3\xB6t",
                                  .recipients = {"me@xyz.com", "you@xyz.com"}},

@@ -67,7 +67,7 @@ TEST(Signing, SecretThatIsNotBase64_IsRejected) {
 
 TEST(WebHook, BadSecret_ThrowsConfigErrorWithoutTheSecret) {
   try {
-    WebHook hook({.name = "w", .url = "http://127.0.0.1:1/x", .secret = "whsec_sup3r-s3cret!!"});
+    WebHook hook({.common = {.name = "w"}, .url = "http://127.0.0.1:1/x", .secret = "whsec_sup3r-s3cret!!"});
     FAIL() << "accepted a secret that is not base64";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("secret"), std::string::npos);
@@ -76,23 +76,24 @@ TEST(WebHook, BadSecret_ThrowsConfigErrorWithoutTheSecret) {
 }
 
 TEST(WebHook, HeaderValueWithLineBreak_ThrowsConfigError) {
-  EXPECT_THROW(
-      WebHook(
-          {.name = "w", .url = "http://127.0.0.1:1/x", .headers = {{"X-Token", "abc\r\nX-Injected: yes"}}}),
-      ConfigError);
-}
-
-TEST(WebHook, HeaderNameWithColon_ThrowsConfigError) {
-  EXPECT_THROW(WebHook({.name = "w", .url = "http://127.0.0.1:1/x", .headers = {{"X-A: b", "c"}}}),
+  EXPECT_THROW(WebHook({.common = {.name = "w"},
+                        .url = "http://127.0.0.1:1/x",
+                        .headers = {{"X-Token", "abc\r\nX-Injected: yes"}}}),
                ConfigError);
 }
 
+TEST(WebHook, HeaderNameWithColon_ThrowsConfigError) {
+  EXPECT_THROW(
+      WebHook({.common = {.name = "w"}, .url = "http://127.0.0.1:1/x", .headers = {{"X-A: b", "c"}}}),
+      ConfigError);
+}
+
 TEST(WebHook, UrlWithoutHttpScheme_ThrowsConfigError) {
-  EXPECT_THROW(WebHook({.name = "w", .url = "ftp://example.com/x"}), ConfigError);
+  EXPECT_THROW(WebHook({.common = {.name = "w"}, .url = "ftp://example.com/x"}), ConfigError);
 }
 
 TEST(WebHook, Render_PostsJsonBodyWithContentType) {
-  WebHook hook({.name = "w", .url = "http://127.0.0.1:1/alarm", .headers = {{"X-Env", "test"}}});
+  WebHook hook({.common = {.name = "w"}, .url = "http://127.0.0.1:1/alarm", .headers = {{"X-Env", "test"}}});
   auto r = hook.render(event_with(nlohmann::json{{"a", 1}}));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->method, "POST");
@@ -104,7 +105,7 @@ TEST(WebHook, Render_PostsJsonBodyWithContentType) {
 }
 
 TEST(WebHook, OwnContentType_ReplacesTheDefault) {
-  WebHook hook({.name = "w",
+  WebHook hook({.common = {.name = "w"},
                 .url = "http://127.0.0.1:1/alarm",
                 .headers = {{"content-type", "application/cloudevents+json"}}});
   auto r = hook.render(event_with("x"));
@@ -114,7 +115,7 @@ TEST(WebHook, OwnContentType_ReplacesTheDefault) {
 }
 
 TEST(WebHook, RenderWithSecret_AddsStandardWebhooksHeaders) {
-  WebHook hook({.name = "w", .url = "http://127.0.0.1:1/alarm", .secret = kSpecSecret});
+  WebHook hook({.common = {.name = "w"}, .url = "http://127.0.0.1:1/alarm", .secret = kSpecSecret});
   const Event e = event_with("hello", "evt-123");
   auto r = hook.render(e);
   ASSERT_TRUE(r.ok());
@@ -126,7 +127,7 @@ TEST(WebHook, RenderWithSecret_AddsStandardWebhooksHeaders) {
 }
 
 TEST(WebHook, Describe_MasksQueryAndPassword) {
-  WebHook hook({.name = "w",
+  WebHook hook({.common = {.name = "w"},
                 .url = "https://user:hunter2@hooks.example.com/in?token=abcd1234",
                 .headers = {{"Authorization", "Bearer zzz-secret"}},
                 .secret = kSpecSecret});
@@ -139,7 +140,7 @@ TEST(WebHook, Describe_MasksQueryAndPassword) {
 }
 
 TEST(MattermostWebHook, Render_PostsTextToHooksToken) {
-  MattermostWebHook hook({.name = "mm",
+  MattermostWebHook hook({.common = {.name = "mm"},
                           .host = "https://chat.example.com/",
                           .token = "tok3n-xyz",
                           .username = "bot",
@@ -152,14 +153,14 @@ TEST(MattermostWebHook, Render_PostsTextToHooksToken) {
 }
 
 TEST(MattermostWebHook, RenderObject_TextIsJsonIndentedBy2) {
-  MattermostWebHook hook({.name = "mm", .host = "https://chat.example.com", .token = "t0ken"});
+  MattermostWebHook hook({.common = {.name = "mm"}, .host = "https://chat.example.com", .token = "t0ken"});
   auto r = hook.render(event_with(nlohmann::json{{"a", 1}}));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(nlohmann::json::parse(r->body)["text"], "{\n  \"a\": 1\n}");
 }
 
 TEST(MattermostWebHook, EmptyData_IsInvalidInput) {
-  MattermostWebHook hook({.name = "mm", .host = "https://chat.example.com", .token = "t0ken"});
+  MattermostWebHook hook({.common = {.name = "mm"}, .host = "https://chat.example.com", .token = "t0ken"});
   auto r = hook.render(event_with(""));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::invalid_input);
@@ -167,18 +168,19 @@ TEST(MattermostWebHook, EmptyData_IsInvalidInput) {
 }
 
 TEST(MattermostWebHook, Describe_MasksToken) {
-  MattermostWebHook hook({.name = "mm", .host = "https://chat.example.com", .token = "tok3n-xyz"});
+  MattermostWebHook hook(
+      {.common = {.name = "mm"}, .host = "https://chat.example.com", .token = "tok3n-xyz"});
   const std::string d = hook.describe();
   EXPECT_EQ(d.find("tok3n-xyz"), std::string::npos) << d;
   EXPECT_NE(d.find("/hooks/***"), std::string::npos) << d;
 }
 
 TEST(MattermostWebHook, MissingToken_ThrowsConfigError) {
-  EXPECT_THROW(MattermostWebHook({.name = "mm", .host = "https://chat.example.com"}), ConfigError);
+  EXPECT_THROW(MattermostWebHook({.common = {.name = "mm"}, .host = "https://chat.example.com"}), ConfigError);
 }
 
 TEST(DockerCloudWebHook, Render_SeedsPathAndBodyIgnoringData) {
-  DockerCloudWebHook hook({.name = "d", .source = "src-uuid", .trigger = "trg-uuid"});
+  DockerCloudWebHook hook({.common = {.name = "d"}, .source = "src-uuid", .trigger = "trg-uuid"});
   auto r = hook.render(event_with("ignored"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->url, "https://hub.docker.com/api/build/v1/source/src-uuid/trigger/trg-uuid/call/");
@@ -188,7 +190,7 @@ TEST(DockerCloudWebHook, Render_SeedsPathAndBodyIgnoringData) {
 }
 
 TEST(DockerCloudWebHook, Describe_MasksSourceAndTrigger) {
-  DockerCloudWebHook hook({.name = "d", .source = "src-uuid", .trigger = "trg-uuid"});
+  DockerCloudWebHook hook({.common = {.name = "d"}, .source = "src-uuid", .trigger = "trg-uuid"});
   const std::string d = hook.describe();
   EXPECT_EQ(d.find("src-uuid"), std::string::npos) << d;
   EXPECT_EQ(d.find("trg-uuid"), std::string::npos) << d;

@@ -30,7 +30,7 @@ struct SeenOn {
 SeenOn http_callback(bool batch_scheduling) {
   HttpOptions options;
   options.batch_scheduling = batch_scheduling;
-  options.connect_timeout = 2s;
+  options.timeouts.connect = 2s;
   HttpClient client(options);
   HttpRequest request;
   request.method = "POST";
@@ -65,7 +65,7 @@ SeenOn smtp_callback(bool batch_scheduling) {
   options.host = "127.0.0.1";
   options.port = test::closed_port();
   options.mode = detail::SmtpMode::plain;
-  options.connect_timeout = 2s;
+  options.timeouts.connect = 2s;
   options.batch_scheduling = batch_scheduling;
   detail::SmtpClient client(options);
   std::promise<SeenOn> seen;
@@ -91,13 +91,11 @@ TEST(IoThreads, SmtpClientBatchSchedulingOff_IoThreadStaysNormal) {
 }
 
 TEST(IoThreads, RabbitMqIoThreadRunsAsBatchWork) {
-  RabbitMqHook hook({.name = "q",
-                     .host = "127.0.0.1",
-                     .port = test::closed_port(),
-                     .user = "u",
-                     .password = "secret-pw",
-                     .routing_key = "k",
-                     .connect_timeout = 2s});
+  RabbitMqHook hook(
+      {.common = {.name = "q"},
+       .broker = {.host = "127.0.0.1", .port = test::closed_port(), .user = "u", .password = "secret-pw"},
+       .routing_key = "k",
+       .timeouts = {.connect = 2s}});
   std::promise<SeenOn> seen;
   hook.deliver_async(Event::make("q", Payload("x")), [&](Outcome out) {
     seen.set_value({sched_getscheduler(0), std::this_thread::get_id(), out.failed()});

@@ -10,7 +10,7 @@ namespace eventhooks {
 namespace {
 
 RabbitMqOptions minimal() {
-  return RabbitMqOptions{.name = "rmq", .user = "bob", .password = "s3cret-pw"};
+  return RabbitMqOptions{.common = {.name = "rmq"}, .broker = {.user = "bob", .password = "s3cret-pw"}};
 }
 
 TEST(AmqpUrl_Parse, FullUrl_AllPartsRead) {
@@ -96,18 +96,18 @@ TEST(AmqpUrl_Redact, PasswordMasked_RestKept) {
 
 TEST(RabbitMqHook_Construct, MissingPassword_ConfigError) {
   auto o = minimal();
-  o.password.clear();
+  o.broker.password.clear();
   EXPECT_THROW(RabbitMqHook{o}, ConfigError);
 }
 
 TEST(RabbitMqHook_Construct, MissingUser_ConfigError) {
   auto o = minimal();
-  o.user.clear();
+  o.broker.user.clear();
   EXPECT_THROW(RabbitMqHook{o}, ConfigError);
 }
 
 TEST(RabbitMqHook_Construct, CredentialsFromUrl_Accepted) {
-  RabbitMqHook hook({.name = "rmq", .url = "amqps://bob:pw@mq.example/prod"});
+  RabbitMqHook hook({.common = {.name = "rmq"}, .url = "amqps://bob:pw@mq.example/prod"});
   EXPECT_EQ(hook.endpoint().user, "bob");
   EXPECT_EQ(hook.endpoint().vhost, "prod");
   EXPECT_TRUE(hook.endpoint().tls);
@@ -115,7 +115,7 @@ TEST(RabbitMqHook_Construct, CredentialsFromUrl_Accepted) {
 
 TEST(RabbitMqHook_Construct, MalformedUrl_ConfigErrorWithoutPassword) {
   try {
-    RabbitMqHook hook({.name = "rmq", .url = "amqp://bob:hunter2@host:notaport/"});
+    RabbitMqHook hook({.common = {.name = "rmq"}, .url = "amqp://bob:hunter2@host:notaport/"});
     FAIL() << "no ConfigError";
   } catch (const ConfigError& e) {
     EXPECT_EQ(std::string(e.what()).find("hunter2"), std::string::npos);
@@ -124,8 +124,8 @@ TEST(RabbitMqHook_Construct, MalformedUrl_ConfigErrorWithoutPassword) {
 }
 
 TEST(RabbitMqHook_Construct, TlsOnWithPlainAmqpUrl_ConfigError) {
-  RabbitMqOptions o{.name = "rmq", .url = "amqp://bob:pw@mq.example/prod"};
-  o.tls = true;
+  RabbitMqOptions o{.common = {.name = "rmq"}, .url = "amqp://bob:pw@mq.example/prod"};
+  o.broker.tls = true;
   EXPECT_THROW(RabbitMqHook{o}, ConfigError);
 }
 
@@ -138,7 +138,7 @@ TEST(RabbitMqHook_Describe, PasswordMasked) {
 }
 
 TEST(RabbitMqHook_Describe, UrlPasswordMasked) {
-  RabbitMqHook hook({.name = "rmq", .url = "amqp://bob:from-url-pw@h:1234/v"});
+  RabbitMqHook hook({.common = {.name = "rmq"}, .url = "amqp://bob:from-url-pw@h:1234/v"});
   EXPECT_EQ(hook.describe().find("from-url-pw"), std::string::npos);
 }
 
@@ -181,8 +181,8 @@ TEST(RabbitMqHook_Render, EmptyData_InvalidInput) {
 TEST(RabbitMqHook_Trigger, EmptyData_FailedWithoutConnecting) {
   // Port 1 on loopback: were it to connect, the error would be `connect`, not `invalid_input`.
   auto o = minimal();
-  o.host = "127.0.0.1";
-  o.port = 1;
+  o.broker.host = "127.0.0.1";
+  o.broker.port = 1;
   RabbitMqHook hook(o);
   const Outcome out = hook.trigger(Payload{});
   ASSERT_TRUE(out.failed());
@@ -194,7 +194,7 @@ TEST(RabbitMqConfig_Build, SeedKeys_DefaultsApplied) {
       eventhook_factory("rmq", {{"type", "RabbitMqHook"}, {"host", "mq"}, {"user", "u"}, {"password", "p"}});
   auto* rmq = dynamic_cast<RabbitMqHook*>(hook.get());
   ASSERT_NE(rmq, nullptr);
-  EXPECT_EQ(rmq->options().vhost, "/");
+  EXPECT_EQ(rmq->options().broker.vhost, "/");
   EXPECT_EQ(rmq->options().exchange, "");
   EXPECT_EQ(rmq->options().routing_key, "example_queue");
 }

@@ -1,5 +1,6 @@
 // SimpleEmailHook (SMTP: plain, STARTTLS, implicit TLS) and AwsSesEmailHook (SES v2 SendEmail, SigV4-signed):
-// the seed's email hooks. Thread-safe like Hook: trigger() may be called from many threads at once.
+// the email hooks of the Python eventhooks library. Thread-safe like Hook: trigger() may be called from many
+// threads at once.
 #pragma once
 
 #include <chrono>
@@ -11,7 +12,8 @@
 #include <vector>
 
 #include "eventhooks/hook.hpp"
-#include "eventhooks/hooks/webhook.hpp"
+#include "eventhooks/hooks/http_hook.hpp"
+#include "eventhooks/timeouts.hpp"
 #include "eventhooks/tls.hpp"
 
 namespace eventhooks {
@@ -22,8 +24,9 @@ class SmtpClient;
 
 // How a SimpleEmailHook talks to its server (config key `tls`: false / true / "implicit").
 enum class SmtpSecurity {
-  starttls,  // the seed's tls=True: STARTTLS is required (never falls back to plain text), then AUTH
-  plain,     // the seed's tls=False: plain SMTP without AUTH (a port 25 relay)
+  starttls,  // the Python library's tls=True: STARTTLS is required (never falls back to plain text), then
+             // AUTH
+  plain,     // tls=False: plain SMTP without AUTH (a port 25 relay)
   implicit,  // TLS from the first byte (SMTPS, usually port 465), then AUTH
 };
 
@@ -32,29 +35,27 @@ struct EmailContent {
   std::string sender;                   // envelope sender and From address
   std::string sender_name;              // From display name (UTF-8; RFC 2047-encoded when not ASCII)
   std::vector<std::string> recipients;  // every one receives the message
-  std::string subject;                  // empty = the hook's name (the seed's default)
+  std::string subject;                  // empty = the hook's name
   // Optional HTML alternative. "{{data}}" in it is replaced by the event's text, HTML-escaped.
   // Empty = text/plain only.
   std::string html;
 };
 
 struct SimpleEmailOptions {
-  std::string name;
+  HookCommon common;
   std::string host;         // empty = EVENT_MAIL_HOST, else email-smtp.us-west-2.amazonaws.com
   int port = 0;             // 0 = EVENT_MAIL_PORT, else 587 (465 for implicit TLS)
   std::string credentials;  // "user:password" (the password may contain ':'); required unless plain
-  EmailContent email;
   SmtpSecurity security = SmtpSecurity::starttls;
-  Realms realms;
-  bool enabled = true;
-  std::chrono::milliseconds timeout{60'000};          // one whole SMTP exchange
-  std::chrono::milliseconds connect_timeout{10'000};  // TCP + TLS handshake
+  EmailContent email;
+  // An SMTP exchange (connect, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA) takes longer than one HTTP request.
+  Timeouts timeouts{.connect = std::chrono::seconds(10), .total = std::chrono::seconds(60)};
   TlsOptions tls;
 };
 
-// The port of the seed's SimpleEmailHook. Consecutive sends reuse the SMTP session.
+// SimpleEmailHook of the Python eventhooks library. Consecutive sends reuse the SMTP session.
 // Delivered = the server's 250 after DATA; the receipt's id is the Message-ID.
-class EVENTHOOKS_EXPORT SimpleEmailHook : public Hook {
+class EVENTHOOKS_EXPORT SimpleEmailHook final : public Hook {
  public:
   // Throws ConfigError: bad sender/recipient address, header injection, missing credentials when TLS.
   explicit SimpleEmailHook(SimpleEmailOptions options);
@@ -63,7 +64,8 @@ class EVENTHOOKS_EXPORT SimpleEmailHook : public Hook {
   std::string describe() const override;
   const SimpleEmailOptions& options() const noexcept { return options_; }
 
-  // The seed's `hook.email.subject = ...`: changes the subject of later sends. A CR or LF is refused.
+  // The Python library's `hook.email.subject = ...`: changes the subject of later sends. A CR or LF is
+  // refused.
   void set_subject(std::string subject);
   std::string subject() const;
 
@@ -85,7 +87,7 @@ class EVENTHOOKS_EXPORT SimpleEmailHook : public Hook {
 };
 
 struct AwsSesOptions {
-  std::string name;
+  HookCommon common;
   EmailContent email;
   std::string region;        // empty = AWS_REGION, else AWS_DEFAULT_REGION
   std::string endpoint_url;  // empty = AWS_ENDPOINT_URL_SES, else AWS_ENDPOINT_URL, else the regional one
@@ -95,14 +97,12 @@ struct AwsSesOptions {
   std::string access_key_id;
   std::string secret_access_key;
   std::string session_token;
-  Realms realms;
-  bool enabled = true;
   HttpHookOptions http;
 };
 
-// The port of the seed's AwsSesEmailHook, on SES v2 SendEmail (POST /v2/email/outbound-emails, Simple
-// content) signed with SigV4 (service "ses"). Delivered = SES returned a MessageId (the receipt's id).
-class EVENTHOOKS_EXPORT AwsSesEmailHook : public HttpHook {
+// AwsSesEmailHook of the Python eventhooks library, on SES v2 SendEmail (POST /v2/email/outbound-emails,
+// Simple content) signed with SigV4 (service "ses"). Delivered = SES returned a MessageId (the receipt's id).
+class EVENTHOOKS_EXPORT AwsSesEmailHook final : public HttpHook {
  public:
   // Throws ConfigError: bad addresses, header injection, no region.
   explicit AwsSesEmailHook(AwsSesOptions options);

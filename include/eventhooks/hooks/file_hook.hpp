@@ -10,15 +10,13 @@
 namespace eventhooks {
 
 struct FileHookOptions {
-  std::string name;
-  std::string path;  // created if missing (with its parent folder), appended to otherwise
-  Realms realms;
-  bool enabled = true;
+  HookCommon common;
+  std::string path;    // created if missing (with its parent folder), appended to otherwise
   bool fsync = false;  // fsync after each line: durable, slower
 };
 
 // Each line: {"id": ..., "name": ..., "realm": ..., "time": "RFC 3339", "data": <object or string>}
-class EVENTHOOKS_EXPORT FileHook : public Hook {
+class EVENTHOOKS_EXPORT FileHook final : public Hook {
  public:
   explicit FileHook(FileHookOptions options);
   std::string_view type() const noexcept override { return "FileHook"; }

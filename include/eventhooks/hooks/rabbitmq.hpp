@@ -1,7 +1,7 @@
-// RabbitMqHook: the seed's RabbitMQ hook — publishes each event as a persistent AMQP 0-9-1 message and
-// reports Delivered only after the broker's publisher confirm. Thread-safe like Hook: all triggers of one
-// hook share one connection and channel, and concurrent triggers are pipelined (many unconfirmed messages in
-// flight).
+// RabbitMqHook: the RabbitMQ hook of the Python eventhooks library — publishes each event as a persistent
+// AMQP 0-9-1 message and reports Delivered only after the broker's publisher confirm. Thread-safe like Hook:
+// all triggers of one hook share one connection and channel, and concurrent triggers are pipelined (many
+// unconfirmed messages in flight).
 #pragma once
 
 #include <chrono>
@@ -14,6 +14,7 @@
 
 #include "eventhooks/hook.hpp"
 #include "eventhooks/http.hpp"
+#include "eventhooks/timeouts.hpp"
 #include "eventhooks/tls.hpp"
 
 namespace eventhooks {
@@ -42,7 +43,8 @@ struct AmqpEndpoint {
 // errors. Keys it does not set (TLS files) are left as in `base`.
 EVENTHOOKS_EXPORT Result<AmqpEndpoint> parse_amqp_url(std::string_view url, AmqpEndpoint base = {});
 
-// What to declare on every (re)connection, when asked: nothing is declared by default (as the seed).
+// What to declare on every (re)connection, when asked: nothing is declared by default (as in the
+// Python eventhooks library).
 struct RabbitMqDeclare {
   std::string exchange;                  // declare this exchange (empty: none)
   std::string exchange_type = "direct";  // direct | fanout | topic | headers
@@ -52,19 +54,13 @@ struct RabbitMqDeclare {
 };
 
 struct RabbitMqOptions {
-  std::string name;
-  Realms realms;
-  bool enabled = true;
+  HookCommon common;
 
-  // The broker: either `url` or the separate keys (`url` wins for what it sets).
-  std::string url;  // amqp://user:password@host:port/vhost or amqps://...
-  std::string host = "localhost";
-  int port = 0;  // 0 = 5672, 5671 with TLS
-  std::string vhost = "/";
-  std::string user;      // required (as the seed)
-  std::string password;  // required (as the seed); secret
-  bool tls = false;      // amqps: TLS with tls_options (verified by default)
-  TlsOptions tls_options;
+  // The broker: `broker`, or `url` (amqp://user:password@host:port/vhost or amqps://...; secret) over it:
+  // what the URL sets wins, what it leaves out (user, password, port, TLS files) comes from `broker`.
+  // user and password are required, as in the Python eventhooks library.
+  AmqpEndpoint broker;
+  std::string url;
 
   std::string exchange;  // "" = the default exchange
   std::string routing_key = "example_queue";
@@ -73,9 +69,9 @@ struct RabbitMqOptions {
   std::string app_id = "eventhooks";
   std::optional<RabbitMqDeclare> declare;
 
-  std::chrono::seconds heartbeat{30};                // 0 = none
-  std::chrono::milliseconds connect_timeout{5'000};  // TCP + TLS + AMQP login
-  std::chrono::milliseconds timeout{10'000};         // one publish, until the broker's confirm
+  std::chrono::seconds heartbeat{30};  // 0 = none
+  // connect: TCP + TLS + AMQP login; total: one publish, until the broker's confirm.
+  Timeouts timeouts{.connect = std::chrono::seconds(5), .total = std::chrono::seconds(10)};
 };
 
 // One AMQP message as this hook would publish it (no I/O). Value type.
@@ -93,8 +89,9 @@ struct AmqpMessage {
   bool persistent = true;  // delivery_mode 2
 };
 
-// Body: object → JSON indented by 2, string as is; empty data → invalid_input, nothing sent (as the seed).
-class EVENTHOOKS_EXPORT RabbitMqHook : public Hook {
+// Body: object → JSON indented by 2, string as is; empty data → invalid_input, nothing sent (as in
+// the Python eventhooks library).
+class EVENTHOOKS_EXPORT RabbitMqHook final : public Hook {
  public:
   // Throws ConfigError when user or password is missing or `url` is malformed. Does not connect: the first
   // trigger does, so that a hook can be built while the broker is down.
@@ -103,7 +100,7 @@ class EVENTHOOKS_EXPORT RabbitMqHook : public Hook {
   std::string_view type() const noexcept override { return "RabbitMqHook"; }
   std::string describe() const override;
   const RabbitMqOptions& options() const noexcept { return options_; }
-  // The broker this hook publishes to (from `url` or the separate keys).
+  // The broker this hook publishes to (`url` over `broker`).
   const AmqpEndpoint& endpoint() const noexcept { return endpoint_; }
   bool delivers_async() const noexcept override { return true; }
 

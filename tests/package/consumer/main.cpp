@@ -6,7 +6,7 @@
 
 int main() {
   auto path = std::filesystem::temp_directory_path() / "eventhooks-consumer.jsonl";
-  eventhooks::FileHook hook({.name = "consumer", .path = path.string()});
+  eventhooks::FileHook hook({.common = {.name = "consumer"}, .path = path.string()});
   auto outcome = hook.trigger(nlohmann::json{{"hello", "installed package"}});
   std::printf("%s %s\n", outcome.kind_name(), outcome.detail().c_str());
   std::filesystem::remove(path);
