@@ -72,7 +72,7 @@ class EVENTHOOKS_EXPORT HttpClient {
   // Transport-level success: any HTTP status is a response. Failure: DNS, connect, TLS, timeout, ...
   Result<HttpResponse> perform(const HttpRequest& request);
 
-  // perform() plus the status rules of DESIGN.md: 2xx ok; 3xx, 4xx fail (408/429 retryable); 5xx retryable;
+  // perform() plus the status rules of docs/architecture.md: 2xx ok; 3xx, 4xx fail (408/429 retryable); 5xx retryable;
   // Retry-After (seconds or HTTP date) goes into the Error.
   Result<HttpResponse> send(const HttpRequest& request);
 

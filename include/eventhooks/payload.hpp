@@ -1,4 +1,5 @@
-// Payload: the data of an event — a text or a JSON value — and the seed's rules for turning it into bytes.
+// Payload: the data of an event — a text or a JSON value — and the rules of the Python
+// eventhooks library for turning it into bytes.
 // Value type; safe to copy between threads. A JSON value is immutable once in a Payload, so copies share it:
 // copying an event (a trigger, a job, a callback) costs a reference count, not a copy of the JSON tree.
 #pragma once
@@ -22,13 +23,13 @@ class EVENTHOOKS_EXPORT Payload {
   Payload(nlohmann::ordered_json value);                            // NOLINT(google-explicit-constructor)
   Payload(const nlohmann::json& value);                             // NOLINT(google-explicit-constructor)
 
-  // DESIGN.md's --data rule: text that parses as a JSON object is an object, anything else is a string.
+  // The --data rule (docs/cli.md): text that parses as a JSON object is an object, anything else is a string.
   static Payload from_cli_text(std::string_view text);
 
   bool is_text() const noexcept { return v_.index() == 1; }
   bool is_json() const noexcept { return v_.index() == 2; }
   bool is_null() const noexcept { return v_.index() == 0; }
-  // The seed's "not data": nothing, an empty string, or an empty object/array.
+  // The Python library's "not data": nothing, an empty string, or an empty object/array.
   bool empty() const noexcept;
 
   const std::string& text() const { return std::get<1>(v_); }

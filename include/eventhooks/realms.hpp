@@ -1,4 +1,5 @@
-// Realms: which triggers a hook answers to. The seed's rule, exactly:
+// Realms: which triggers a hook answers to. The rule of the Python eventhooks
+// library, exactly:
 // fires = realms empty || (realm given && realm in realms). Value type.
 #pragma once
 

@@ -355,7 +355,8 @@ struct Dispatcher::Impl {
     }
     ++dead;
     job.last_error = err.to_string();
-    logger()->warn("hook '{}': event {} moved to dead letters: {}", job.hook, job.event.id, decision.reason);
+    logger()->error("hook '{}': event {} moved to dead letters: {} (last error: {})", job.hook, job.event.id,
+                    decision.reason, *job.last_error);
     if (auto r = outbox->dead_letter(job, decision.reason, true); !r) report(r.error());
     return false;
   }

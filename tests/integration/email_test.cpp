@@ -411,7 +411,7 @@ TEST(Smtp_NonAsciiNameAndSubject, ArriveRfc2047Encoded) {
   EXPECT_NE(got[0].raw.find("\r\nSubject: =?UTF-8?B?UHLDvGZ1bmc=?=\r\n"), std::string::npos) << got[0].raw;
 }
 
-TEST(SmtpConfig_SeedStyleDict, DeliversThroughTheFactory) {
+TEST(SmtpConfig_PythonLibraryStyleDict, DeliversThroughTheFactory) {
   nlohmann::json c{{"type", "SimpleEmailHook"},
                    {"host", require_env("EVENTHOOKS_SMTP_HOST")},
                    {"port", require_port("EVENTHOOKS_SMTP_STARTTLS_PORT")},

@@ -861,7 +861,7 @@ TEST(MattermostHttp, ConnectionRefused_MessageHidesToken) {
 
 // ---------------------------------------------------------------------------------------------- Docker Hub
 
-TEST(DockerCloudHttp, Trigger_PostsSeedsBodyToTriggerPath) {
+TEST(DockerCloudHttp, Trigger_PostsThePythonLibrarysBodyToTriggerPath) {
   HttpTestServer server;
   DockerCloudWebHook hook({.common = {.name = "d"},
                            .source = "src-1",
@@ -955,13 +955,13 @@ TEST(FileHookIo, ManyThreads_LinesNeverInterleave) {
 
 // ---------------------------------------------------------------------------------------------- factory
 
-TEST(HttpHookConfig, SeedsWebhookKey_BuildsWebHook) {
+TEST(HttpHookConfig, OldWebhookKey_BuildsWebHook) {
   HttpTestServer server;
-  auto hook = eventhook_factory("alarm", {{"type", "WebHook"}, {"webhook", server.url("/seed")}});
+  auto hook = eventhook_factory("alarm", {{"type", "WebHook"}, {"webhook", server.url("/old-key")}});
   ASSERT_NE(hook, nullptr);
   EXPECT_EQ(hook->type(), "WebHook");
   EXPECT_TRUE(hook->trigger("x").delivered());
-  EXPECT_EQ(server.requests().at(0).path, "/seed");
+  EXPECT_EQ(server.requests().at(0).path, "/old-key");
 }
 
 TEST(HttpHookConfig, UrlAndWebhookBoth_IsConfigError) {

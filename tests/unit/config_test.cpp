@@ -479,8 +479,10 @@ TEST(ConfigDefaults, Timeout_ReachesWebHooksHttpOptions) {
   const Config config = parse(
       "defaults:\n  timeout: 4\nhooks:\n  w:\n    type: WebHook\n    url: https://x.example/in\n"
       "  v:\n    type: WebHook\n    url: https://x.example/in\n    timeout: 0.5\n");
-  EXPECT_EQ(std::dynamic_pointer_cast<WebHook>(config.find("w"))->options().http.timeouts.total, milliseconds(4000));
-  EXPECT_EQ(std::dynamic_pointer_cast<WebHook>(config.find("v"))->options().http.timeouts.total, milliseconds(500));
+  EXPECT_EQ(std::dynamic_pointer_cast<WebHook>(config.find("w"))->options().http.timeouts.total,
+            milliseconds(4000));
+  EXPECT_EQ(std::dynamic_pointer_cast<WebHook>(config.find("v"))->options().http.timeouts.total,
+            milliseconds(500));
 }
 
 TEST(ConfigDefaults, BadDefaultRetry_NamesDefaultsKey) {

@@ -29,7 +29,7 @@ TEST(Realms, HookWithRealmsAndMatchingRealm_Fires) {
 TEST(Realms, HookWithRealmsAndOtherRealm_DoesNotFire) {
   Realms r{"outside"};
   EXPECT_FALSE(r.allows("garage"));
-  EXPECT_FALSE(r.allows("Outside"));  // case-sensitive, as the seed
+  EXPECT_FALSE(r.allows("Outside"));  // case-sensitive, as in the Python library
 }
 
 TEST(Realms, HookWithRealmsAndNoRealmPassed_DoesNotFire) {

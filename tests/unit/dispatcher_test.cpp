@@ -11,8 +11,10 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
+#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "eventhooks/dispatcher.hpp"
@@ -27,7 +29,7 @@ Result<Receipt> ok_receipt() {
   return Receipt{200, "", "HTTP 200"};
 }
 Error unavailable() {
-  return Error{ErrorCode::unavailable, "HTTP 503", true, 503, {}};
+  return Error::transient(ErrorCode::unavailable, "HTTP 503", std::nullopt, 503);
 }
 Error not_found() {
   return Error{ErrorCode::http_status, "HTTP 404", false, 404, {}};
@@ -601,4 +603,31 @@ TEST(Dispatcher_Flush, DrainingABacklog_NeverScansTheWholeOutbox) {
   // stats() counts every job: called per settled job, it made draining a 400,000-job backlog quadratic.
   EXPECT_EQ(outbox->stats_calls.load(), 0) << "flush() scans the whole outbox";
   EXPECT_EQ(d.metrics().delivered, static_cast<std::uint64_t>(kEvents));
+}
+
+// A collector filtering on warnings must see every failed attempt, and dead letters stand out as errors.
+TEST(Dispatcher_Logging, FailedAttemptIsAWarning_DeadLetterIsAnError) {
+  std::ostringstream lines;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(lines);
+  sink->set_pattern("%l %v");
+  auto capture = std::make_shared<spdlog::logger>("eventhooks", sink);
+  capture->set_level(spdlog::level::info);
+  set_logger(capture);
+  struct Restore {
+    ~Restore() { set_logger(nullptr); }
+  } restore;
+
+  auto down = std::make_shared<ScriptedHook>(
+      "down", Realms{}, [](const Event&, int) -> Result<Receipt> { return unavailable(); });
+  Dispatcher d({.workers = 1});
+  d.add_hook(down, fast_retry(2));
+  ASSERT_TRUE(d.fire(Payload("x")).ok());
+  ASSERT_TRUE(d.flush(10s));
+  d.shutdown();
+  capture->flush();
+  const std::string text = lines.str();
+  EXPECT_NE(text.find("warning Scripted 'down' failed event"), std::string::npos) << text;
+  EXPECT_NE(text.find("error hook 'down': event"), std::string::npos) << text;
+  EXPECT_NE(text.find("moved to dead letters"), std::string::npos) << text;
+  EXPECT_EQ(text.find("info Scripted 'down' failed"), std::string::npos) << text;
 }

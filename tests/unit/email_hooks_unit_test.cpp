@@ -166,7 +166,7 @@ TEST(SimpleEmailHook_NoHostOrPort, DefaultsFromEventMailEnvironment) {
   EXPECT_EQ(hook.options().port, 2587);
 }
 
-TEST(SimpleEmailHook_NoHostOrPortNorEnvironment, DefaultsToTheSeedsSesSmtpEndpoint) {
+TEST(SimpleEmailHook_NoHostOrPortNorEnvironment, DefaultsToTheSesSmtpEndpoint) {
   ScopedEnv host("EVENT_MAIL_HOST", nullptr);
   ScopedEnv port("EVENT_MAIL_PORT", nullptr);
   auto o = smtp_options();
@@ -203,7 +203,7 @@ nlohmann::json smtp_config() {
           {"tls", false}};
 }
 
-TEST(EmailConfig_SeedExample, BuildsAPlainSimpleEmailHook) {
+TEST(EmailConfig_PythonLibraryExample, BuildsAPlainSimpleEmailHook) {
   auto hook = eventhook_factory("failed_service_checker", smtp_config());
   auto* email = dynamic_cast<SimpleEmailHook*>(hook.get());
   ASSERT_NE(email, nullptr);

@@ -176,10 +176,11 @@ TEST(MattermostWebHook, Describe_MasksToken) {
 }
 
 TEST(MattermostWebHook, MissingToken_ThrowsConfigError) {
-  EXPECT_THROW(MattermostWebHook({.common = {.name = "mm"}, .host = "https://chat.example.com"}), ConfigError);
+  EXPECT_THROW(MattermostWebHook({.common = {.name = "mm"}, .host = "https://chat.example.com"}),
+               ConfigError);
 }
 
-TEST(DockerCloudWebHook, Render_SeedsPathAndBodyIgnoringData) {
+TEST(DockerCloudWebHook, Render_PythonLibrarysPathAndBodyIgnoringData) {
   DockerCloudWebHook hook({.common = {.name = "d"}, .source = "src-uuid", .trigger = "trg-uuid"});
   auto r = hook.render(event_with("ignored"));
   ASSERT_TRUE(r.ok());
@@ -187,6 +188,21 @@ TEST(DockerCloudWebHook, Render_SeedsPathAndBodyIgnoringData) {
   EXPECT_EQ(r->body, R"({"source_type":"Branch","source_name":"master"})");
   EXPECT_EQ(r->redacted_url.find("src-uuid"), std::string::npos);
   EXPECT_EQ(r->redacted_url.find("trg-uuid"), std::string::npos);
+}
+
+// Every HTTP hook's request carries the event id as webhook-id, the idempotency key a receiver dedups on.
+TEST(MattermostWebHook, Render_SendsTheEventIdAsWebhookId) {
+  MattermostWebHook hook({.common = {.name = "mm"}, .host = "https://chat.example.com", .token = "t0ken"});
+  auto r = hook.render(event_with("disk full", "01a2-event-id"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(header_of(r.value(), "webhook-id"), "01a2-event-id");
+}
+
+TEST(DockerCloudWebHook, Render_SendsTheEventIdAsWebhookId) {
+  DockerCloudWebHook hook({.common = {.name = "d"}, .source = "src-uuid", .trigger = "trg-uuid"});
+  auto r = hook.render(event_with("ignored", "01a2-event-id"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(header_of(r.value(), "webhook-id"), "01a2-event-id");
 }
 
 TEST(DockerCloudWebHook, Describe_MasksSourceAndTrigger) {
