@@ -86,6 +86,22 @@ class YamlToJson {
       : source_(std::move(source)), base_dir_(std::move(base_dir)) {}
 
   nlohmann::json convert(const YAML::Node& node, std::vector<std::string>& path) {
+    // Aliases make the document a graph: `a: &a [*a]` would recurse until the stack overflows, and a few
+    // nested aliases expand a 200-byte file to millions of values. A config is small and shallow.
+    if (too_big_) return nullptr;
+    if (depth_ >= kMaxDepth || ++values_ > kMaxValues) {
+      too_big_ = true;
+      error(node.Mark().line + 1, path,
+            depth_ >= kMaxDepth ? "nested more than " + std::to_string(kMaxDepth) +
+                                      " levels deep (an alias inside its own anchor?)"
+                                : "more than " + std::to_string(kMaxValues) + " values (aliases expanding?)");
+      return nullptr;
+    }
+    struct Nesting {
+      int& depth;
+      explicit Nesting(int& d) : depth(++d) {}
+      ~Nesting() { --depth; }
+    } nesting(depth_);
     switch (node.Type()) {
       case YAML::NodeType::Map: {
         nlohmann::json out = nlohmann::json::object();
@@ -197,6 +213,11 @@ class YamlToJson {
   std::string base_dir_;
   LineMap lines_;
   std::vector<std::string> errors_;
+  static constexpr int kMaxDepth = 64;
+  static constexpr std::size_t kMaxValues = 100000;
+  int depth_ = 0;
+  std::size_t values_ = 0;
+  bool too_big_ = false;  // conversion stopped; its error is recorded once
 };
 
 [[noreturn]] void throw_all(const std::vector<std::string>& errors) {
