@@ -184,8 +184,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string event_id = in.ConsumeRandomLengthString(100);
   const std::string hook_name = in.ConsumeRandomLengthString(60);
   message.message_id = mime::make_message_id(event_id, hook_name, message.sender);
-  message.date = std::chrono::system_clock::time_point(
-      std::chrono::seconds(in.ConsumeIntegralInRange<std::int64_t>(0, 7258118400)));  // to 2200 (ns fit in 64 bits)
+  message.date = std::chrono::system_clock::time_point(std::chrono::seconds(
+      in.ConsumeIntegralInRange<std::int64_t>(0, 7258118400)));  // to 2200 (ns fit in 64 bits)
   const bool html = in.ConsumeBool();
   message.text = in.ConsumeRandomLengthString(4000);
   if (html) message.html = in.ConsumeRemainingBytesAsString();
