@@ -1,8 +1,9 @@
 # Thin wrapper around CMake presets and the project's scripts. `make run` and `make test` are the Quick start.
 JOBS ?= $(shell nproc)
 CLI := build/release/eventhooks
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build run test bench format lint install clean
+.PHONY: all deps build run test bench fuzz format lint install clean
 
 all: build
 
@@ -25,6 +26,10 @@ test: deps
 
 bench: build
 	@scripts/bench.sh
+
+# Every libFuzzer target for FUZZ_SECONDS (clang build in build/fuzz; docs/testing.md).
+fuzz: deps
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

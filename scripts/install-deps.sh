@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs every Debian package (and the npm test servers) that building, testing and benchmarking need.
+# Installs every Debian package (and the npm test servers) that building, testing, fuzzing and benchmarking need.
 # Idempotent and quiet when everything is already there. Usage: scripts/install-deps.sh [--no-npm]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,7 @@ test_pkgs=(
   rabbitmq-server amqp-tools python3-aiosmtpd python3-botocore
   postfix nginx-light wrk hyperfine curl openssl nodejs npm
   clang-format clang-tidy sqlite3 procps time
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test`: build, start the test servers, run the whole suite in release and under ASan+UBSan, the delivery
-# engine's threaded unit tests under TSan, stop the servers.
+# engine's threaded unit tests under TSan, stop the servers, then every fuzz target for 30 s.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -27,4 +27,6 @@ ctest --preset asan -j "$jobs" -LE package || status=1
 echo "== tsan: dispatcher, outboxes, retry policy, transport I/O threads, hook lifetime =="
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
   ctest --preset tsan -j "$jobs" -L unit -R 'Dispatcher|Outbox|RetryPolicy|IoThreads|HookLifetime' || status=1
+echo "== fuzz: every libFuzzer target for 30 s =="
+scripts/fuzz.sh 30 || status=1
 exit $status

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "config/interpolate.hpp"
 #include "config/located_error.hpp"
 #include "config/retry_keys.hpp"
 #include "eventhooks/config.hpp"
@@ -28,13 +29,6 @@ using LineMap = std::map<std::string, int, std::less<>>;
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
-}
-
-// [A-Za-z_][A-Za-z0-9_]*
-bool is_variable_name(std::string_view s) {
-  auto alpha = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
-  if (s.empty() || !alpha(s.front())) return false;
-  return std::all_of(s.begin() + 1, s.end(), [&](char c) { return alpha(c) || is_digit(c); });
 }
 
 std::size_t skip_sign(std::string_view s) {
@@ -92,6 +86,22 @@ class YamlToJson {
       : source_(std::move(source)), base_dir_(std::move(base_dir)) {}
 
   nlohmann::json convert(const YAML::Node& node, std::vector<std::string>& path) {
+    // Aliases make the document a graph: `a: &a [*a]` would recurse until the stack overflows, and a few
+    // nested aliases expand a 200-byte file to millions of values. A config is small and shallow.
+    if (too_big_) return nullptr;
+    if (depth_ >= kMaxDepth || ++values_ > kMaxValues) {
+      too_big_ = true;
+      error(node.Mark().line + 1, path,
+            depth_ >= kMaxDepth ? "nested more than " + std::to_string(kMaxDepth) +
+                                      " levels deep (an alias inside its own anchor?)"
+                                : "more than " + std::to_string(kMaxValues) + " values (aliases expanding?)");
+      return nullptr;
+    }
+    struct Nesting {
+      int& depth;
+      explicit Nesting(int& d) : depth(++d) {}
+      ~Nesting() { --depth; }
+    } nesting(depth_);
     switch (node.Type()) {
       case YAML::NodeType::Map: {
         nlohmann::json out = nlohmann::json::object();
@@ -154,47 +164,6 @@ class YamlToJson {
     errors_.push_back(text + message);
   }
 
-  // `${VAR}`, `${VAR:-default}`; `$${` is a literal `${`.
-  std::optional<std::string> interpolate(const std::string& in, int line,
-                                         const std::vector<std::string>& path) {
-    std::string out;
-    for (std::size_t i = 0; i < in.size();) {
-      if (in.compare(i, 3, "$${") == 0) {
-        out += "${";
-        i += 3;
-        continue;
-      }
-      if (in.compare(i, 2, "${") != 0) {
-        out += in[i++];
-        continue;
-      }
-      const std::size_t close = in.find('}', i + 2);
-      if (close == std::string::npos) {
-        error(line, path, "unterminated '${' (write '$${' for a literal '${')");
-        return std::nullopt;
-      }
-      const std::string inner = in.substr(i + 2, close - i - 2);
-      const std::size_t sep = inner.find(":-");
-      const std::string name = inner.substr(0, sep);
-      if (!is_variable_name(name)) {
-        error(line, path, "'${" + inner + "}' is not a valid variable reference");
-        return std::nullopt;
-      }
-      if (const char* value = std::getenv(name.c_str()); value != nullptr && *value != '\0') {
-        out += value;
-      } else if (sep != std::string::npos) {
-        out += inner.substr(sep + 2);
-      } else {
-        std::string message = "environment variable '" + name;
-        message.append("' is not set (give a default with ${").append(name).append(":-value})");
-        error(line, path, message);
-        return std::nullopt;
-      }
-      i = close + 1;
-    }
-    return out;
-  }
-
   nlohmann::json scalar(const YAML::Node& node, const std::vector<std::string>& path) {
     const std::string& raw = node.Scalar();
     const int line = node.Mark().line + 1;
@@ -202,8 +171,12 @@ class YamlToJson {
     const bool has_reference = raw.find("${") != std::string::npos;
     std::string text = raw;
     if (has_reference) {
-      auto value = interpolate(raw, line, path);
-      if (!value) return nullptr;
+      std::string problem;
+      auto value = detail::interpolate_variables(raw, problem);
+      if (!value) {
+        error(line, path, problem);
+        return nullptr;
+      }
       text = std::move(*value);
     }
     // A quoted scalar is a string, whatever it looks like; a plain one gets YAML's core types.
@@ -240,6 +213,11 @@ class YamlToJson {
   std::string base_dir_;
   LineMap lines_;
   std::vector<std::string> errors_;
+  static constexpr int kMaxDepth = 64;
+  static constexpr std::size_t kMaxValues = 100000;
+  int depth_ = 0;
+  std::size_t values_ = 0;
+  bool too_big_ = false;  // conversion stopped; its error is recorded once
 };
 
 [[noreturn]] void throw_all(const std::vector<std::string>& errors) {

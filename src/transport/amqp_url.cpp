@@ -50,6 +50,17 @@ std::string percent_encode(std::string_view in) {
   return out;
 }
 
+// RFC 3986: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ). What comes before "://" in a URL without a valid
+// scheme ("user:secret@host://...") may hold the password: only a real scheme is quoted back.
+bool is_scheme(std::string_view s) {
+  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  if (s.empty() || !alpha(s.front())) return false;
+  for (char c : s) {
+    if (!alpha(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.') return false;
+  }
+  return true;
+}
+
 Error bad_url(std::string what) {
   return Error{ErrorCode::config, "invalid AMQP url: " + std::move(what), false, {}, {}};
 }
@@ -79,11 +90,13 @@ Result<AmqpEndpoint> parse_amqp_url(std::string_view url, AmqpEndpoint base) {
     ep.tls = false;
     rest = url.substr(7);
   } else {
-    // Only the scheme is quoted: the rest may hold a password.
+    // Only the scheme is quoted, and only when it is one: the rest may hold a password.
     const auto colon = url.find("://");
+    const std::string_view scheme = url.substr(0, colon);
     return bad_url("scheme must be amqp:// or amqps://" +
-                   (colon == std::string_view::npos ? std::string()
-                                                    : " (got '" + std::string(url.substr(0, colon)) + "')"));
+                   (colon == std::string_view::npos || !is_scheme(scheme)
+                        ? std::string()
+                        : " (got '" + std::string(scheme) + "')"));
   }
   ep.port = 0;
   if (rest.find_first_of("?#") != std::string_view::npos)

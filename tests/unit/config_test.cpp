@@ -173,6 +173,30 @@ TEST(ConfigLoad, DuplicateHookName_IsError) {
                       {"hooks.yaml:3", "hook 'a'", "duplicate key"});
 }
 
+// Found while fuzzing the loader (fuzz/config_yaml): an alias inside its own anchor overflowed the stack.
+TEST(ConfigLoad, SelfReferencingAlias_IsErrorNotStackOverflow) {
+  expect_contains_all(error_of("loop: &a [*a]\nhooks: {}\n"), {"hooks.yaml:1", "key 'loop'", "levels deep"});
+  expect_contains_all(error_of("hooks:\n  a: &x {type: Probe, nested: *x}\n"), {"hook 'a'", "levels deep"});
+}
+
+// Nested aliases ("billion laughs"): 10^7 values from a few hundred bytes ran out of time and memory.
+TEST(ConfigLoad, AliasExpansion_IsBounded) {
+  std::string text = "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 6; ++i) {
+    text += "l" + std::to_string(i) + ": &l" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) text += (k ? ", *l" : "*l") + std::to_string(i - 1);
+    text += "]\n";
+  }
+  expect_contains_all(error_of(text + "hooks: {}\n"), {"hooks.yaml:", "more than 100000 values"});
+}
+
+// Aliases within the limits still work.
+TEST(ConfigLoad, Aliases_StillResolved) {
+  auto config = parse("defaults:\n  retry: &r {max_attempts: 3}\nhooks:\n  a: {type: Probe, retry: *r}\n");
+  ASSERT_EQ(config.hooks.size(), 1u);
+  EXPECT_EQ(config.hooks[0].retry.max_attempts, 3);
+}
+
 TEST(ConfigLoad, OutboxPath_RelativeToConfigFolder) {
   const Config config = parse("outbox:\n  path: state/outbox.db\nhooks: {}\n", "/etc/eventhooks");
   ASSERT_TRUE(config.outbox.has_value());

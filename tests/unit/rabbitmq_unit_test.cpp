@@ -67,6 +67,21 @@ TEST(AmqpUrl_Parse, WrongScheme_ConfigErrorWithoutPassword) {
   EXPECT_EQ(ep.error().message.find("topsecret"), std::string::npos);
 }
 
+// Found by fuzz/amqp_url_fuzzer: the text before "://" was quoted as the scheme even when it held the
+// userinfo.
+TEST(AmqpUrl_Parse, NoSchemeButLaterColonSlashSlash_ErrorWithoutPassword) {
+  for (const char* url :
+       {"u:topsecret@host/?next=amqp://x", "u:topsecret@amqp://host/", "(:topsecret@qp://h"}) {
+    auto ep = parse_amqp_url(url);
+    ASSERT_FALSE(ep.ok()) << url;
+    EXPECT_NE(ep.error().message.find("scheme"), std::string::npos) << url;
+    EXPECT_EQ(ep.error().message.find("topsecret"), std::string::npos) << ep.error().message;
+  }
+  auto http = parse_amqp_url("http://u:topsecret@host/");
+  ASSERT_FALSE(http.ok());
+  EXPECT_NE(http.error().message.find("(got 'http')"), std::string::npos) << http.error().message;
+}
+
 TEST(AmqpUrl_Parse, BadPort_ConfigErrorWithoutPassword) {
   auto ep = parse_amqp_url("amqp://u:topsecret@host:99999/");
   ASSERT_FALSE(ep.ok());
