@@ -56,6 +56,18 @@ bool is_plain_ascii(std::string_view text) {
   return text.find("=?") == std::string_view::npos;
 }
 
+// True when folding at spaces keeps every line of the header within RFC 5322's 998 characters: no run
+// without a space is longer than this (the header name and ": " included).
+bool foldable_at_spaces(std::string_view value) {
+  constexpr std::size_t kLongestRun = 900;
+  std::size_t run = 0;
+  for (char c : value) {
+    run = c == ' ' ? 0 : run + 1;
+    if (run > kLongestRun) return false;
+  }
+  return true;
+}
+
 // Folds an unstructured ASCII header at spaces so lines stay under 78 characters where possible.
 std::string fold_ascii(std::string_view name, std::string_view value) {
   std::string out(name);
@@ -344,7 +356,8 @@ Result<std::string> build_mime(const EmailMessage& message) {
     column += message.recipients[i].size();
   }
   out += to + "\r\n";
-  if (is_plain_ascii(message.subject)) {
+  // A word too long to fold at spaces goes out as encoded words, which split anywhere.
+  if (is_plain_ascii(message.subject) && foldable_at_spaces(message.subject)) {
     out += fold_ascii("Subject", message.subject);
   } else {
     out += "Subject: " + encode_header_text(message.subject) + "\r\n";

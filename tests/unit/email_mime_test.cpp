@@ -70,6 +70,18 @@ TEST(Mime_NonAsciiSubject, IsEncodedInWordsThatSplitOnCharacterBoundaries) {
       "=?UTF-8?B?" + std::string("w6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6k=") + "?=");
 }
 
+// Found by fuzz/mime_fuzzer: folding at spaces cannot shorten a 1,000-character word below RFC 5322's line limit.
+TEST(Mime_AsciiSubjectWithAWordTooLongToFold, IsEncodedSoNoLineExceeds998Characters) {
+  auto message = sample();
+  message.subject = "build " + std::string(1000, 'x') + " failed";
+  auto built = build_mime(message);
+  ASSERT_TRUE(built.ok());
+  std::istringstream lines(built.value());
+  std::string line;
+  while (std::getline(lines, line)) EXPECT_LE(line.size(), 999u) << line.substr(0, 40);  // 998 + the CR
+  EXPECT_NE(built.value().find("Subject: =?UTF-8?B?"), std::string::npos);
+}
+
 TEST(Mime_AsciiSubjectThatLooksEncoded, IsEncodedSoItReadsAsWritten) {
   EXPECT_EQ(encode_header_text("=?x?="), "=?UTF-8?B?PT94Pz0=?=");
 }
