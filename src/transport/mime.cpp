@@ -190,7 +190,7 @@ Result<void> validate_header_value(std::string_view what, std::string_view value
 }
 
 std::string encode_header_text(std::string_view text) {
-  if (is_plain_ascii(text)) return std::string(text);
+  if (is_plain_ascii(text) && foldable_at_spaces(text)) return std::string(text);
   // 45 bytes of UTF-8 give 60 base64 characters, so each encoded word stays within 75 (RFC 2047 §2).
   std::string out;
   std::size_t pos = 0;
