@@ -6,16 +6,15 @@
 #include <string>
 #include <string_view>
 
-#include "eventhooks/export.hpp"
 
 namespace eventhooks::detail {
 
 // [A-Za-z_][A-Za-z0-9_]*
-EVENTHOOKS_EXPORT bool is_variable_name(std::string_view s);
+bool is_variable_name(std::string_view s);
 
 // `${VAR}`, `${VAR:-default}` (the default when VAR is unset or empty); `$${` is a literal `${`. Variables
 // come from the environment. Returns the text with every reference replaced, or nullopt with `error` set
 // (the message names the variable, never a value).
-EVENTHOOKS_EXPORT std::optional<std::string> interpolate_variables(std::string_view in, std::string& error);
+std::optional<std::string> interpolate_variables(std::string_view in, std::string& error);
 
 }  // namespace eventhooks::detail

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "eventhooks/error.hpp"
-#include "eventhooks/export.hpp"
 
 namespace eventhooks::detail {
 
@@ -26,26 +25,26 @@ struct EmailMessage {
 // Checks an address for the subset of RFC 5321 that mail servers accept without SMTPUTF8:
 // dot-atom local part, a host name or [IP] literal, no spaces, no control characters, length limits.
 // Returns a readable reason, or an empty string when the address is valid.
-EVENTHOOKS_EXPORT std::string address_problem(std::string_view address);
-EVENTHOOKS_EXPORT Result<void> validate_address(std::string_view what, std::string_view address);
+std::string address_problem(std::string_view address);
+Result<void> validate_address(std::string_view what, std::string_view address);
 // A header value must not carry CR or LF (header injection) nor NUL.
-EVENTHOOKS_EXPORT Result<void> validate_header_value(std::string_view what, std::string_view value);
+Result<void> validate_header_value(std::string_view what, std::string_view value);
 
 // "=?UTF-8?B?...?=" words (folded) when `text` is not plain printable ASCII; `text` itself otherwise.
-EVENTHOOKS_EXPORT std::string encode_header_text(std::string_view text);
+std::string encode_header_text(std::string_view text);
 // `From`/`To` form: "Name <addr>" (name quoted or RFC 2047-encoded as needed), or just the address.
-EVENTHOOKS_EXPORT std::string format_mailbox(std::string_view name, std::string_view address);
+std::string format_mailbox(std::string_view name, std::string_view address);
 // RFC 5322 date: "Mon, 30 Nov 2026 03:47:10 +0000".
-EVENTHOOKS_EXPORT std::string format_rfc5322_date(std::chrono::system_clock::time_point time);
+std::string format_rfc5322_date(std::chrono::system_clock::time_point time);
 // Quoted-printable (RFC 2045) with CRLF line ends; any input line end (LF, CRLF, CR) becomes CRLF. A line
 // starting with "." or "From " is escaped too, so no transport ever has to dot-stuff or mangle it.
-EVENTHOOKS_EXPORT std::string quoted_printable(std::string_view text);
+std::string quoted_printable(std::string_view text);
 // "<id.hook@domain>" from the event's idempotency key, the hook's name and the sender's domain.
-EVENTHOOKS_EXPORT std::string make_message_id(std::string_view event_id, std::string_view hook_name,
+std::string make_message_id(std::string_view event_id, std::string_view hook_name,
                                               std::string_view sender);
 
 // The whole message, CRLF line ends, ready for SMTP DATA. Validates every address and header value first:
 // nothing is built from bad input.
-EVENTHOOKS_EXPORT Result<std::string> build_mime(const EmailMessage& message);
+Result<std::string> build_mime(const EmailMessage& message);
 
 }  // namespace eventhooks::detail

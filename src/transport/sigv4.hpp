@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "eventhooks/error.hpp"
-#include "eventhooks/export.hpp"
 
 namespace eventhooks::detail {
 
@@ -40,25 +39,25 @@ struct SigV4Signature {
 // Signs the request as botocore's SigV4Auth does: every given header is signed (names lower-cased, values
 // trimmed and inner spaces collapsed), plus host and x-amz-date (and x-amz-security-token for session
 // tokens).
-EVENTHOOKS_EXPORT Result<SigV4Signature> sigv4_sign(const SigV4Request& request,
+Result<SigV4Signature> sigv4_sign(const SigV4Request& request,
                                                     const AwsCredentials& credentials,
                                                     std::string_view region, std::string_view service,
                                                     std::chrono::system_clock::time_point now);
 
-EVENTHOOKS_EXPORT std::string sha256_hex(std::string_view data);
-EVENTHOOKS_EXPORT std::string hmac_sha256(std::string_view key, std::string_view data);  // raw bytes
+std::string sha256_hex(std::string_view data);
+std::string hmac_sha256(std::string_view key, std::string_view data);  // raw bytes
 // RFC 3986 percent-encoding of everything but unreserved characters (and '/' when keep_slash).
-EVENTHOOKS_EXPORT std::string aws_uri_encode(std::string_view text, bool keep_slash);
+std::string aws_uri_encode(std::string_view text, bool keep_slash);
 
 // The standard chain: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, then the profile
 // (AWS_PROFILE, else `profile` when given, else "default") of AWS_SHARED_CREDENTIALS_FILE or
 // ~/.aws/credentials.
-EVENTHOOKS_EXPORT std::optional<AwsCredentials> aws_credentials_from_environment(
+std::optional<AwsCredentials> aws_credentials_from_environment(
     std::string_view profile = {});
 // The region: `configured` when set, else AWS_REGION, else AWS_DEFAULT_REGION; empty when none.
-EVENTHOOKS_EXPORT std::string aws_region(std::string_view configured);
+std::string aws_region(std::string_view configured);
 // The endpoint: `configured`, else AWS_ENDPOINT_URL_SES, else AWS_ENDPOINT_URL, else
 // https://email.<region>.amazonaws.com.
-EVENTHOOKS_EXPORT std::string ses_endpoint(std::string_view configured, std::string_view region);
+std::string ses_endpoint(std::string_view configured, std::string_view region);
 
 }  // namespace eventhooks::detail

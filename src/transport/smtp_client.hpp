@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "eventhooks/error.hpp"
-#include "eventhooks/export.hpp"
 #include "eventhooks/outcome.hpp"
 #include "eventhooks/timeouts.hpp"
 #include "eventhooks/tls.hpp"
@@ -38,7 +37,7 @@ struct SmtpClientOptions {
   bool batch_scheduling = true;  // send_async()'s I/O thread runs as batch work (see HttpOptions)
 };
 
-class EVENTHOOKS_EXPORT SmtpClient {
+class SmtpClient {
  public:
   explicit SmtpClient(SmtpClientOptions options);
   ~SmtpClient();
