@@ -267,6 +267,16 @@ TEST_F(CliTest, NoSubcommand_IsUsageError) {
   EXPECT_EQ(run("").code, 2);
 }
 
+TEST_F(CliTest, UnknownCommand_NamedWithTheNearestSuggested) {
+  const CliRun r = run("-v trigr -c hooks.yaml");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown command 'trigr'; did you mean 'trigger'?"), std::string::npos) << r.err;
+  const CliRun far = run("frobnicate");
+  EXPECT_EQ(far.code, 2);
+  EXPECT_NE(far.err.find("unknown command 'frobnicate'"), std::string::npos) << far.err;
+  EXPECT_EQ(far.err.find("did you mean"), std::string::npos) << far.err;
+}
+
 // --- logs ------------------------------------------------------------------------------------------------
 
 TEST_F(CliTest, Logs_GoToStderrOnly_AsJsonWhenAsked) {
