@@ -36,9 +36,17 @@ struct TriggerOptions {
 // The --data argument as text: literal, @FILE or - (stdin). nullopt after printing a usage error.
 std::optional<std::string> read_data_text(const std::string& arg) {
   if (arg == "-") {
-    std::ostringstream text;
-    text << std::cin.rdbuf();
-    return text.str();
+    std::ostringstream in;
+    in << std::cin.rdbuf();
+    std::string text = in.str();
+    // `echo '{...}' | eventhooks trigger --data -` means the object, not the object and a line break: one
+    // trailing line break (the shell's) is dropped; more are the data's own.
+    if (text.ends_with("\r\n")) {
+      text.resize(text.size() - 2);
+    } else if (text.ends_with('\n')) {
+      text.pop_back();
+    }
+    return text;
   }
   if (!arg.empty() && arg.front() == '@') {
     const std::string path = arg.substr(1);

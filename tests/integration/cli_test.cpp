@@ -220,6 +220,18 @@ TEST_F(CliTest, Trigger_DataDash_ReadsStdin) {
   EXPECT_EQ(nlohmann::json::parse(read_file(dir_ / "all.jsonl"))["data"]["from"], "stdin");
 }
 
+TEST_F(CliTest, Trigger_DataDash_DropsOneTrailingLineBreak) {
+  config("hooks:\n  sink:\n    type: FileHook\n    path: out.jsonl\n");
+  for (const std::string input : {"hello\n", "hello\r\n", "hello\n\n", "hello"})
+    ASSERT_EQ(run("trigger -c hooks.yaml --data -", input).code, 0);
+  const auto lines = lines_of(read_file(dir_ / "out.jsonl"));
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(nlohmann::json::parse(lines[0])["data"], "hello");
+  EXPECT_EQ(nlohmann::json::parse(lines[1])["data"], "hello");
+  EXPECT_EQ(nlohmann::json::parse(lines[2])["data"], "hello\n");
+  EXPECT_EQ(nlohmann::json::parse(lines[3])["data"], "hello");
+}
+
 TEST_F(CliTest, Trigger_DataFileMissing_IsUsageError) {
   two_file_hooks();
   const CliRun r = run("trigger -c hooks.yaml --data @missing.json");
