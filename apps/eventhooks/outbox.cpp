@@ -1,6 +1,5 @@
 // eventhooks outbox list|show|retry|purge: look at and fix what waits in the config's outbox (pending jobs
-// and dead letters), and `trigger --enqueue`'s storing of an event. Exit 1 when the job asked for does not
-// exist.
+// and dead letters). Exit 1 when the job asked for does not exist.
 #include <CLI/CLI.hpp>
 
 #include <ctime>
@@ -10,7 +9,6 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "eventhooks/dispatcher.hpp"
 #include "eventhooks/outbox.hpp"
 #include "output.hpp"
 
@@ -185,31 +183,6 @@ int run_purge(const OutboxOptions& o) {
 }
 
 }  // namespace
-
-int run_enqueue_trigger(const Config& config, const std::string& config_path, const Event& event,
-                        const std::vector<std::string>& only_hooks, bool json) {
-  if (!config.outbox) {
-    print_error("--enqueue: " + config_path + " has no outbox (`outbox: {path: FILE}`)");
-    return exit_config;
-  }
-  auto opened = open_sqlite_outbox({.path = config.outbox->path});
-  if (!opened) return fail(opened.error());
-  auto names = enqueue_event(*opened.value(), config, event, only_hooks);
-  if (!names) {
-    print_error("--enqueue: nothing was stored: " + names.error().message);
-    return exit_internal;
-  }
-  for (const auto& name : names.value()) {
-    if (json) {
-      std::cout << dump({{"hook", name}, {"outcome", "enqueued"}, {"event_id", event.id}}) << "\n";
-    } else {
-      std::cout << fmt::format("{}  enqueued  event {}\n", name, event.id);
-    }
-  }
-  if (names.value().empty() && !json) std::cout << "no hook matches; nothing enqueued\n";
-  std::cout.flush();
-  return exit_ok;
-}
 
 void add_outbox_command(CLI::App& app, GlobalOptions& /*global*/, CommandRunner& run) {
   auto options = std::make_shared<OutboxOptions>();
