@@ -50,7 +50,13 @@ nlohmann::ordered_json job_json(const Job& j, bool with_payload) {
   o["last_error"] = j.last_error ? nlohmann::ordered_json(*j.last_error) : nlohmann::ordered_json(nullptr);
   o["dead_reason"] =
       j.dead_reason.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(j.dead_reason);
-  if (with_payload) o["data"] = j.event.payload.to_stored();
+  if (with_payload) {
+    // The event's data as it was given: an object, a text, or null (not the outbox's storage wrapper).
+    const Payload& data = j.event.payload;
+    o["data"] = data.is_json()   ? data.json()
+                : data.is_text() ? nlohmann::ordered_json(data.text())
+                                 : nlohmann::ordered_json(nullptr);
+  }
   return o;
 }
 

@@ -336,6 +336,27 @@ TEST_F(CliTest, TriggerEnqueue_OutboxFolderMissing_IsCreated) {
   EXPECT_EQ(lines_of(r.out).size(), 2u) << r.out;
 }
 
+TEST_F(CliTest, OutboxShow_PrintsTheEventData_NotTheStorageWrapper) {
+  config(outbox_config());
+  const CliRun object = run("trigger -c hooks.yaml --enqueue --json --hook first --data '{\"a\": 1}'");
+  ASSERT_EQ(object.code, 0) << object.err;
+  const CliRun text = run("trigger -c hooks.yaml --enqueue --json --hook second --data 'just text'");
+  ASSERT_EQ(text.code, 0) << text.err;
+  const CliRun list = run("outbox -c hooks.yaml list --json");
+  std::map<std::string, std::string> id_of;
+  for (const auto& line : lines_of(list.out)) {
+    const auto job = nlohmann::json::parse(line);
+    id_of[job["hook"]] = job["id"];
+  }
+  const CliRun shown = run("outbox -c hooks.yaml show --json " + id_of["first"]);
+  ASSERT_EQ(shown.code, 0) << shown.err;
+  EXPECT_EQ(nlohmann::json::parse(shown.out)["data"], nlohmann::json({{"a", 1}})) << shown.out;
+  const CliRun shown_text = run("outbox -c hooks.yaml show --json " + id_of["second"]);
+  EXPECT_EQ(nlohmann::json::parse(shown_text.out)["data"], "just text") << shown_text.out;
+  const CliRun plain = run("outbox -c hooks.yaml show " + id_of["second"]);
+  EXPECT_NE(plain.out.find("data:            just text\n"), std::string::npos) << plain.out;
+}
+
 TEST_F(CliTest, Trigger_FileHookPath_RelativeToTheConfigsFolder) {
   std::filesystem::create_directories(dir_ / "etc");
   config("hooks:\n  sink:\n    type: FileHook\n    path: out.jsonl\n", "etc/hooks.yaml");
