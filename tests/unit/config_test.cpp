@@ -498,7 +498,7 @@ TEST(ConfigSecrets, WebHookSecretFile_SignsWithItsKey) {
 
 // --- realms and enabled ----------------------------------------------------------------------------------
 
-TEST(ConfigRealms, ListOfRealms_AppliesSeedRule) {
+TEST(ConfigRealms, ListOfRealms_AppliesThePythonLibrarysRule) {
   const Config config = parse("hooks:\n  p:\n    type: Probe\n    realms: [outside, lab]\n");
   const HookPtr hook = config.find("p");
   EXPECT_TRUE(hook->allows(std::string_view("lab")));
@@ -689,7 +689,7 @@ TEST(ConfigValues, EmptyValue_CountsAsNotSet) {
 
 // --- registry and factory --------------------------------------------------------------------------------
 
-TEST(HookRegistry, WithBuiltins_HasTheSeedsHttpTypesAndFileHook) {
+TEST(HookRegistry, WithBuiltins_HasThePythonLibrarysHttpTypesAndFileHook) {
   const HookRegistry registry = HookRegistry::with_builtins();
   for (const char* type : {"WebHook", "MattermostWebHook", "DockerCloudWebHook", "FileHook"}) {
     EXPECT_TRUE(registry.contains(type)) << type;
@@ -714,7 +714,7 @@ TEST(HookRegistry, BuildWithoutLocator_NamesHookAndKey) {
   }
 }
 
-TEST(EventhookFactory, SeedWebhookKey_MakesWebHook) {
+TEST(EventhookFactory, PythonLibrarysWebhookKey_MakesWebHook) {
   const HookPtr hook =
       eventhook_factory("alarm", {{"type", "WebHook"}, {"webhook", "https://some.server.com/alarm"}});
   ASSERT_TRUE(hook);
@@ -737,7 +737,7 @@ TEST(EventhookFactory, UnknownType_ThrowsWithSuggestion) {
   }
 }
 
-TEST(EventhookFactory, SeedEnabledFlag_IsAccepted) {
+TEST(EventhookFactory, PythonLibrarysEnabledFlag_IsAccepted) {
   const HookPtr hook = eventhook_factory("x", {{"type", "FileHook"}, {"path", "/tmp/x"}, {"enabled", false}});
   EXPECT_FALSE(hook->enabled());
 }

@@ -162,7 +162,7 @@ TEST(RabbitMqHook_Render, String_AsIsWithTextContentType) {
   EXPECT_EQ(m->content_type, "text/plain");
 }
 
-TEST(RabbitMqHook_Render, Properties_PersistentWithEventIdAndSeedDefaults) {
+TEST(RabbitMqHook_Render, Properties_PersistentWithEventIdAndThePythonLibrarysDefaults) {
   RabbitMqHook hook(minimal());
   const Event e = Event::make("rmq", "x");
   auto m = hook.render(e);
@@ -225,7 +225,7 @@ TEST(RabbitMqHook_Errors, ShortPassword_MaskedInUserinfoOnly) {
   }
 }
 
-TEST(RabbitMqConfig_Build, SeedKeys_DefaultsApplied) {
+TEST(RabbitMqConfig_Build, PythonLibrarysKeys_DefaultsApplied) {
   auto hook =
       eventhook_factory("rmq", {{"type", "RabbitMqHook"}, {"host", "mq"}, {"user", "u"}, {"password", "p"}});
   auto* rmq = dynamic_cast<RabbitMqHook*>(hook.get());
