@@ -27,7 +27,7 @@ struct OutboxOptions {
 std::string rfc3339(std::chrono::system_clock::time_point t) {
   if (t.time_since_epoch().count() == 0) return "";
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  const auto secs = static_cast<std::time_t>(ms / 1000);
   std::tm utc{};
   gmtime_r(&secs, &utc);
   char buf[32];

@@ -143,7 +143,8 @@ int run_trigger(const TriggerOptions& options) {
   for (const auto& name : options.hooks) {
     if (!config->find(name)) {
       std::string known;
-      for (const auto& entry : config->hooks) known += (known.empty() ? "" : ", ") + entry.hook->name();
+      for (const auto& entry : config->hooks)
+        known.append(known.empty() ? "" : ", ").append(entry.hook->name());
       print_error("--hook: no hook named '" + name + "' in " + options.config + " (hooks: " + known + ")");
       return exit_usage;
     }

@@ -121,8 +121,13 @@ void ConfigReader::fail(std::string_view key, const std::string& message) const 
     std::string typos;
     for (const auto& [present, value] : object_.items()) {
       if (used_.count(present) != 0 || !detail::is_likely_typo(present, key)) continue;
-      typos += where_text(locate_, prefix_ + present, hook_name_) + "unknown key '" + prefix_ + present +
-               "'; did you mean '" + std::string(key) + "'?\n";
+      typos.append(where_text(locate_, prefix_ + present, hook_name_))
+          .append("unknown key '")
+          .append(prefix_)
+          .append(present)
+          .append("'; did you mean '")
+          .append(key)
+          .append("'?\n");
     }
     text = typos + text;
   }
@@ -343,7 +348,8 @@ void ConfigReader::finish() {
   std::string errors;  // every unknown key, not only the first
   for (const auto& [key, value] : object_.items()) {
     if (used_.count(key) != 0) continue;
-    std::string line = where_text(locate_, prefix_ + key, hook_name_) + "unknown key '" + prefix_ + key + "'";
+    std::string line = where_text(locate_, prefix_ + key, hook_name_);
+    line.append("unknown key '").append(prefix_).append(key).append("'");
     if (auto near = detail::nearest_name(key, known)) {
       line += "; did you mean '" + *near + "'?";
     } else if (!known.empty()) {
