@@ -5,16 +5,9 @@
 #include <functional>
 #include <string>
 
-#include <vector>
-
 namespace CLI {
 class App;
 }
-
-namespace eventhooks {
-struct Config;
-struct Event;
-}  // namespace eventhooks
 
 namespace eventhooks::cli {
 
@@ -41,9 +34,5 @@ void add_list_command(CLI::App& app, GlobalOptions& global, CommandRunner& run);
 // Delivery engine (issue 5): worker and outbox.
 void add_worker_command(CLI::App& app, GlobalOptions& global, CommandRunner& run);
 void add_outbox_command(CLI::App& app, GlobalOptions& global, CommandRunner& run);
-// `trigger --enqueue` (outbox.cpp): stores one job per selected hook in the config's outbox, prints one line
-// per hook, returns the exit code.
-int run_enqueue_trigger(const Config& config, const std::string& config_path, const Event& event,
-                        const std::vector<std::string>& only_hooks, bool json);
 
 }  // namespace eventhooks::cli

@@ -1,6 +1,5 @@
 // eventhooks outbox list|show|retry|purge: look at and fix what waits in the config's outbox (pending jobs
-// and dead letters), and `trigger --enqueue`'s storing of an event. Exit 1 when the job asked for does not
-// exist.
+// and dead letters). Exit 1 when the job asked for does not exist.
 #include <CLI/CLI.hpp>
 
 #include <ctime>
@@ -10,7 +9,6 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "eventhooks/dispatcher.hpp"
 #include "eventhooks/outbox.hpp"
 #include "output.hpp"
 
@@ -26,15 +24,9 @@ struct OutboxOptions {
   std::size_t limit = 100;
 };
 
+// Unset times (a job never attempted) print as nothing.
 std::string rfc3339(std::chrono::system_clock::time_point t) {
-  if (t.time_since_epoch().count() == 0) return "";
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm utc{};
-  gmtime_r(&secs, &utc);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
-  return fmt::format("{}.{:03}Z", buf, ms % 1000);
+  return t.time_since_epoch().count() == 0 ? std::string() : to_rfc3339(t);
 }
 
 nlohmann::ordered_json job_json(const Job& j, bool with_payload) {
@@ -52,7 +44,13 @@ nlohmann::ordered_json job_json(const Job& j, bool with_payload) {
   o["last_error"] = j.last_error ? nlohmann::ordered_json(*j.last_error) : nlohmann::ordered_json(nullptr);
   o["dead_reason"] =
       j.dead_reason.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(j.dead_reason);
-  if (with_payload) o["data"] = j.event.payload.to_stored();
+  if (with_payload) {
+    // The event's data as it was given: an object, a text, or null (not the outbox's storage wrapper).
+    const Payload& data = j.event.payload;
+    o["data"] = data.is_json()   ? data.json()
+                : data.is_text() ? nlohmann::ordered_json(data.text())
+                                 : nlohmann::ordered_json(nullptr);
+  }
   return o;
 }
 
@@ -184,50 +182,7 @@ int run_purge(const OutboxOptions& o) {
   return exit_ok;
 }
 
-// Selects the config's hooks by realm (optionally only `only_hooks`) and stores one job per hook.
-Result<std::vector<std::string>> enqueue_event(Outbox& outbox, const Config& config, const Event& event,
-                                               const std::vector<std::string>& only_hooks) {
-  std::optional<std::string_view> realm;
-  if (event.realm) realm = *event.realm;
-  std::vector<std::string> names;
-  for (const auto& e : config.hooks) {
-    if (!e.hook) continue;
-    if (!only_hooks.empty() &&
-        std::find(only_hooks.begin(), only_hooks.end(), e.hook->name()) == only_hooks.end()) {
-      continue;
-    }
-    if (e.hook->allows(realm)) names.push_back(e.hook->name());
-  }
-  if (auto r = outbox.enqueue(event, names); !r) return r.error();
-  return names;
-}
-
 }  // namespace
-
-int run_enqueue_trigger(const Config& config, const std::string& config_path, const Event& event,
-                        const std::vector<std::string>& only_hooks, bool json) {
-  if (!config.outbox) {
-    print_error("--enqueue: " + config_path + " has no outbox (`outbox: {path: FILE}`)");
-    return exit_config;
-  }
-  auto opened = open_sqlite_outbox({.path = config.outbox->path});
-  if (!opened) return fail(opened.error());
-  auto names = enqueue_event(*opened.value(), config, event, only_hooks);
-  if (!names) {
-    print_error("--enqueue: nothing was stored: " + names.error().message);
-    return exit_internal;
-  }
-  for (const auto& name : names.value()) {
-    if (json) {
-      std::cout << dump({{"hook", name}, {"outcome", "enqueued"}, {"event_id", event.id}}) << "\n";
-    } else {
-      std::cout << fmt::format("{}  enqueued  event {}\n", name, event.id);
-    }
-  }
-  if (names.value().empty() && !json) std::cout << "no hook matches; nothing enqueued\n";
-  std::cout.flush();
-  return exit_ok;
-}
 
 void add_outbox_command(CLI::App& app, GlobalOptions& /*global*/, CommandRunner& run) {
   auto options = std::make_shared<OutboxOptions>();

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <mutex>
 
+#include "eventhooks/event.hpp"
 #include "eventhooks/logger.hpp"
 
 namespace eventhooks::cli {
@@ -19,15 +20,8 @@ namespace {
 class JsonStderrSink : public spdlog::sinks::base_sink<std::mutex> {
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
-    const auto since_epoch = msg.time.time_since_epoch();
-    const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count();
-    const auto seconds = static_cast<std::time_t>(millis / 1000);
-    std::tm utc{};
-    gmtime_r(&seconds, &utc);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
     nlohmann::ordered_json line;
-    line["time"] = fmt::format("{}.{:03}Z", stamp, millis % 1000);
+    line["time"] = to_rfc3339(msg.time);
     const auto level = spdlog::level::to_string_view(msg.level);
     line["level"] = std::string(level.data(), level.size());
     line["logger"] = std::string(msg.logger_name.data(), msg.logger_name.size());

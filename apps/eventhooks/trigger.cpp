@@ -1,4 +1,5 @@
-// eventhooks trigger: fire the hooks of a config file once, print one line per hook, exit 0/1.
+// eventhooks trigger: fire the hooks of a config file once, print one line per hook, exit 0/1; or, with
+// --enqueue, store the event in the config's outbox for `eventhooks worker`.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -14,7 +15,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fmt/format.h>
+
 #include "commands.hpp"
+#include "enqueue.hpp"
 #include "eventhooks/logger.hpp"
 #include "output.hpp"
 
@@ -31,14 +35,23 @@ struct TriggerOptions {
   bool dry_run = false;
   bool json = false;
   bool enqueue = false;
+  std::string name = "trigger";  // the event's name (--name)
 };
 
 // The --data argument as text: literal, @FILE or - (stdin). nullopt after printing a usage error.
 std::optional<std::string> read_data_text(const std::string& arg) {
   if (arg == "-") {
-    std::ostringstream text;
-    text << std::cin.rdbuf();
-    return text.str();
+    std::ostringstream in;
+    in << std::cin.rdbuf();
+    std::string text = in.str();
+    // `echo '{...}' | eventhooks trigger --data -` means the object, not the object and a line break: one
+    // trailing line break (the shell's) is dropped; more are the data's own.
+    if (text.ends_with("\r\n")) {
+      text.resize(text.size() - 2);
+    } else if (text.ends_with('\n')) {
+      text.pop_back();
+    }
+    return text;
   }
   if (!arg.empty() && arg.front() == '@') {
     const std::string path = arg.substr(1);
@@ -75,6 +88,38 @@ std::string skip_reason(const Hook& hook, const std::optional<std::string>& real
   return "realm '" + *realm + "' not in [" + hook.realms().to_string() + "]";
 }
 
+std::string dump(const nlohmann::ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// `trigger --enqueue`: one job per selected hook in the config's outbox, one line per hook.
+int run_enqueue(const Config& config, const TriggerOptions& options, const Event& event) {
+  if (!config.outbox) {
+    print_error("--enqueue: " + options.config + " has no outbox (`outbox: {path: FILE}`)");
+    return exit_config;
+  }
+  auto opened = open_outbox_creating_folder(*config.outbox);
+  if (!opened) {
+    print_error("--enqueue: nothing was stored: " + opened.error().message);
+    return exit_internal;
+  }
+  auto names = cli::enqueue_event(*opened.value(), config, event, options.hooks);
+  if (!names) {
+    print_error("--enqueue: nothing was stored: " + names.error().message);
+    return exit_internal;
+  }
+  for (const auto& name : names.value()) {
+    if (options.json) {
+      std::cout << dump({{"hook", name}, {"outcome", "enqueued"}, {"event_id", event.id}}) << "\n";
+    } else {
+      std::cout << fmt::format("{}  enqueued  event {}\n", name, event.id);
+    }
+  }
+  if (names.value().empty() && !options.json) std::cout << "no hook matches; nothing enqueued\n";
+  std::cout.flush();
+  return exit_ok;
+}
+
 int run_trigger(const TriggerOptions& options) {
   std::optional<Payload> payload = Payload();
   if (options.data_given) {
@@ -97,7 +142,8 @@ int run_trigger(const TriggerOptions& options) {
   for (const auto& name : options.hooks) {
     if (!config->find(name)) {
       std::string known;
-      for (const auto& entry : config->hooks) known += (known.empty() ? "" : ", ") + entry.hook->name();
+      for (const auto& entry : config->hooks)
+        known.append(known.empty() ? "" : ", ").append(entry.hook->name());
       print_error("--hook: no hook named '" + name + "' in " + options.config + " (hooks: " + known + ")");
       return exit_usage;
     }
@@ -133,10 +179,9 @@ int run_trigger(const TriggerOptions& options) {
     return exit_ok;
   }
 
-  if (options.enqueue) {
-    return run_enqueue_trigger(*config, options.config, Event::make("trigger", *payload, realm),
-                               options.hooks, options.json);
-  }
+  // One run is one event: every hook gets the same event (id, name, time), sent now or enqueued.
+  const Event event = Event::make(options.name, std::move(*payload), realm);
+  if (options.enqueue) return run_enqueue(*config, options, event);
 
   // Hooks run side by side: a slow or unreachable hook must not hold back the others. The first runs on this
   // thread and each other one on a thread of its own, so the usual one-hook run starts no thread (and no
@@ -145,9 +190,9 @@ int run_trigger(const TriggerOptions& options) {
   std::vector<std::thread> threads;
   threads.reserve(selected.size() > 1 ? selected.size() - 1 : 0);
   for (std::size_t i = 1; i < selected.size(); ++i) {
-    threads.emplace_back([&, i] { outcomes[i] = selected[i]->trigger(*payload, realm); });
+    threads.emplace_back([&, i] { outcomes[i] = selected[i]->trigger(event); });
   }
-  if (!selected.empty()) outcomes[0] = selected[0]->trigger(*payload, realm);
+  if (!selected.empty()) outcomes[0] = selected[0]->trigger(event);
   for (auto& t : threads) t.join();
 
   bool any_failed = false;
@@ -180,6 +225,10 @@ void add_trigger_command(CLI::App& app, GlobalOptions& /*global*/, CommandRunner
       cmd->add_option("--data", options->data,
                       "Event data: a JSON object, any other text, @FILE to read a file, - for stdin");
   cmd->add_option("--hook", options->hooks, "Fire only this hook (repeatable)")->expected(1)->take_all();
+  cmd->add_option(
+         "--name", options->name,
+         "The event's name, the same for every hook (FileHook's \"name\", RabbitMqHook's message type)")
+      ->capture_default_str();
   cmd->add_flag("--dry-run", options->dry_run, "Show what would fire, send nothing");
   cmd->add_flag("--json", options->json, "One JSON object per hook instead of text lines");
   cmd->add_flag(

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.hpp"
+#include "enqueue.hpp"
 #include "eventhooks/dispatcher.hpp"
 #include "eventhooks/logger.hpp"
 #include "output.hpp"
@@ -46,7 +47,7 @@ int run_worker(const WorkerOptions& options) {
     print_error(options.config + ": no outbox configured; the worker needs `outbox: {path: FILE}`");
     return exit_config;
   }
-  auto opened = open_sqlite_outbox({.path = config->outbox->path});
+  auto opened = open_outbox_creating_folder(*config->outbox);
   if (!opened) {
     print_error(opened.error().message);
     return exit_internal;

@@ -12,7 +12,7 @@ class logger;
 
 namespace eventhooks {
 
-// The logger every hook and transport writes to (created on first use, stderr, level info).
+// The logger every hook and transport writes to (created on first use, stderr, level warn).
 EVENTHOOKS_EXPORT std::shared_ptr<spdlog::logger> logger();
 // Replaces it. Pass nullptr to go back to the default.
 EVENTHOOKS_EXPORT void set_logger(std::shared_ptr<spdlog::logger> logger);

@@ -9,7 +9,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string_view>
 
@@ -82,10 +84,12 @@ std::string join_path(const std::vector<std::string>& path) {
 
 class YamlToJson {
  public:
-  YamlToJson(std::string source, std::string base_dir)
-      : source_(std::move(source)), base_dir_(std::move(base_dir)) {}
+  YamlToJson(std::string_view text, std::string source, std::string base_dir)
+      : text_(text), source_(std::move(source)), base_dir_(std::move(base_dir)) {}
 
-  nlohmann::json convert(const YAML::Node& node, std::vector<std::string>& path) {
+  // `indent`: the column of the block collection that holds `node` (-1 for none); the lines of a quoted
+  // scalar inside it must be indented further.
+  nlohmann::json convert(const YAML::Node& node, std::vector<std::string>& path, int indent = -1) {
     // Aliases make the document a graph: `a: &a [*a]` would recurse until the stack overflows, and a few
     // nested aliases expand a 200-byte file to millions of values. A config is small and shallow.
     if (too_big_) return nullptr;
@@ -102,6 +106,8 @@ class YamlToJson {
       explicit Nesting(int& d) : depth(++d) {}
       ~Nesting() { --depth; }
     } nesting(depth_);
+    const bool block = node.Style() != YAML::EmitterStyle::Flow;
+    const int inner_indent = block && (node.IsMap() || node.IsSequence()) ? node.Mark().column : indent;
     switch (node.Type()) {
       case YAML::NodeType::Map: {
         nlohmann::json out = nlohmann::json::object();
@@ -119,7 +125,7 @@ class YamlToJson {
           if (out.contains(key)) {
             error(key_node.Mark().line + 1, path, "duplicate key");
           } else {
-            nlohmann::json value = convert(value_node, path);
+            nlohmann::json value = convert(value_node, path, inner_indent);
             out[key] = resolve_file_path(path, std::move(value));
           }
           path.pop_back();
@@ -128,16 +134,22 @@ class YamlToJson {
       }
       case YAML::NodeType::Sequence: {
         nlohmann::json out = nlohmann::json::array();
-        for (const auto& item : node) out.push_back(convert(item, path));
+        for (const auto& item : node) out.push_back(convert(item, path, inner_indent));
         return out;
       }
-      case YAML::NodeType::Scalar: return scalar(node, path);
+      case YAML::NodeType::Scalar:
+        if (!check_quoted(node, path, indent)) return nullptr;
+        return scalar(node, path);
       default: return nullptr;
     }
   }
 
   const LineMap& lines() const { return lines_; }
   const std::vector<std::string>& errors() const { return errors_; }
+  // Whether an error was found under this top-level key ("defaults") or in this hook ("hooks", "x").
+  bool has_errors_in(const std::string& top, const std::string& hook = {}) const {
+    return errors_in_.count(hook.empty() ? top : top + "." + hook) != 0;
+  }
 
   // "hooks.x.retry.max_attempts" → its line, or the nearest enclosing key's line.
   int line_of(std::string path) const {
@@ -162,6 +174,56 @@ class YamlToJson {
     for (std::size_t i = key_start; i < path.size(); ++i) key += (key.empty() ? "" : ".") + path[i];
     if (!key.empty()) text += "key '" + key + "': ";
     errors_.push_back(text + message);
+    if (!path.empty()) errors_in_.insert(path[0]);
+    if (path.size() >= 2) errors_in_.insert(path[0] + "." + path[1]);
+  }
+
+  // yaml-cpp 0.7 accepts a quoted scalar that is never closed: it runs to the end of the file, swallowing
+  // every key after it (`password: "abc` followed by more hooks). YAML forbids that twice over: a quoted
+  // scalar needs its closing quote, and in a block collection its continuation lines must be indented
+  // further than the collection. So the scalar's source is scanned from its opening quote to its closing
+  // one; a line at or left of `indent` before the closing quote means the quote was never closed there.
+  // Legitimate multi-line quoted scalars (continuation lines indented further) are unaffected.
+  bool check_quoted(const YAML::Node& node, const std::vector<std::string>& path, int indent) {
+    const YAML::Mark mark = node.Mark();
+    // yaml-cpp counts bytes from after a UTF-8 byte order mark.
+    const std::size_t bom = text_.starts_with("\xEF\xBB\xBF") ? 3 : 0;
+    if (mark.pos < 0 || static_cast<std::size_t>(mark.pos) + bom >= text_.size()) return true;
+    const std::size_t open = static_cast<std::size_t>(mark.pos) + bom;
+    const char quote = text_[open];
+    if (quote != '"' && quote != '\'') return true;  // plain, block scalar, or a tag before the quote
+    const int line = mark.line + 1;
+    const std::string unclosed =
+        std::string("the ") + (quote == '"' ? "double" : "single") + "-quoted value that starts here";
+    for (std::size_t i = open + 1; i < text_.size(); ++i) {
+      const char c = text_[i];
+      if (quote == '"' && c == '\\') {
+        ++i;  // an escape: the next character, a quote or a line break included, is part of the value
+      } else if (c == quote) {
+        if (quote == '\'' && i + 1 < text_.size() && text_[i + 1] == '\'') {
+          ++i;  // '' is a quote inside a single-quoted value
+          continue;
+        }
+        return true;
+      } else if (c == '\n' && indent >= 0) {
+        std::size_t first = i + 1;
+        while (first < text_.size() && (text_[first] == ' ' || text_[first] == '\t')) ++first;
+        const bool blank = first >= text_.size() || text_[first] == '\n' || text_[first] == '\r';
+        if (!blank && static_cast<int>(first - (i + 1)) <= indent) {
+          const int stop =
+              line +
+              static_cast<int>(std::count(text_.begin() + static_cast<std::ptrdiff_t>(open),
+                                          text_.begin() + static_cast<std::ptrdiff_t>(i), '\n')) +
+              1;
+          error(line, path,
+                unclosed + " has no closing " + std::string(1, quote) + " before line " +
+                    std::to_string(stop) + " (a missing closing quote?)");
+          return false;
+        }
+      }
+    }
+    error(line, path, unclosed + " has no closing " + std::string(1, quote) + " (a missing closing quote?)");
+    return false;
   }
 
   nlohmann::json scalar(const YAML::Node& node, const std::vector<std::string>& path) {
@@ -198,21 +260,25 @@ class YamlToJson {
     return text;
   }
 
-  // A hook's `<key>_file` (secret files, ca_file, cert_file, ...) is relative to the config file's folder,
-  // so that a config works from any working directory.
+  // One rule for every file a config names: a hook's `path` (FileHook's output) and `<key>_file` (secret
+  // files, ca_file, cert_file, ...), like `outbox.path`, are relative to the config file's folder, so that a
+  // config works from any working directory.
   nlohmann::json resolve_file_path(const std::vector<std::string>& path, nlohmann::json value) const {
     if (path.size() != 3 || path[0] != "hooks" || !value.is_string()) return value;
     const std::string& key = path[2];
-    if (key.size() <= 5 || key.compare(key.size() - 5, 5, "_file") != 0) return value;
+    const bool file_key = key == "path" || (key.size() > 5 && key.compare(key.size() - 5, 5, "_file") == 0);
+    if (!file_key) return value;
     const std::string file = value.get<std::string>();
     if (file.empty() || std::filesystem::path(file).is_absolute()) return value;
     return (std::filesystem::path(base_dir_) / file).lexically_normal().string();
   }
 
+  std::string_view text_;
   std::string source_;
   std::string base_dir_;
   LineMap lines_;
   std::vector<std::string> errors_;
+  std::set<std::string, std::less<>> errors_in_;
   static constexpr int kMaxDepth = 64;
   static constexpr std::size_t kMaxValues = 100000;
   int depth_ = 0;
@@ -253,10 +319,19 @@ Config parse_config(std::string_view text, const std::string& source, const Hook
                                      ": the file must be a mapping with a 'hooks:' key");
   }
 
-  YamlToJson converter(source, base_dir);
+  // Every problem is collected, so that one run reports them all: unset variables, top-level keys and every
+  // hook, each line naming file, line, hook and key.
+  YamlToJson converter(text, source, base_dir);
   std::vector<std::string> path;
   const nlohmann::json document = converter.convert(root, path);
-  if (!converter.errors().empty()) throw_all(converter.errors());
+  std::vector<std::string> errors = converter.errors();
+  auto collect = [&errors](const std::function<void()>& step) {
+    try {
+      step();
+    } catch (const ConfigError& e) {
+      errors.emplace_back(e.what());
+    }
+  };
 
   auto locate_top = [&](std::string_view key) {
     return SourceLocation{source, key.empty() ? 1 : converter.line_of(std::string(key))};
@@ -267,34 +342,49 @@ Config parse_config(std::string_view text, const std::string& source, const Hook
   config.source = source;
 
   // defaults: validated once here, so that a bad default is reported at its own line, not at every hook.
-  ConfigReader defaults = top.nested("defaults");
-  (void)detail::read_timeout(defaults);
-  (void)detail::read_retry_policy(defaults);
-  defaults.finish();
-  if (const nlohmann::json* d = top.raw("defaults"); d != nullptr && d->is_object())
+  // A block with an error in it already (an unset variable) is not read again.
+  config.defaults = nlohmann::json::object();
+  bool defaults_ok = !converter.has_errors_in("defaults");
+  collect([&] {
+    ConfigReader defaults = top.nested("defaults");
+    if (!defaults_ok) return;
+    defaults_ok = false;
+    (void)detail::read_timeout(defaults);
+    (void)detail::read_retry_policy(defaults);
+    defaults.finish();
+    defaults_ok = true;
+  });
+  if (const nlohmann::json* d = top.raw("defaults"); defaults_ok && d != nullptr && d->is_object())
     config.defaults = *d;
-  else
-    config.defaults = nlohmann::json::object();
 
-  ConfigReader outbox = top.nested("outbox");
-  if (top.has("outbox")) {
-    config.outbox = OutboxConfig{.path = outbox.required_string("path")};
-    const std::filesystem::path p(config.outbox->path);
-    if (p.is_relative())
-      config.outbox->path = (std::filesystem::path(base_dir) / p).lexically_normal().string();
-  }
-  outbox.finish();
+  collect([&] {
+    ConfigReader outbox = top.nested("outbox");
+    if (converter.has_errors_in("outbox")) return;
+    if (top.has("outbox")) {
+      config.outbox = OutboxConfig{.path = outbox.required_string("path")};
+      const std::filesystem::path p(config.outbox->path);
+      if (p.is_relative())
+        config.outbox->path = (std::filesystem::path(base_dir) / p).lexically_normal().string();
+    }
+    outbox.finish();
+  });
 
   const nlohmann::json* hooks = top.raw("hooks");
-  top.finish();  // before the check for `hooks`: a misspelt `hook:` gets "did you mean 'hooks'?"
-  if (hooks == nullptr) top.fail("hooks", "is required: a mapping of hook name to its settings");
-  if (!hooks->is_object()) top.fail("hooks", "must be a mapping of hook name to its settings");
+  collect([&] {
+    top.finish();
+  });  // before the check for `hooks`: a misspelt `hook:` gets "did you mean 'hooks'?"
+  collect([&] {
+    if (hooks == nullptr) top.fail("hooks", "is required: a mapping of hook name to its settings");
+    if (!hooks->is_object()) top.fail("hooks", "must be a mapping of hook name to its settings");
+  });
+  if (hooks == nullptr || !hooks->is_object()) throw_all(errors);
 
   // Hooks in file order (nlohmann::json sorts keys; the YAML node keeps them as written).
-  std::vector<std::string> errors;
   const YAML::Node hook_nodes = root["hooks"];
   for (auto it = hook_nodes.begin(); it != hook_nodes.end(); ++it) {
     const std::string name = it->first.Scalar();
+    // Its problems were found while reading the file; building it would report them again, differently.
+    if (converter.has_errors_in("hooks", name)) continue;
     const std::string prefix = "hooks." + name;
     const int hook_line = it->first.Mark().line + 1;
     auto locate = [&converter, &source, prefix](std::string_view key) {
@@ -302,16 +392,14 @@ Config parse_config(std::string_view text, const std::string& source, const Hook
                             converter.line_of(key.empty() ? prefix : prefix + "." + std::string(key))};
     };
     const nlohmann::json& settings = hooks->at(name);
-    try {
+    collect([&] {
       HookEntry entry;
       entry.hook = registry.build(name, settings, locate, &config.defaults);
       ConfigReader keys(name, settings, locate, &config.defaults);
       entry.retry = detail::read_retry_policy(keys);
       entry.location = SourceLocation{source, hook_line};
       config.hooks.push_back(std::move(entry));
-    } catch (const ConfigError& e) {
-      errors.emplace_back(e.what());
-    }
+    });
   }
   if (!errors.empty()) throw_all(errors);
   return config;

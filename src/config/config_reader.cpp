@@ -62,6 +62,21 @@ std::string trim(const std::string& s) {
   return s.substr(first, last - first + 1);
 }
 
+// "hooks.yaml:12: hook 'x': " — where a key is, for the start of an error line.
+std::string where_text(const ConfigReader::Locator& locate, const std::string& full_key,
+                       const std::string& hook_name) {
+  SourceLocation where;
+  if (locate) where = locate(full_key.empty() ? std::string_view() : std::string_view(full_key));
+  std::string text;
+  if (!where.file.empty()) {
+    text += where.file;
+    if (where.line > 0) text += ":" + std::to_string(where.line);
+    text += ": ";
+  }
+  if (!hook_name.empty()) text += "hook '" + hook_name + "': ";
+  return text;
+}
+
 }  // namespace
 
 ConfigReader::ConfigReader(std::string hook_name, const nlohmann::json& object, Locator locate,
@@ -90,17 +105,32 @@ const nlohmann::json* ConfigReader::fallback(std::string_view key) const {
 
 void ConfigReader::fail(std::string_view key, const std::string& message) const {
   const std::string full_key = prefix_ + std::string(key);
-  SourceLocation where;
-  if (locate_) where = locate_(full_key.empty() ? std::string_view() : std::string_view(full_key));
-  std::string text;
-  if (!where.file.empty()) {
-    text += where.file;
-    if (where.line > 0) text += ":" + std::to_string(where.line);
-    text += ": ";
-  }
-  if (!hook_name_.empty()) text += "hook '" + hook_name_ + "': ";
+  std::string text = where_text(locate_, full_key, hook_name_);
   if (!full_key.empty()) text += "key '" + full_key + "': ";
-  text += message;
+  // A hook constructor's ConfigError already names its hook: do not say "hook 'x': hook 'x':".
+  std::string_view reason = message;
+  const std::string own_prefix = "hook '" + hook_name_ + "': ";
+  if (!hook_name_.empty() && reason.substr(0, own_prefix.size()) == own_prefix)
+    reason.remove_prefix(own_prefix.size());
+  text += reason;
+  // A required key that is missing is most often a misspelt one: "unknown key 'urll'; did you mean 'url'?"
+  // comes first, so that the user is not told to add a key that is (nearly) there.
+  const bool missing = !key.empty() && (!object_.is_object() || !object_.contains(key) ||
+                                        object_.at(std::string(key)).is_null());
+  if (missing && object_.is_object()) {
+    std::string typos;
+    for (const auto& [present, value] : object_.items()) {
+      if (used_.count(present) != 0 || !detail::is_likely_typo(present, key)) continue;
+      typos.append(where_text(locate_, prefix_ + present, hook_name_))
+          .append("unknown key '")
+          .append(prefix_)
+          .append(present)
+          .append("'; did you mean '")
+          .append(key)
+          .append("'?\n");
+    }
+    text = typos + text;
+  }
   throw detail::LocatedConfigError(text);
 }
 
@@ -324,18 +354,21 @@ ConfigReader ConfigReader::nested(std::string_view key) {
 void ConfigReader::finish() {
   if (!object_.is_object()) return;
   const std::vector<std::string> known(used_.begin(), used_.end());
+  std::string errors;  // every unknown key, not only the first
   for (const auto& [key, value] : object_.items()) {
     if (used_.count(key) != 0) continue;
-    std::string message = "unknown key";
+    std::string line = where_text(locate_, prefix_ + key, hook_name_);
+    line.append("unknown key '").append(prefix_).append(key).append("'");
     if (auto near = detail::nearest_name(key, known)) {
-      message += "; did you mean '" + *near + "'?";
+      line += "; did you mean '" + *near + "'?";
     } else if (!known.empty()) {
       std::string list;
       for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      message += " (known keys: " + list + ")";
+      line += " (known keys: " + list + ")";
     }
-    fail(key, message);
+    errors += (errors.empty() ? "" : "\n") + line;
   }
+  if (!errors.empty()) throw detail::LocatedConfigError(errors);
 }
 
 }  // namespace eventhooks

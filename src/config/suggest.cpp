@@ -38,4 +38,19 @@ std::optional<std::string> nearest_name(std::string_view name, const std::vector
   return std::nullopt;
 }
 
+bool is_likely_typo(std::string_view written, std::string_view meant) {
+  if (written.empty() || meant.empty()) return false;
+  const std::size_t d = edit_distance(written, meant);
+  if (d == 0) return written != meant;  // `URL` for `url`
+  if (d == 1) return true;
+  if (d != 2 || written.size() != meant.size()) return false;
+  auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  std::size_t first = 0;
+  while (lower(written[first]) == lower(meant[first])) ++first;
+  return first + 1 < written.size() && lower(written[first]) == lower(meant[first + 1]) &&
+         lower(written[first + 1]) == lower(meant[first]) &&
+         written.substr(first + 2).size() == meant.substr(first + 2).size() &&
+         edit_distance(written.substr(first + 2), meant.substr(first + 2)) == 0;
+}
+
 }  // namespace eventhooks::detail

@@ -19,7 +19,9 @@ std::shared_ptr<spdlog::logger> logger() {
     if (!g_logger) {
       g_logger = std::make_shared<spdlog::logger>("eventhooks",
                                                   std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
-      g_logger->set_level(spdlog::level::info);
+      // Embedded in an application the library speaks up only when something goes wrong (failed deliveries,
+      // dead letters); connection chatter at info stays out of the host's logs. The CLI sets info itself.
+      g_logger->set_level(spdlog::level::warn);
     }
   }
   return g_logger;

@@ -22,7 +22,6 @@
 
 #include "core/batch_scheduling.hpp"
 #include "eventhooks/logger.hpp"
-#include "eventhooks/redact.hpp"
 
 namespace eventhooks::detail {
 namespace {
@@ -47,7 +46,7 @@ timeval to_timeval(milliseconds ms) {
 }
 
 Error make_error(ErrorCode code, std::string message, bool retryable, std::optional<int> status = {}) {
-  return Error{code, std::move(message), retryable, status, {}};
+  return Error::of(code, std::move(message), retryable, status);
 }
 
 // rabbitmq-c status codes of socket_open / frame I/O, classified as DESIGN.md asks.
@@ -70,7 +69,33 @@ Error error_from_status(int status, const std::string& what) {
   }
 }
 
-// A broker's connection.close / channel.close reply code and text as an Error.
+// A broker's reply text may quote what it was sent. Masks `secret` where it stands as a value: a URL's
+// userinfo (`:secret@`), a quoted value ('secret' or "secret"), or a word of its own. Never inside a longer
+// word or number: a password "1" must not turn 127.0.0.1 into ***27.0.0.***, nor "p" amqp into amq***.
+// Everything else in an error is built from parts that hold no secret (AmqpEndpoint::redacted_url()).
+std::string mask_in_reply(std::string text, std::string_view secret) {
+  if (secret.empty()) return text;
+  auto opens = [](char c) { return c == ' ' || c == '\t' || c == '\'' || c == '"' || c == '=' || c == '('; };
+  auto closes = [](char c) {
+    return c == ' ' || c == '\t' || c == '\'' || c == '"' || c == ',' || c == ';' || c == ')' || c == '.';
+  };
+  std::size_t pos = 0;
+  while ((pos = text.find(secret, pos)) != std::string::npos) {
+    const std::size_t end = pos + secret.size();
+    const char before = pos == 0 ? ' ' : text[pos - 1];
+    const char after = end == text.size() ? ' ' : text[end];
+    const bool userinfo = before == ':' && after == '@';
+    if (userinfo || (opens(before) && closes(after))) {
+      text.replace(pos, secret.size(), "***");
+      pos += 3;
+    } else {
+      pos = end;
+    }
+  }
+  return text;
+}
+
+// A broker's connection.close / channel.close reply code and text (already masked) as an Error.
 Error error_from_close(int code, const std::string& text, const std::string& what, bool connection) {
   std::string message = what + ": broker closed the " + (connection ? "connection" : "channel") + " with " +
                         std::to_string(code) + " " + text;
@@ -87,7 +112,8 @@ Error error_from_close(int code, const std::string& text, const std::string& wha
 }
 
 // The outcome of an RPC (login, channel.open, confirm.select, declare).
-std::optional<Error> error_from_reply(const amqp_rpc_reply_t& reply, const std::string& what) {
+std::optional<Error> error_from_reply(const amqp_rpc_reply_t& reply, const std::string& what,
+                                      std::string_view password) {
   switch (reply.reply_type) {
     case AMQP_RESPONSE_NORMAL: return std::nullopt;
     case AMQP_RESPONSE_NONE:
@@ -99,11 +125,12 @@ std::optional<Error> error_from_reply(const amqp_rpc_reply_t& reply, const std::
     case AMQP_RESPONSE_SERVER_EXCEPTION:
       if (reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
         const auto* m = static_cast<const amqp_connection_close_t*>(reply.reply.decoded);
-        return error_from_close(m->reply_code, string_of(m->reply_text), what, true);
+        return error_from_close(m->reply_code, mask_in_reply(string_of(m->reply_text), password), what, true);
       }
       if (reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
         const auto* m = static_cast<const amqp_channel_close_t*>(reply.reply.decoded);
-        return error_from_close(m->reply_code, string_of(m->reply_text), what, false);
+        return error_from_close(m->reply_code, mask_in_reply(string_of(m->reply_text), password), what,
+                                false);
       }
       return make_error(ErrorCode::protocol, what + ": unexpected reply from the broker", true);
   }
@@ -151,10 +178,12 @@ struct AmqpPublisher::State {
 
   explicit State(AmqpPublisherOptions o) : opt(std::move(o)), where(opt.endpoint.redacted_url()) {}
 
-  Error scrubbed(Error e) const {
-    // Belt and braces: nothing we build contains the password, but a broker's text could echo anything.
-    if (!opt.endpoint.password.empty()) e.message = scrub(std::move(e.message), opt.endpoint.password);
-    return e;
+  // A broker's text, safe to quote in an error or a log line.
+  std::string reply_text(amqp_bytes_t text) const {
+    return mask_in_reply(string_of(text), opt.endpoint.password);
+  }
+  std::optional<Error> rpc_error(const amqp_rpc_reply_t& reply, const std::string& what) const {
+    return error_from_reply(reply, what, opt.endpoint.password);
   }
 
   void wake() const {
@@ -209,7 +238,7 @@ struct AmqpPublisher::State {
     const amqp_rpc_reply_t login = amqp_login(conn, ep.vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE,
                                               static_cast<int>(opt.heartbeat.count()), AMQP_SASL_METHOD_PLAIN,
                                               ep.user.c_str(), ep.password.c_str());
-    if (auto e = error_from_reply(login, what + " (AMQP handshake and login)")) {
+    if (auto e = rpc_error(login, what + " (AMQP handshake and login)")) {
       // RabbitMQ refuses a login by closing the socket unless the client advertises
       // authentication_failure_close; rabbitmq-c does, but a closed socket during login still means
       // "refused".
@@ -235,9 +264,9 @@ struct AmqpPublisher::State {
 
   std::optional<Error> open_channel(const std::string& what) {
     amqp_channel_open(conn, kChannel);
-    if (auto e = error_from_reply(amqp_get_rpc_reply(conn), what + " (channel.open)")) return e;
+    if (auto e = rpc_error(amqp_get_rpc_reply(conn), what + " (channel.open)")) return e;
     amqp_confirm_select(conn, kChannel);
-    if (auto e = error_from_reply(amqp_get_rpc_reply(conn), what + " (confirm.select)")) return e;
+    if (auto e = rpc_error(amqp_get_rpc_reply(conn), what + " (confirm.select)")) return e;
     next_tag = 1;
     return std::nullopt;
   }
@@ -248,19 +277,16 @@ struct AmqpPublisher::State {
     if (!d.exchange.empty()) {
       amqp_exchange_declare(conn, kChannel, bytes_of(d.exchange), bytes_of(d.exchange_type), 0,
                             d.durable ? 1 : 0, 0, 0, amqp_empty_table);
-      if (auto e =
-              error_from_reply(amqp_get_rpc_reply(conn), what + " (declare exchange '" + d.exchange + "')"))
+      if (auto e = rpc_error(amqp_get_rpc_reply(conn), what + " (declare exchange '" + d.exchange + "')"))
         return e;
     }
     if (!d.queue.empty()) {
       amqp_queue_declare(conn, kChannel, bytes_of(d.queue), 0, d.durable ? 1 : 0, 0, 0, amqp_empty_table);
-      if (auto e = error_from_reply(amqp_get_rpc_reply(conn), what + " (declare queue '" + d.queue + "')"))
-        return e;
+      if (auto e = rpc_error(amqp_get_rpc_reply(conn), what + " (declare queue '" + d.queue + "')")) return e;
       if (d.bind && !d.exchange.empty()) {
         amqp_queue_bind(conn, kChannel, bytes_of(d.queue), bytes_of(d.exchange),
                         bytes_of(opt.declare_routing_key), amqp_empty_table);
-        if (auto e = error_from_reply(amqp_get_rpc_reply(conn), what + " (bind queue '" + d.queue + "')"))
-          return e;
+        if (auto e = rpc_error(amqp_get_rpc_reply(conn), what + " (bind queue '" + d.queue + "')")) return e;
       }
     }
     return std::nullopt;
@@ -268,7 +294,6 @@ struct AmqpPublisher::State {
 
   Error fail_connect(Error e) {
     drop_connection();
-    e = scrubbed(std::move(e));
     // Backoff between attempts: 0.1 s doubling to 5 s, with jitter so that many hooks do not reconnect in
     // step.
     ++failures;
@@ -300,10 +325,9 @@ struct AmqpPublisher::State {
   void lose_connection(const Error& cause) {
     logger()->warn("{}: connection lost: {}", opt.log_name, cause.to_string());
     drop_connection();
-    const Error e =
-        scrubbed(make_error(ErrorCode::unavailable,
-                            "connection to " + where + " lost before the broker confirmed: " + cause.message,
-                            true, cause.status));
+    const Error e = make_error(
+        ErrorCode::unavailable,
+        "connection to " + where + " lost before the broker confirmed: " + cause.message, true, cause.status);
     for (auto& [tag, p] : inflight) p->finish(e);
     inflight.clear();
     // The next trigger reconnects at once; repeated failures back off in fail_connect().
@@ -356,8 +380,8 @@ struct AmqpPublisher::State {
     const int status = amqp_basic_publish(conn, kChannel, bytes_of(m.exchange), bytes_of(m.routing_key),
                                           m.mandatory ? 1 : 0, 0, &props, bytes_of(m.body));
     if (status != AMQP_STATUS_OK) {
-      p->finish(scrubbed(make_error(ErrorCode::unavailable,
-                                    "publish to " + where + ": " + amqp_error_string2(status), true)));
+      p->finish(make_error(ErrorCode::unavailable, "publish to " + where + ": " + amqp_error_string2(status),
+                           true));
       lose_connection(error_from_status(status, "publish"));
       return;
     }
@@ -386,7 +410,7 @@ struct AmqpPublisher::State {
     }
     for (auto& p : batch) {
       if (conn == nullptr) {
-        p->finish(scrubbed(make_error(ErrorCode::unavailable, "connection to " + where + " lost", true)));
+        p->finish(make_error(ErrorCode::unavailable, "connection to " + where + " lost", true));
         continue;
       }
       publish_one(p);
@@ -422,8 +446,8 @@ struct AmqpPublisher::State {
       ++end;
     }
     for (auto it = begin; it != end; ++it) {
-      it->second->finish(scrubbed(
-          make_error(ErrorCode::rejected, "broker refused the message (basic.nack) on " + where, true)));
+      it->second->finish(
+          make_error(ErrorCode::rejected, "broker refused the message (basic.nack) on " + where, true));
     }
     inflight.erase(begin, end);
   }
@@ -431,7 +455,7 @@ struct AmqpPublisher::State {
   // basic.return is followed by a content header and body frames; the header's message_id says which
   // in-flight message came back (returns carry no delivery tag). Its ack follows and reports the failure.
   bool handle_return(const amqp_basic_return_t& r) {
-    const std::string text = string_of(r.reply_text);
+    const std::string text = reply_text(r.reply_text);
     const int code = r.reply_code;
     amqp_frame_t frame;
     timeval tv = to_timeval(opt.timeout);
@@ -453,11 +477,11 @@ struct AmqpPublisher::State {
     }
     for (auto& [tag, p] : inflight) {
       if (!p->returned && p->message.message_id == message_id) {
-        p->returned = scrubbed(make_error(
-            ErrorCode::rejected,
-            "broker returned the message as unroutable (" + std::to_string(code) + " " + text +
-                "): exchange '" + p->message.exchange + "', routing key '" + p->message.routing_key + "'",
-            false, code));
+        p->returned = make_error(ErrorCode::rejected,
+                                 "broker returned the message as unroutable (" + std::to_string(code) + " " +
+                                     text + "): exchange '" + p->message.exchange + "', routing key '" +
+                                     p->message.routing_key + "'",
+                                 false, code);
         break;
       }
     }
@@ -470,18 +494,19 @@ struct AmqpPublisher::State {
   void handle_channel_close(const amqp_channel_close_t& c) {
     amqp_channel_close_ok_t ok{};
     amqp_send_method(conn, kChannel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
-    const std::string text = string_of(c.reply_text);
-    const Error cause = scrubbed(error_from_close(c.reply_code, text, "publish to " + where, false));
+    const std::string raw = string_of(c.reply_text);  // for matching only; `text` is what may be quoted
+    const std::string text = reply_text(c.reply_text);
+    const Error cause = error_from_close(c.reply_code, text, "publish to " + where, false);
     logger()->warn("{}: {}", opt.log_name, cause.to_string());
     bool blamed = false;
     for (auto& [tag, p] : inflight) {
-      const bool culprit = !blamed && text.find("'" + p->message.exchange + "'") != std::string::npos;
+      const bool culprit = !blamed && raw.find("'" + p->message.exchange + "'") != std::string::npos;
       if (culprit) {
         blamed = true;
         p->finish(cause);
       } else {
-        p->finish(scrubbed(make_error(
-            ErrorCode::unavailable, "channel closed by the broker before the confirm (" + text + ")", true)));
+        p->finish(make_error(ErrorCode::unavailable,
+                             "channel closed by the broker before the confirm (" + text + ")", true));
       }
     }
     inflight.clear();
@@ -514,7 +539,7 @@ struct AmqpPublisher::State {
         const auto* c = static_cast<const amqp_connection_close_t*>(m.decoded);
         amqp_connection_close_ok_t ok{};
         amqp_send_method(conn, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
-        lose_connection(error_from_close(c->reply_code, string_of(c->reply_text), "broker", true));
+        lose_connection(error_from_close(c->reply_code, reply_text(c->reply_text), "broker", true));
         break;
       }
       case AMQP_CONNECTION_BLOCKED_METHOD:
@@ -547,9 +572,9 @@ struct AmqpPublisher::State {
     const auto now = Clock::now();
     // In tag order deadlines only grow, so the expired ones are a prefix.
     while (!inflight.empty() && inflight.begin()->second->deadline <= now) {
-      inflight.begin()->second->finish(scrubbed(make_error(
+      inflight.begin()->second->finish(make_error(
           ErrorCode::timeout,
-          "no confirm from " + where + " within " + std::to_string(opt.timeout.count()) + " ms", true)));
+          "no confirm from " + where + " within " + std::to_string(opt.timeout.count()) + " ms", true));
       inflight.erase(inflight.begin());
     }
   }

@@ -4,54 +4,23 @@
 #include <string>
 #include <string_view>
 
+#include "core/text.hpp"
 #include "eventhooks/hooks/rabbitmq.hpp"
 #include "eventhooks/redact.hpp"
 
 namespace eventhooks {
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // False on a malformed escape; the caller names the part, never quotes it (it may be the password).
 bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    const int hi = hex_value(in[i + 1]);
-    const int lo = hex_value(in[i + 2]);
-    if (hi < 0 || lo < 0) return false;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
+  auto decoded = detail::percent_decode(in);
+  if (!decoded) return false;
+  out = std::move(*decoded);
   return true;
 }
 
-std::string percent_encode(std::string_view in) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : in) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
+using detail::percent_encode;
 
-// RFC 3986: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ). What comes before "://" in a URL without a valid
-// scheme ("user:secret@host://...") may hold the password: only a real scheme is quoted back.
 bool is_scheme(std::string_view s) {
   auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
   if (s.empty() || !alpha(s.front())) return false;
@@ -62,7 +31,7 @@ bool is_scheme(std::string_view s) {
 }
 
 Error bad_url(std::string what) {
-  return Error{ErrorCode::config, "invalid AMQP url: " + std::move(what), false, {}, {}};
+  return Error::permanent(ErrorCode::config, "invalid AMQP url: " + std::move(what));
 }
 
 }  // namespace

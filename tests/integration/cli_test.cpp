@@ -4,7 +4,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -102,7 +105,7 @@ TEST_F(CliTest, Trigger_FileHook_PrintsDeliveredAndAppendsTheEvent) {
   const auto written = nlohmann::json::parse(lines_of(read_file(dir_ / "all.jsonl")).at(0));
   EXPECT_EQ(written["data"], nlohmann::json({{"service", "api"}, {"ok", true}}));
   EXPECT_EQ(written["realm"], "outside");
-  EXPECT_EQ(written["name"], "everywhere");
+  EXPECT_EQ(written["name"], "trigger");  // no --name: the event is called "trigger"
 }
 
 TEST_F(CliTest, Trigger_RealmNotInHooksRealms_SkipsItAndExitsZero) {
@@ -220,6 +223,18 @@ TEST_F(CliTest, Trigger_DataDash_ReadsStdin) {
   EXPECT_EQ(nlohmann::json::parse(read_file(dir_ / "all.jsonl"))["data"]["from"], "stdin");
 }
 
+TEST_F(CliTest, Trigger_DataDash_DropsOneTrailingLineBreak) {
+  config("hooks:\n  sink:\n    type: FileHook\n    path: out.jsonl\n");
+  for (const std::string input : {"hello\n", "hello\r\n", "hello\n\n", "hello"})
+    ASSERT_EQ(run("trigger -c hooks.yaml --data -", input).code, 0);
+  const auto lines = lines_of(read_file(dir_ / "out.jsonl"));
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(nlohmann::json::parse(lines[0])["data"], "hello");
+  EXPECT_EQ(nlohmann::json::parse(lines[1])["data"], "hello");
+  EXPECT_EQ(nlohmann::json::parse(lines[2])["data"], "hello\n");
+  EXPECT_EQ(nlohmann::json::parse(lines[3])["data"], "hello");
+}
+
 TEST_F(CliTest, Trigger_DataFileMissing_IsUsageError) {
   two_file_hooks();
   const CliRun r = run("trigger -c hooks.yaml --data @missing.json");
@@ -265,6 +280,104 @@ TEST_F(CliTest, UnknownOption_IsUsageError) {
 
 TEST_F(CliTest, NoSubcommand_IsUsageError) {
   EXPECT_EQ(run("").code, 2);
+}
+
+TEST_F(CliTest, UnknownCommand_NamedWithTheNearestSuggested) {
+  const CliRun r = run("-v trigr -c hooks.yaml");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown command 'trigr'; did you mean 'trigger'?"), std::string::npos) << r.err;
+  const CliRun far = run("frobnicate");
+  EXPECT_EQ(far.code, 2);
+  EXPECT_NE(far.err.find("unknown command 'frobnicate'"), std::string::npos) << far.err;
+  EXPECT_EQ(far.err.find("did you mean"), std::string::npos) << far.err;
+}
+
+// --- the event's name: one rule for sending now and for --enqueue
+// -------------------------------------------
+
+std::string outbox_config() {
+  return "outbox:\n  path: state/deep/outbox.db\n"
+         "hooks:\n"
+         "  first:\n    type: FileHook\n    path: first.jsonl\n"
+         "  second:\n    type: FileHook\n    path: second.jsonl\n";
+}
+
+TEST_F(CliTest, Trigger_EventName_IsNameOptionOrTrigger_SameEventForEveryHook) {
+  config(outbox_config());
+  ASSERT_EQ(run("trigger -c hooks.yaml --data x").code, 0);
+  ASSERT_EQ(run("trigger -c hooks.yaml --name door.opened --data y").code, 0);
+  const auto first = lines_of(read_file(dir_ / "first.jsonl"));
+  const auto second = lines_of(read_file(dir_ / "second.jsonl"));
+  ASSERT_EQ(first.size(), 2u);
+  ASSERT_EQ(second.size(), 2u);
+  EXPECT_EQ(nlohmann::json::parse(first[0])["name"], "trigger");
+  EXPECT_EQ(nlohmann::json::parse(first[1])["name"], "door.opened");
+  EXPECT_EQ(nlohmann::json::parse(second[1])["name"], "door.opened");
+  EXPECT_EQ(nlohmann::json::parse(first[1])["id"], nlohmann::json::parse(second[1])["id"]);
+}
+
+TEST_F(CliTest, TriggerEnqueue_EventName_IsNameOptionOrTrigger) {
+  config(outbox_config());
+  ASSERT_EQ(run("trigger -c hooks.yaml --enqueue --hook first --data x").code, 0);
+  ASSERT_EQ(run("trigger -c hooks.yaml --enqueue --hook first --name door.opened --data y").code, 0);
+  const CliRun r = run("outbox -c hooks.yaml list --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::vector<std::string> names;
+  for (const auto& line : lines_of(r.out)) names.push_back(nlohmann::json::parse(line)["event_name"]);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"door.opened", "trigger"}));
+}
+
+TEST_F(CliTest, TriggerEnqueue_OutboxFolderMissing_IsCreated) {
+  config(outbox_config());
+  const CliRun r = run("trigger -c hooks.yaml --enqueue --json --data x");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "state" / "deep" / "outbox.db"));
+  EXPECT_EQ(lines_of(r.out).size(), 2u) << r.out;
+}
+
+TEST_F(CliTest, OutboxShow_PrintsTheEventData_NotTheStorageWrapper) {
+  config(outbox_config());
+  const CliRun object = run("trigger -c hooks.yaml --enqueue --json --hook first --data '{\"a\": 1}'");
+  ASSERT_EQ(object.code, 0) << object.err;
+  const CliRun text = run("trigger -c hooks.yaml --enqueue --json --hook second --data 'just text'");
+  ASSERT_EQ(text.code, 0) << text.err;
+  const CliRun list = run("outbox -c hooks.yaml list --json");
+  std::map<std::string, std::string> id_of;
+  for (const auto& line : lines_of(list.out)) {
+    const auto job = nlohmann::json::parse(line);
+    id_of[job["hook"]] = job["id"];
+  }
+  const CliRun shown = run("outbox -c hooks.yaml show --json " + id_of["first"]);
+  ASSERT_EQ(shown.code, 0) << shown.err;
+  EXPECT_EQ(nlohmann::json::parse(shown.out)["data"], nlohmann::json({{"a", 1}})) << shown.out;
+  const CliRun shown_text = run("outbox -c hooks.yaml show --json " + id_of["second"]);
+  EXPECT_EQ(nlohmann::json::parse(shown_text.out)["data"], "just text") << shown_text.out;
+  const CliRun plain = run("outbox -c hooks.yaml show " + id_of["second"]);
+  EXPECT_NE(plain.out.find("data:            just text\n"), std::string::npos) << plain.out;
+}
+
+TEST_F(CliTest, Trigger_FileHookPath_RelativeToTheConfigsFolder) {
+  std::filesystem::create_directories(dir_ / "etc");
+  config("hooks:\n  sink:\n    type: FileHook\n    path: out.jsonl\n", "etc/hooks.yaml");
+  ASSERT_EQ(run("trigger -c etc/hooks.yaml --data x").code, 0);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "etc" / "out.jsonl"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "out.jsonl"));
+}
+
+TEST_F(CliTest, Trigger_InvalidConfig_EveryProblemReportedWithFileAndLine) {
+  config(
+      "defautls: {}\n"
+      "hooks:\n"
+      "  alarm:\n    type: WebHook\n    urll: https://x.example/\n"
+      "  sink:\n    type: FileHook\n    path: ${EVENTHOOKS_TEST_SURELY_UNSET}\n");
+  const CliRun r = run("validate -c hooks.yaml");
+  EXPECT_EQ(r.code, 3);
+  for (const std::string part : {"hooks.yaml:1: unknown key 'defautls'",
+                                 "hooks.yaml:5: hook 'alarm': unknown key 'urll'; did you mean 'url'?",
+                                 "hooks.yaml:8: hook 'sink': key 'path'", "EVENTHOOKS_TEST_SURELY_UNSET"}) {
+    EXPECT_NE(r.err.find(part), std::string::npos) << part << " not in: " << r.err;
+  }
 }
 
 // --- logs ------------------------------------------------------------------------------------------------

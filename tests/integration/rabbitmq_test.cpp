@@ -399,7 +399,8 @@ TEST(RabbitMq_Confirms, MandatoryUnroutable_ReturnedIsFailure) {
 }
 
 TEST(RabbitMq_Confirms, UnroutableWithoutMandatory_DeliveredAsThePythonLibrary) {
-  // The broker accepts and drops it, as the Python library's publish did: only `mandatory` turns this into a failure.
+  // The broker accepts and drops it, as the Python library's publish did: only `mandatory` turns this into a
+  // failure.
   Broker b;
   RabbitMqHook hook(options_for(b, unique_name("eh-nowhere")));
   EXPECT_TRUE(hook.trigger("dropped").delivered());

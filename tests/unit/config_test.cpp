@@ -2,6 +2,7 @@
 // hook and key; interpolation, *_file secrets, realms/enabled, retry and defaults.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -313,6 +314,117 @@ TEST(ConfigErrors, SeveralBadHooks_AllReported) {
   EXPECT_EQ(message.find("hook 'good'"), std::string::npos);
 }
 
+TEST(ConfigErrors, MisspeltRequiredKey_ReportedAsUnknownKeyFirst) {
+  const std::string message = error_of("hooks:\n  alarm:\n    type: WebHook\n    urll: https://x.example/\n");
+  const std::string typo = "hooks.yaml:4: hook 'alarm': unknown key 'urll'; did you mean 'url'?";
+  EXPECT_EQ(message.rfind(typo, 0), 0u) << message;  // the first line
+}
+
+TEST(ConfigErrors, MisspeltRequiredKeyByTransposition_ReportedAsUnknownKey) {
+  expect_contains_all(error_of("hooks:\n  sink:\n    type: FileHook\n    paht: out.jsonl\n"),
+                      {"hooks.yaml:4: hook 'sink': unknown key 'paht'; did you mean 'path'?"});
+}
+
+TEST(ConfigErrors, OtherKeyPresent_NotTakenForTheMissingOne) {
+  // `fsync` is FileHook's own key, read after `path`: it is not a misspelt `path`.
+  const std::string message = error_of("hooks:\n  sink:\n    type: FileHook\n    fsync: true\n");
+  EXPECT_EQ(message.find("unknown key"), std::string::npos) << message;
+  expect_contains_all(message, {"hook 'sink'", "key 'path'"});
+}
+
+TEST(ConfigErrors, SeveralUnknownKeysInOneHook_AllReported) {
+  expect_contains_all(error_of("hooks:\n  p:\n    type: Probe\n    txt: a\n    numbr: 1\n"),
+                      {"hooks.yaml:4: hook 'p': unknown key 'txt'; did you mean 'text'?",
+                       "hooks.yaml:5: hook 'p': unknown key 'numbr'; did you mean 'number'?"});
+}
+
+TEST(ConfigErrors, UnsetVariableTopLevelAndHookErrors_AllReportedInOneRun) {
+  ::unsetenv("EVENTHOOKS_TEST_UNSET");
+  const std::string message = error_of(
+      "defautls: {}\n"
+      "hooks:\n"
+      "  a:\n    type: Probe\n    text: ${EVENTHOOKS_TEST_UNSET}\n"
+      "  b:\n    type: WebHok\n");
+  expect_contains_all(message, {"hooks.yaml:1: unknown key 'defautls'; did you mean 'defaults'?",
+                                "hooks.yaml:5: hook 'a': key 'text':", "EVENTHOOKS_TEST_UNSET",
+                                "hooks.yaml:7: hook 'b': key 'type': unknown hook type 'WebHok'"});
+  // One line per problem: the unset variable is not reported a second time by the hook's builder.
+  EXPECT_EQ(std::count(message.begin(), message.end(), '\n'), 2) << message;
+}
+
+TEST(ConfigErrors, HookConstructorError_NamesTheHookOnce) {
+  HookRegistry registry = HookRegistry::with_builtins();
+  registry.add("Picky", [](HookCommon common, ConfigReader&) -> HookPtr {
+    throw ConfigError("hook '" + common.name + "': EVENT_MAIL_PORT='x' is not a port");
+  });
+  try {
+    (void)parse_config("hooks:\n  mail:\n    type: Picky\n", "hooks.yaml", registry);
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message, "hooks.yaml:2: hook 'mail': EVENT_MAIL_PORT='x' is not a port");
+  }
+}
+
+// --- quoted values -----------------------------------------------------------------------------------------
+
+TEST(ConfigQuotes, UnterminatedDoubleQuote_BeforeMoreHooks_IsErrorWithLine) {
+  const std::string message = error_of(
+      "hooks:\n"
+      "  p:\n    type: Probe\n    secret: \"abc\n"
+      "  q:\n    type: Probe\n    text: b\n");
+  expect_contains_all(message, {"hooks.yaml:4: hook 'p': key 'secret':", "double-quoted value", "no closing",
+                                "before line 5"});
+  EXPECT_EQ(message.find("abc"), std::string::npos) << message;  // the value may be a secret
+}
+
+TEST(ConfigQuotes, UnterminatedSingleQuote_BeforeMoreKeys_IsErrorWithLine) {
+  expect_contains_all(error_of("hooks:\n  p:\n    type: Probe\n    text: 'abc\n    number: 3\n"),
+                      {"hooks.yaml:4: hook 'p': key 'text':", "single-quoted value", "before line 5"});
+}
+
+TEST(ConfigQuotes, UnterminatedQuote_AtEndOfFile_IsError) {
+  expect_contains_all(error_of("hooks:\n  p:\n    type: Probe\n    text: \"abc\n"),
+                      {"hooks.yaml:4: hook 'p': key 'text':", "no closing"});
+}
+
+TEST(ConfigQuotes, UnterminatedQuote_AfterByteOrderMarkAndUtf8_IsError) {
+  expect_contains_all(error_of("\xEF\xBB\xBF# caf\xC3\xA9\nhooks:\n  p:\n    type: Probe\n    text: \"abc\n  "
+                               "q:\n    type: Probe\n"),
+                      {"hooks.yaml:5: hook 'p': key 'text':", "no closing"});
+}
+
+TEST(ConfigQuotes, MultiLineQuotedValues_IndentedFurther_AreAccepted) {
+  const Config config = parse(
+      "hooks:\n"
+      "  p:\n    type: Probe\n"
+      "    text: \"first\n      second \\\"q\\\"\n\n      third\"\n"
+      "    secret: 'it''s\n      two'\n"
+      "  q: {type: Probe, text: \"a\n     b\"}\n");
+  EXPECT_EQ(probe(config, "p").text, "first second \"q\"\nthird");
+  EXPECT_EQ(probe(config, "p").secret, "it's two");
+  EXPECT_EQ(probe(config, "q").text, "a b");
+}
+
+TEST(ConfigQuotes, JsonFile_StringsWithQuotesAndEscapes_AreAccepted) {
+  const Config config = parse("{\"hooks\": {\"p\": {\"type\": \"Probe\", \"text\": \"a \\\" b ' c\"}}}\n");
+  EXPECT_EQ(probe(config, "p").text, "a \" b ' c");
+}
+
+// --- paths -------------------------------------------------------------------------------------------------
+
+TEST(ConfigPaths, FileHookPath_RelativeToConfigFolder) {
+  const Config config =
+      parse("hooks:\n  sink:\n    type: FileHook\n    path: logs/out.jsonl\n", "/etc/eventhooks");
+  expect_contains_all(config.find("sink")->describe(), {"/etc/eventhooks/logs/out.jsonl"});
+}
+
+TEST(ConfigPaths, AbsolutePath_KeptAsWritten) {
+  const Config config =
+      parse("hooks:\n  sink:\n    type: FileHook\n    path: /var/log/out.jsonl\n", "/etc/eventhooks");
+  expect_contains_all(config.find("sink")->describe(), {"-> /var/log/out.jsonl"});
+}
+
 // --- interpolation ---------------------------------------------------------------------------------------
 
 TEST(ConfigInterpolation, SetVariable_IsSubstituted) {
@@ -410,7 +522,7 @@ TEST(ConfigSecrets, WebHookSecretFile_SignsWithItsKey) {
 
 // --- realms and enabled ----------------------------------------------------------------------------------
 
-TEST(ConfigRealms, ListOfRealms_AppliesSeedRule) {
+TEST(ConfigRealms, ListOfRealms_AppliesThePythonLibrarysRule) {
   const Config config = parse("hooks:\n  p:\n    type: Probe\n    realms: [outside, lab]\n");
   const HookPtr hook = config.find("p");
   EXPECT_TRUE(hook->allows(std::string_view("lab")));
@@ -603,7 +715,7 @@ TEST(ConfigValues, EmptyValue_CountsAsNotSet) {
 
 // --- registry and factory --------------------------------------------------------------------------------
 
-TEST(HookRegistry, WithBuiltins_HasTheSeedsHttpTypesAndFileHook) {
+TEST(HookRegistry, WithBuiltins_HasThePythonLibrarysHttpTypesAndFileHook) {
   const HookRegistry registry = HookRegistry::with_builtins();
   for (const char* type : {"WebHook", "MattermostWebHook", "DockerCloudWebHook", "FileHook"}) {
     EXPECT_TRUE(registry.contains(type)) << type;
@@ -628,7 +740,7 @@ TEST(HookRegistry, BuildWithoutLocator_NamesHookAndKey) {
   }
 }
 
-TEST(EventhookFactory, SeedWebhookKey_MakesWebHook) {
+TEST(EventhookFactory, PythonLibrarysWebhookKey_MakesWebHook) {
   const HookPtr hook =
       eventhook_factory("alarm", {{"type", "WebHook"}, {"webhook", "https://some.server.com/alarm"}});
   ASSERT_TRUE(hook);
@@ -651,7 +763,7 @@ TEST(EventhookFactory, UnknownType_ThrowsWithSuggestion) {
   }
 }
 
-TEST(EventhookFactory, SeedEnabledFlag_IsAccepted) {
+TEST(EventhookFactory, PythonLibrarysEnabledFlag_IsAccepted) {
   const HookPtr hook = eventhook_factory("x", {{"type", "FileHook"}, {"path", "/tmp/x"}, {"enabled", false}});
   EXPECT_FALSE(hook->enabled());
 }

@@ -70,7 +70,8 @@ TEST(Mime_NonAsciiSubject, IsEncodedInWordsThatSplitOnCharacterBoundaries) {
       "=?UTF-8?B?" + std::string("w6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6k=") + "?=");
 }
 
-// Found by fuzz/mime_fuzzer: folding at spaces cannot shorten a 1,000-character word below RFC 5322's line limit.
+// Found by fuzz/mime_fuzzer: folding at spaces cannot shorten a 1,000-character word below RFC 5322's line
+// limit.
 TEST(Mime_AsciiSubjectWithAWordTooLongToFold, IsEncodedSoNoLineExceeds998Characters) {
   auto message = sample();
   message.subject = "build " + std::string(1000, 'x') + " failed";

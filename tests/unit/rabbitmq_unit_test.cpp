@@ -1,5 +1,9 @@
 // RabbitMqHook without a broker: amqp:// URL parsing, redaction, rendering, construction errors, config keys.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -173,7 +177,7 @@ TEST(RabbitMqHook_Render, String_AsIsWithTextContentType) {
   EXPECT_EQ(m->content_type, "text/plain");
 }
 
-TEST(RabbitMqHook_Render, Properties_PersistentWithEventIdAndSeedDefaults) {
+TEST(RabbitMqHook_Render, Properties_PersistentWithEventIdAndThePythonLibrarysDefaults) {
   RabbitMqHook hook(minimal());
   const Event e = Event::make("rmq", "x");
   auto m = hook.render(e);
@@ -204,7 +208,37 @@ TEST(RabbitMqHook_Trigger, EmptyData_FailedWithoutConnecting) {
   EXPECT_EQ(out.error->code, ErrorCode::invalid_input);
 }
 
-TEST(RabbitMqConfig_Build, SeedKeys_DefaultsApplied) {
+// A loopback port that nothing listens on: bound, then closed.
+int closed_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// The password is masked where it stands (the URL's userinfo), not wherever its characters occur: a password
+// "1" must leave 127.0.0.1 alone, and "p" the scheme amqp.
+TEST(RabbitMqHook_Errors, ShortPassword_MaskedInUserinfoOnly) {
+  for (const std::string password : {"1", "p"}) {
+    RabbitMqOptions o{
+        .common = {.name = "rmq"},
+        .broker = {.host = "127.0.0.1", .port = closed_port(), .user = "bob", .password = password},
+        .timeouts = {.connect = std::chrono::seconds(2)}};
+    RabbitMqHook hook(o);
+    const Outcome out = hook.trigger("x");
+    ASSERT_TRUE(out.failed()) << out.detail();
+    const std::string expected = "amqp://bob:***@127.0.0.1:" + std::to_string(o.broker.port) + "/";
+    EXPECT_NE(out.error->message.find(expected), std::string::npos)
+        << "password '" << password << "': " << out.error->message;
+  }
+}
+
+TEST(RabbitMqConfig_Build, PythonLibrarysKeys_DefaultsApplied) {
   auto hook =
       eventhook_factory("rmq", {{"type", "RabbitMqHook"}, {"host", "mq"}, {"user", "u"}, {"password", "p"}});
   auto* rmq = dynamic_cast<RabbitMqHook*>(hook.get());

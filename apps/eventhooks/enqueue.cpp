@@ -1,0 +1,40 @@
+#include "enqueue.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+namespace eventhooks::cli {
+
+Result<std::shared_ptr<Outbox>> open_outbox_creating_folder(const OutboxConfig& config) {
+  const std::filesystem::path folder = std::filesystem::path(config.path).parent_path();
+  if (!folder.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(folder, ec);
+    if (ec) {
+      return Error::permanent(ErrorCode::config,
+                              "cannot create the outbox's folder '" + folder.string() + "': " + ec.message());
+    }
+  }
+  return open_sqlite_outbox({.path = config.path});
+}
+
+Result<std::vector<std::string>> enqueue_event(Outbox& outbox, const Config& config, const Event& event,
+                                               const std::vector<std::string>& only_hooks) {
+  std::optional<std::string_view> realm;
+  if (event.realm) realm = *event.realm;
+  std::vector<std::string> names;
+  for (const auto& entry : config.hooks) {
+    if (!entry.hook) continue;
+    if (!only_hooks.empty() &&
+        std::find(only_hooks.begin(), only_hooks.end(), entry.hook->name()) == only_hooks.end()) {
+      continue;
+    }
+    if (entry.hook->allows(realm)) names.push_back(entry.hook->name());
+  }
+  if (names.empty()) return names;
+  if (auto stored = outbox.enqueue(event, names); !stored) return stored.error();
+  return names;
+}
+
+}  // namespace eventhooks::cli
