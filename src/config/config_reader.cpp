@@ -6,6 +6,7 @@
 
 #include "config/located_error.hpp"
 #include "config/suggest.hpp"
+#include "core/text.hpp"
 #include "eventhooks/config.hpp"
 #include "eventhooks/redact.hpp"
 
@@ -53,13 +54,6 @@ std::optional<double> as_number(const nlohmann::json& v) {
     if (errno == 0 && end == s.c_str() + s.size() && std::isfinite(d)) return d;
   }
   return std::nullopt;
-}
-
-std::string trim(const std::string& s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return {};
-  const auto last = s.find_last_not_of(" \t\r\n");
-  return s.substr(first, last - first + 1);
 }
 
 // "hooks.yaml:12: hook 'x': " — where a key is, for the start of an error line.
@@ -214,7 +208,7 @@ std::vector<std::string> ConfigReader::string_list(std::string_view key) {
     while (start <= s.size()) {
       const std::size_t comma = s.find(',', start);
       std::string item =
-          trim(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+          detail::trim(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
       if (!item.empty()) out.push_back(std::move(item));
       if (comma == std::string::npos) break;
       start = comma + 1;
@@ -293,8 +287,7 @@ std::string ConfigReader::url(std::string_view key, bool required) {
   if (scheme_end == std::string::npos) {
     fail(key, "'" + redact_url(u) + "' is not a URL (expected http://host/... or https://host/...)");
   }
-  std::string scheme = u.substr(0, scheme_end);
-  for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string scheme = detail::to_lower(std::string_view(u).substr(0, scheme_end));
   if (scheme != "http" && scheme != "https") {
     fail(key, "'" + redact_url(u) + "' must use http or https, not '" + scheme + "'");
   }

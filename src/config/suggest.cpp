@@ -1,12 +1,13 @@
 #include "config/suggest.hpp"
 
 #include <algorithm>
-#include <cctype>
+
+#include "core/text.hpp"
 
 namespace eventhooks::detail {
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
-  auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  auto lower = [](char c) { return to_lower(c); };
   std::vector<std::size_t> row(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
@@ -44,7 +45,7 @@ bool is_likely_typo(std::string_view written, std::string_view meant) {
   if (d == 0) return written != meant;  // `URL` for `url`
   if (d == 1) return true;
   if (d != 2 || written.size() != meant.size()) return false;
-  auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  auto lower = [](char c) { return to_lower(c); };
   std::size_t first = 0;
   while (lower(written[first]) == lower(meant[first])) ++first;
   return first + 1 < written.size() && lower(written[first]) == lower(meant[first + 1]) &&

@@ -28,10 +28,24 @@ std::string redact_url(std::string_view url) {
 
 std::string scrub(std::string text, std::string_view secret) {
   if (secret.empty()) return text;
+  // A secret this long does not occur by chance: every occurrence is it, wherever it stands.
+  constexpr std::size_t kAlwaysMasked = 8;
+  auto opens = [](char c) { return c == ' ' || c == '\t' || c == '\'' || c == '"' || c == '=' || c == '('; };
+  auto closes = [](char c) {
+    return c == ' ' || c == '\t' || c == '\'' || c == '"' || c == ',' || c == ';' || c == ')' || c == '.';
+  };
   std::size_t pos = 0;
   while ((pos = text.find(secret, pos)) != std::string::npos) {
-    text.replace(pos, secret.size(), "***");
-    pos += 3;
+    const std::size_t end = pos + secret.size();
+    const char before = pos == 0 ? ' ' : text[pos - 1];
+    const char after = end == text.size() ? ' ' : text[end];
+    const bool userinfo = before == ':' && after == '@';
+    if (secret.size() >= kAlwaysMasked || userinfo || (opens(before) && closes(after))) {
+      text.replace(pos, secret.size(), "***");
+      pos += 3;
+    } else {
+      pos = end;
+    }
   }
   return text;
 }

@@ -12,10 +12,6 @@ namespace {
 
 constexpr std::string_view kSpace = " \t\r\n";
 
-char lower_char(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -39,13 +35,13 @@ std::string trim(std::string_view s) {
 
 std::string to_lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), lower_char);
+  std::transform(out.begin(), out.end(), out.begin(), [](char c) { return to_lower(c); });
   return out;
 }
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower_char(x) == lower_char(y); });
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return to_lower(x) == to_lower(y); });
 }
 
 std::string percent_encode(std::string_view s) {

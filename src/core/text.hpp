@@ -10,6 +10,9 @@ namespace eventhooks::detail {
 // Without leading and trailing spaces, tabs, CRs and LFs.
 std::string trim(std::string_view s);
 // ASCII lower case (header names, schemes, ini keys).
+inline char to_lower(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 std::string to_lower(std::string_view s);
 // ASCII case-insensitive equality.
 bool iequals(std::string_view a, std::string_view b) noexcept;

@@ -155,7 +155,7 @@ Result<Receipt> AwsSesEmailHook::interpret(const HttpRequest& /*request*/,
   const std::string type = ses_error_type(r, body);
   std::string message = ses_error_message(r, body);
   message = scrub(std::move(message), options_.secret_access_key);
-  Error e{ErrorCode::rejected, {}, false, r.status, {}};
+  Error e = Error::permanent(ErrorCode::rejected, {}, r.status);
   if (r.status == 429 || type == "TooManyRequestsException" || type == "Throttling" ||
       type == "ThrottlingException" || type == "LimitExceededException") {
     e.code = ErrorCode::throttled;

@@ -22,6 +22,7 @@
 
 #include "core/batch_scheduling.hpp"
 #include "eventhooks/logger.hpp"
+#include "eventhooks/redact.hpp"
 
 namespace eventhooks::detail {
 namespace {
@@ -45,54 +46,24 @@ timeval to_timeval(milliseconds ms) {
   return tv;
 }
 
-Error make_error(ErrorCode code, std::string message, bool retryable, std::optional<int> status = {}) {
-  return Error::of(code, std::move(message), retryable, status);
-}
-
 // rabbitmq-c status codes of socket_open / frame I/O, classified as DESIGN.md asks.
 Error error_from_status(int status, const std::string& what) {
   std::string text = what + ": " + amqp_error_string2(status);
   switch (status) {
-    case AMQP_STATUS_HOSTNAME_RESOLUTION_FAILED: return make_error(ErrorCode::dns, text, true);
-    case AMQP_STATUS_TIMEOUT: return make_error(ErrorCode::timeout, text, true);
+    case AMQP_STATUS_HOSTNAME_RESOLUTION_FAILED: return Error::of(ErrorCode::dns, text, true);
+    case AMQP_STATUS_TIMEOUT: return Error::of(ErrorCode::timeout, text, true);
     case AMQP_STATUS_SOCKET_ERROR:
-    case AMQP_STATUS_TCP_ERROR: return make_error(ErrorCode::connect, text, true);
+    case AMQP_STATUS_TCP_ERROR: return Error::of(ErrorCode::connect, text, true);
     case AMQP_STATUS_CONNECTION_CLOSED:
     case AMQP_STATUS_HEARTBEAT_TIMEOUT:
-    case AMQP_STATUS_SOCKET_CLOSED: return make_error(ErrorCode::unavailable, text, true);
+    case AMQP_STATUS_SOCKET_CLOSED: return Error::of(ErrorCode::unavailable, text, true);
     case AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED:
     case AMQP_STATUS_SSL_PEER_VERIFY_FAILED:
     case AMQP_STATUS_SSL_CONNECTION_FAILED:
     case AMQP_STATUS_SSL_SET_ENGINE_FAILED:
-    case AMQP_STATUS_SSL_ERROR: return make_error(ErrorCode::tls, text, false);
-    default: return make_error(ErrorCode::protocol, text, true);
+    case AMQP_STATUS_SSL_ERROR: return Error::of(ErrorCode::tls, text, false);
+    default: return Error::of(ErrorCode::protocol, text, true);
   }
-}
-
-// A broker's reply text may quote what it was sent. Masks `secret` where it stands as a value: a URL's
-// userinfo (`:secret@`), a quoted value ('secret' or "secret"), or a word of its own. Never inside a longer
-// word or number: a password "1" must not turn 127.0.0.1 into ***27.0.0.***, nor "p" amqp into amq***.
-// Everything else in an error is built from parts that hold no secret (AmqpEndpoint::redacted_url()).
-std::string mask_in_reply(std::string text, std::string_view secret) {
-  if (secret.empty()) return text;
-  auto opens = [](char c) { return c == ' ' || c == '\t' || c == '\'' || c == '"' || c == '=' || c == '('; };
-  auto closes = [](char c) {
-    return c == ' ' || c == '\t' || c == '\'' || c == '"' || c == ',' || c == ';' || c == ')' || c == '.';
-  };
-  std::size_t pos = 0;
-  while ((pos = text.find(secret, pos)) != std::string::npos) {
-    const std::size_t end = pos + secret.size();
-    const char before = pos == 0 ? ' ' : text[pos - 1];
-    const char after = end == text.size() ? ' ' : text[end];
-    const bool userinfo = before == ':' && after == '@';
-    if (userinfo || (opens(before) && closes(after))) {
-      text.replace(pos, secret.size(), "***");
-      pos += 3;
-    } else {
-      pos = end;
-    }
-  }
-  return text;
 }
 
 // A broker's connection.close / channel.close reply code and text (already masked) as an Error.
@@ -100,14 +71,14 @@ Error error_from_close(int code, const std::string& text, const std::string& wha
   std::string message = what + ": broker closed the " + (connection ? "connection" : "channel") + " with " +
                         std::to_string(code) + " " + text;
   switch (code) {
-    case 403: return make_error(ErrorCode::auth, std::move(message), false, code);  // ACCESS_REFUSED
-    case 404:                                                                       // NOT_FOUND (exchange)
-    case 530:                                                                       // NOT_ALLOWED (vhost)
-      return make_error(ErrorCode::config, std::move(message), false, code);
-    case 320: return make_error(ErrorCode::unavailable, std::move(message), true, code);  // CONNECTION_FORCED
-    case 311:                                                                             // CONTENT_TOO_LARGE
-    case 406: return make_error(ErrorCode::rejected, std::move(message), false, code);  // PRECONDITION_FAILED
-    default: return make_error(ErrorCode::protocol, std::move(message), code < 500, code);
+    case 403: return Error::of(ErrorCode::auth, std::move(message), false, code);  // ACCESS_REFUSED
+    case 404:                                                                      // NOT_FOUND (exchange)
+    case 530:                                                                      // NOT_ALLOWED (vhost)
+      return Error::of(ErrorCode::config, std::move(message), false, code);
+    case 320: return Error::of(ErrorCode::unavailable, std::move(message), true, code);  // CONNECTION_FORCED
+    case 311:                                                                            // CONTENT_TOO_LARGE
+    case 406: return Error::of(ErrorCode::rejected, std::move(message), false, code);  // PRECONDITION_FAILED
+    default: return Error::of(ErrorCode::protocol, std::move(message), code < 500, code);
   }
 }
 
@@ -116,8 +87,7 @@ std::optional<Error> error_from_reply(const amqp_rpc_reply_t& reply, const std::
                                       std::string_view password) {
   switch (reply.reply_type) {
     case AMQP_RESPONSE_NORMAL: return std::nullopt;
-    case AMQP_RESPONSE_NONE:
-      return make_error(ErrorCode::protocol, what + ": no reply from the broker", true);
+    case AMQP_RESPONSE_NONE: return Error::of(ErrorCode::protocol, what + ": no reply from the broker", true);
     case AMQP_RESPONSE_LIBRARY_EXCEPTION: {
       Error e = error_from_status(reply.library_error, what);
       return e;
@@ -125,16 +95,15 @@ std::optional<Error> error_from_reply(const amqp_rpc_reply_t& reply, const std::
     case AMQP_RESPONSE_SERVER_EXCEPTION:
       if (reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
         const auto* m = static_cast<const amqp_connection_close_t*>(reply.reply.decoded);
-        return error_from_close(m->reply_code, mask_in_reply(string_of(m->reply_text), password), what, true);
+        return error_from_close(m->reply_code, scrub(string_of(m->reply_text), password), what, true);
       }
       if (reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
         const auto* m = static_cast<const amqp_channel_close_t*>(reply.reply.decoded);
-        return error_from_close(m->reply_code, mask_in_reply(string_of(m->reply_text), password), what,
-                                false);
+        return error_from_close(m->reply_code, scrub(string_of(m->reply_text), password), what, false);
       }
-      return make_error(ErrorCode::protocol, what + ": unexpected reply from the broker", true);
+      return Error::of(ErrorCode::protocol, what + ": unexpected reply from the broker", true);
   }
-  return make_error(ErrorCode::internal, what + ": unknown rpc reply", false);
+  return Error::of(ErrorCode::internal, what + ": unknown rpc reply", false);
 }
 
 // One message handed to the I/O thread by a caller, and how the caller learns what became of it.
@@ -179,9 +148,7 @@ struct AmqpPublisher::State {
   explicit State(AmqpPublisherOptions o) : opt(std::move(o)), where(opt.endpoint.redacted_url()) {}
 
   // A broker's text, safe to quote in an error or a log line.
-  std::string reply_text(amqp_bytes_t text) const {
-    return mask_in_reply(string_of(text), opt.endpoint.password);
-  }
+  std::string reply_text(amqp_bytes_t text) const { return scrub(string_of(text), opt.endpoint.password); }
   std::optional<Error> rpc_error(const amqp_rpc_reply_t& reply, const std::string& what) const {
     return error_from_reply(reply, what, opt.endpoint.password);
   }
@@ -197,10 +164,10 @@ struct AmqpPublisher::State {
     const AmqpEndpoint& ep = opt.endpoint;
     const std::string what = "connect to " + where;
     conn = amqp_new_connection();
-    if (conn == nullptr) return make_error(ErrorCode::internal, what + ": out of memory", true);
+    if (conn == nullptr) return Error::of(ErrorCode::internal, what + ": out of memory", true);
     amqp_socket_t* socket = ep.tls ? amqp_ssl_socket_new(conn) : amqp_tcp_socket_new(conn);
     if (socket == nullptr)
-      return fail_connect(make_error(ErrorCode::internal, what + ": cannot make a socket", false));
+      return fail_connect(Error::of(ErrorCode::internal, what + ": cannot make a socket", false));
     if (ep.tls) {
       // TLS 1.2 or later, peer and host name verified unless the user turned verification off.
       amqp_ssl_socket_set_ssl_versions(socket, AMQP_TLSv1_2, AMQP_TLSvLATEST);
@@ -209,14 +176,14 @@ struct AmqpPublisher::State {
       if (!ep.tls_options.ca_file.empty() &&
           amqp_ssl_socket_set_cacert(socket, ep.tls_options.ca_file.c_str()) != AMQP_STATUS_OK) {
         return fail_connect(
-            make_error(ErrorCode::tls, what + ": cannot read ca_file " + ep.tls_options.ca_file, false));
+            Error::of(ErrorCode::tls, what + ": cannot read ca_file " + ep.tls_options.ca_file, false));
       }
       if (!ep.tls_options.cert_file.empty()) {
         const std::string& key =
             ep.tls_options.key_file.empty() ? ep.tls_options.cert_file : ep.tls_options.key_file;
         if (amqp_ssl_socket_set_key(socket, ep.tls_options.cert_file.c_str(), key.c_str()) !=
             AMQP_STATUS_OK) {
-          return fail_connect(make_error(ErrorCode::tls, what + ": cannot read cert_file/key_file", false));
+          return fail_connect(Error::of(ErrorCode::tls, what + ": cannot read cert_file/key_file", false));
         }
       }
     }
@@ -244,9 +211,9 @@ struct AmqpPublisher::State {
       // "refused".
       if (login.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
           login.library_error == AMQP_STATUS_CONNECTION_CLOSED) {
-        e = make_error(ErrorCode::auth,
-                       what + ": the broker closed the connection during login (wrong user or password?)",
-                       false);
+        e = Error::of(ErrorCode::auth,
+                      what + ": the broker closed the connection during login (wrong user or password?)",
+                      false);
       }
       return fail_connect(std::move(*e));
     }
@@ -325,7 +292,7 @@ struct AmqpPublisher::State {
   void lose_connection(const Error& cause) {
     logger()->warn("{}: connection lost: {}", opt.log_name, cause.to_string());
     drop_connection();
-    const Error e = make_error(
+    const Error e = Error::of(
         ErrorCode::unavailable,
         "connection to " + where + " lost before the broker confirmed: " + cause.message, true, cause.status);
     for (auto& [tag, p] : inflight) p->finish(e);
@@ -380,8 +347,8 @@ struct AmqpPublisher::State {
     const int status = amqp_basic_publish(conn, kChannel, bytes_of(m.exchange), bytes_of(m.routing_key),
                                           m.mandatory ? 1 : 0, 0, &props, bytes_of(m.body));
     if (status != AMQP_STATUS_OK) {
-      p->finish(make_error(ErrorCode::unavailable, "publish to " + where + ": " + amqp_error_string2(status),
-                           true));
+      p->finish(
+          Error::of(ErrorCode::unavailable, "publish to " + where + ": " + amqp_error_string2(status), true));
       lose_connection(error_from_status(status, "publish"));
       return;
     }
@@ -410,7 +377,7 @@ struct AmqpPublisher::State {
     }
     for (auto& p : batch) {
       if (conn == nullptr) {
-        p->finish(make_error(ErrorCode::unavailable, "connection to " + where + " lost", true));
+        p->finish(Error::of(ErrorCode::unavailable, "connection to " + where + " lost", true));
         continue;
       }
       publish_one(p);
@@ -447,7 +414,7 @@ struct AmqpPublisher::State {
     }
     for (auto it = begin; it != end; ++it) {
       it->second->finish(
-          make_error(ErrorCode::rejected, "broker refused the message (basic.nack) on " + where, true));
+          Error::of(ErrorCode::rejected, "broker refused the message (basic.nack) on " + where, true));
     }
     inflight.erase(begin, end);
   }
@@ -477,11 +444,11 @@ struct AmqpPublisher::State {
     }
     for (auto& [tag, p] : inflight) {
       if (!p->returned && p->message.message_id == message_id) {
-        p->returned = make_error(ErrorCode::rejected,
-                                 "broker returned the message as unroutable (" + std::to_string(code) + " " +
-                                     text + "): exchange '" + p->message.exchange + "', routing key '" +
-                                     p->message.routing_key + "'",
-                                 false, code);
+        p->returned = Error::of(ErrorCode::rejected,
+                                "broker returned the message as unroutable (" + std::to_string(code) + " " +
+                                    text + "): exchange '" + p->message.exchange + "', routing key '" +
+                                    p->message.routing_key + "'",
+                                false, code);
         break;
       }
     }
@@ -505,8 +472,8 @@ struct AmqpPublisher::State {
         blamed = true;
         p->finish(cause);
       } else {
-        p->finish(make_error(ErrorCode::unavailable,
-                             "channel closed by the broker before the confirm (" + text + ")", true));
+        p->finish(Error::of(ErrorCode::unavailable,
+                            "channel closed by the broker before the confirm (" + text + ")", true));
       }
     }
     inflight.clear();
@@ -529,7 +496,7 @@ struct AmqpPublisher::State {
       }
       case AMQP_BASIC_RETURN_METHOD:
         if (!handle_return(*static_cast<const amqp_basic_return_t*>(m.decoded))) {
-          lose_connection(make_error(ErrorCode::protocol, "malformed basic.return", true));
+          lose_connection(Error::of(ErrorCode::protocol, "malformed basic.return", true));
         }
         break;
       case AMQP_CHANNEL_CLOSE_METHOD:
@@ -572,7 +539,7 @@ struct AmqpPublisher::State {
     const auto now = Clock::now();
     // In tag order deadlines only grow, so the expired ones are a prefix.
     while (!inflight.empty() && inflight.begin()->second->deadline <= now) {
-      inflight.begin()->second->finish(make_error(
+      inflight.begin()->second->finish(Error::of(
           ErrorCode::timeout,
           "no confirm from " + where + " within " + std::to_string(opt.timeout.count()) + " ms", true));
       inflight.erase(inflight.begin());
@@ -629,7 +596,7 @@ struct AmqpPublisher::State {
       std::lock_guard lock(mu);
       rest.swap(queue);
     }
-    const Error closed = make_error(ErrorCode::unavailable, "publisher to " + where + " was closed", true);
+    const Error closed = Error::of(ErrorCode::unavailable, "publisher to " + where + " was closed", true);
     for (auto& p : rest) p->finish(closed);
     for (auto& [tag, p] : inflight) p->finish(closed);
     inflight.clear();
@@ -665,7 +632,7 @@ void AmqpPublisher::publish_async(const AmqpMessage& message, std::function<void
   {
     std::lock_guard lock(state_->mu);
     if (state_->stopping) {
-      p->finish(make_error(ErrorCode::unavailable, "publisher is closing", true));
+      p->finish(Error::of(ErrorCode::unavailable, "publisher is closing", true));
       return;
     }
     state_->queue.push_back(p);
@@ -682,7 +649,7 @@ Result<Receipt> AmqpPublisher::publish(const AmqpMessage& message) {
   // against a bug there, so that a caller never hangs.
   const auto bound = state_->opt.connect_timeout * 3 + state_->opt.timeout + milliseconds(5'000);
   if (future.wait_for(bound) != std::future_status::ready) {
-    return make_error(ErrorCode::timeout, "no answer from the AMQP publisher for " + state_->where, true);
+    return Error::of(ErrorCode::timeout, "no answer from the AMQP publisher for " + state_->where, true);
   }
   return future.get();
 }

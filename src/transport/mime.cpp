@@ -110,10 +110,6 @@ std::string hex64(std::uint64_t v) {
   return out;
 }
 
-Error invalid(std::string message) {
-  return Error::permanent(ErrorCode::invalid_input, std::move(message));
-}
-
 }  // namespace
 
 std::string address_problem(std::string_view address) {
@@ -175,16 +171,19 @@ Result<void> validate_address(std::string_view what, std::string_view address) {
     else
       shown += c;
   }
-  return invalid(std::string(what) + " address '" + shown + "' " + problem);
+  return Error::permanent(ErrorCode::invalid_input,
+                          std::string(what) + " address '" + shown + "' " + problem);
 }
 
 Result<void> validate_header_value(std::string_view what, std::string_view value) {
   for (char c : value) {
     if (c == '\r' || c == '\n') {
-      return invalid(std::string(what) +
-                     " contains a line break (CR or LF), refused to prevent header injection");
+      return Error::permanent(
+          ErrorCode::invalid_input,
+          std::string(what) + " contains a line break (CR or LF), refused to prevent header injection");
     }
-    if (c == '\0') return invalid(std::string(what) + " contains a NUL character");
+    if (c == '\0')
+      return Error::permanent(ErrorCode::invalid_input, std::string(what) + " contains a NUL character");
   }
   return {};
 }
@@ -328,7 +327,7 @@ std::string make_message_id(std::string_view event_id, std::string_view hook_nam
 
 Result<std::string> build_mime(const EmailMessage& message) {
   if (auto r = validate_address("sender", message.sender); !r) return r.error();
-  if (message.recipients.empty()) return invalid("no recipients");
+  if (message.recipients.empty()) return Error::permanent(ErrorCode::invalid_input, "no recipients");
   for (const auto& rcpt : message.recipients) {
     if (auto r = validate_address("recipient", rcpt); !r) return r.error();
   }

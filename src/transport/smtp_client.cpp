@@ -246,7 +246,7 @@ Result<Receipt> SmtpClient::conclude(Handle& h, CURLcode rc, std::size_t recipie
   const std::string where = describe();
 
   auto fail = [&](ErrorCode ec, std::string text, bool retryable) -> Result<Receipt> {
-    Error e{ec, std::move(text), retryable, {}, {}};
+    Error e = Error::of(ec, std::move(text), retryable);
     if (code > 0) e.status = code;
     return e;
   };

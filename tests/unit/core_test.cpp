@@ -133,8 +133,24 @@ TEST(Redact, UrlPasswordAndQueryAreMasked) {
   EXPECT_EQ(eventhooks::redact_url("https://h/p"), "https://h/p");
 }
 
-TEST(Redact, ScrubRemovesEverySecretOccurrence) {
+TEST(Redact, ScrubMasksEveryOccurrenceThatStandsAsAValue) {
   EXPECT_EQ(eventhooks::scrub("a pw b pw", "pw"), "a *** b ***");
+  EXPECT_EQ(eventhooks::scrub("login 'pw' refused, password=pw.", "pw"),
+            "login '***' refused, password=***.");
+  EXPECT_EQ(eventhooks::scrub("amqp://u:pw@host", "pw"), "amqp://u:***@host");
+}
+
+// A short secret inside a longer word is left alone: masking it would garble the message, not protect it.
+TEST(Redact, ScrubShortSecretInsideAWord_LeftAsItIs) {
+  EXPECT_EQ(eventhooks::scrub("connect to 127.0.0.1 refused", "1"), "connect to 127.0.0.1 refused");
+  EXPECT_EQ(eventhooks::scrub("amqp://host", "p"), "amqp://host");
+  EXPECT_EQ(eventhooks::scrub("SMTP 535 auth failed for bob", "bo"), "SMTP 535 auth failed for bob");
+}
+
+// A long secret is masked wherever it stands: in free text nothing tells where a value starts.
+TEST(Redact, ScrubLongSecret_MaskedEvenInsideAWord) {
+  EXPECT_EQ(eventhooks::scrub("user:hunter2-xyz rejected", "hunter2-xyz"), "user:*** rejected");
+  EXPECT_EQ(eventhooks::scrub("tokenAKIAEXAMPLE1234", "AKIAEXAMPLE1234"), "token***");
   EXPECT_EQ(eventhooks::mask("x"), "***");
   EXPECT_EQ(eventhooks::mask(""), "");
 }
