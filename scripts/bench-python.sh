@@ -13,7 +13,7 @@ work=$(mktemp -d)
 trap 'kill_pidfile "$work/nginx.pid"; rm -rf "$work"' EXIT
 
 url=$(start_nginx_sink "$work")
-body='{"event": "deploy_finished", "service": "api", "ok": true, "host": "web-01", "duration_ms": 8123}'
+body=$(bench_body)
 printf '%s' "$body" >"$work/body.json"
 py() { PYTHONPATH="$build/python" /usr/bin/python3 "$root/bench/python_webhook.py" "$@"; }
 
