@@ -273,3 +273,14 @@ def test_interpreterExit_withDeliveriesInFlight_doesNotHang(sink):
     assert r.returncode == 0, r.stderr[-2000:]
     assert "main done" in r.stdout
     assert "INFO:EventHooks:WebHook 'exit' delivered event" in r.stdout
+
+
+def test_emailSubject_headerInjection_raisesValueErrorAndKeepsTheSubject():
+    from eventhooks.eventhooks import SimpleEmailHook
+
+    hook = SimpleEmailHook("mail", host="127.0.0.1", port=25, sender="a@example.com",
+                           recipients="b@example.com, c@example.com", tls=False)
+    assert hook.email.recipients == ["b@example.com", "c@example.com"]
+    with pytest.raises(ValueError):
+        hook.email.subject = "hi\r\nBcc: victim@example.com"
+    assert hook.email.subject == "mail"
