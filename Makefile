@@ -3,7 +3,7 @@ JOBS ?= $(shell nproc)
 CLI := build/release/eventhooks
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build run test bench fuzz format lint install clean
+.PHONY: all deps build run test bench fuzz format lint install python clean
 
 all: build
 
@@ -39,6 +39,15 @@ lint: build
 
 install: build
 	cmake --install build/release $(if $(PREFIX),--prefix $(PREFIX),)
+
+# The Python package (docs/python.md): into the active virtualenv, else into build/venv (Debian's python3 with its
+# packages visible); Debian's own python3 refuses pip installs outside a virtualenv. Nothing from a package index.
+PYTHON_ENV ?= $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),build/venv)
+python: deps
+	@[ -x $(PYTHON_ENV)/bin/python ] || /usr/bin/python3 -m venv --system-site-packages $(PYTHON_ENV)
+	CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(PYTHON_ENV)/bin/python -m pip install --no-build-isolation --no-index \
+	  --no-deps $(PIP_FLAGS) .
+	@echo "installed into $(PYTHON_ENV): $(PYTHON_ENV)/bin/python -c 'import eventhooks'"
 
 clean:
 	rm -rf build

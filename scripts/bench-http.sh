@@ -15,7 +15,7 @@ trap 'kill_pidfile "$work/nginx.pid"; rm -rf "$work"' EXIT
 
 url=$(start_nginx_sink "$work")
 
-body='{"event": "deploy_finished", "service": "api", "ok": true, "host": "web-01", "duration_ms": 8123}'
+body=$(bench_body)
 printf '%s' "$body" >"$work/body.json"
 cat >"$work/post.lua" <<LUA
 wrk.method = "POST"

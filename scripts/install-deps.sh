@@ -16,9 +16,15 @@ test_pkgs=(
   clang-format clang-tidy sqlite3 procps time
   clang libclang-rt-14-dev
 )
+# The Python module (python/, docs/python.md): pybind11 and its tests and build backend, all from Debian (no
+# Python package index is needed or used); python3-requests for the benchmark's pure-Python reference.
+python_pkgs=(
+  python3-dev python3-pybind11 pybind11-dev python3-pytest python3-setuptools python3-wheel python3-pip python3-venv
+  python3-requests
+)
 
 missing=()
-for p in "${build_pkgs[@]}" "${test_pkgs[@]}"; do
+for p in "${build_pkgs[@]}" "${test_pkgs[@]}" "${python_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 # Node from another source (nvm, a tarball) is fine: don't fight it with Debian's.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: build, start the test servers, run the whole suite in release and under ASan+UBSan, the delivery
-# engine's threaded unit tests under TSan, stop the servers, then every fuzz target for 30 s.
+# `make test`: build, start the test servers, run the whole suite in release (then the Python module's pytest
+# suite) and under ASan+UBSan, the delivery engine's threaded unit tests under TSan, stop the servers, then every
+# fuzz target for 30 s.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -22,6 +23,8 @@ source build/test-servers/env.sh
 status=0
 echo "== release =="
 ctest --preset release -j "$jobs" || status=1
+echo "== python: the module (build/release/python) against the same servers, with Debian's python3 =="
+PYTHONPATH=build/release/python /usr/bin/python3 -m pytest -q -p no:cacheprovider python/tests || status=1
 echo "== asan+ubsan =="
 ctest --preset asan -j "$jobs" -LE package || status=1
 echo "== tsan: dispatcher, outboxes, retry policy, transport I/O threads, hook lifetime =="

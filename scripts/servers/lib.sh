@@ -47,6 +47,11 @@ CONF
   echo "http://127.0.0.1:$port/hook"
 }
 
+# The JSON body every WebHook benchmark posts (bench-http.sh, bench-python.sh), so their figures compare.
+bench_body() {
+  printf '%s' '{"event": "deploy_finished", "service": "api", "ok": true, "host": "web-01", "duration_ms": 8123}'
+}
+
 # Median of the numbers given as arguments (benchmarks report the median of alternating rounds).
 median_of() {
   printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'

@@ -7,8 +7,11 @@
 
 namespace eventhooks {
 namespace {
-std::mutex g_mutex;
-std::shared_ptr<spdlog::logger> g_logger;  // the one piece of global state: the library's logger
+// The one piece of global state: the library's logger. Never destroyed: threads the process did not stop
+// before exit (an HTTP client's I/O thread whose hook is still referenced, as by a Python daemon thread) may
+// still log while static objects are destroyed, and must not find the logger gone.
+std::mutex& g_mutex = *new std::mutex;                                             // NOLINT
+std::shared_ptr<spdlog::logger>& g_logger = *new std::shared_ptr<spdlog::logger>;  // NOLINT
 }  // namespace
 
 std::shared_ptr<spdlog::logger> logger() {
