@@ -11,6 +11,7 @@
 #include "eventhooks/hooks/email.hpp"
 #include "eventhooks/hooks/file_hook.hpp"
 #include "eventhooks/hooks/http_hook.hpp"
+#include "eventhooks/hooks/notify.hpp"
 #include "eventhooks/hooks/rabbitmq.hpp"
 #include "eventhooks/hooks/webhook.hpp"
 #include "eventhooks/http.hpp"

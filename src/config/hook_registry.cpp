@@ -11,6 +11,7 @@ namespace eventhooks {
 HookRegistry HookRegistry::with_builtins() {
   HookRegistry registry;
   detail::register_http_hook_types(registry);
+  detail::register_notify_hook_types(registry);
   detail::register_file_hook_type(registry);
   detail::register_rabbitmq_hook_type(registry);
   detail::register_email_hook_types(registry);

@@ -10,17 +10,16 @@
 #include "eventhooks/hooks/webhook.hpp"
 
 namespace eventhooks::detail {
-namespace {
 
-// The transport keys every HTTP hook takes: timeouts and TLS.
 HttpHookOptions read_http_options(ConfigReader& keys) {
   return HttpHookOptions{.timeouts = keys.timeouts(HttpHookOptions{}.timeouts), .tls = keys.tls()};
 }
 
-// A secret read from `key_file` is reported at that key.
 std::string secret_key_name(ConfigReader& keys, const std::string& key) {
   return keys.has(key + "_file") ? key + "_file" : key;
 }
+
+namespace {
 
 HookPtr build_webhook(HookCommon common, ConfigReader& keys) {
   // The Python eventhooks library called the URL `webhook`; both are accepted, never both at once, because
@@ -59,12 +58,7 @@ HookPtr build_mattermost(HookCommon common, ConfigReader& keys) {
       .icon_emoji = keys.optional_string("icon_emoji"),
       .http = read_http_options(keys),
   };
-  try {
-    return std::make_shared<MattermostWebHook>(std::move(options));
-  } catch (const ConfigError& e) {
-    if (e.key() == "token") keys.fail(secret_key_name(keys, "token"), e.problem());
-    throw;
-  }
+  return construct_hook<MattermostWebHook>(keys, std::move(options), {"token"});
 }
 
 HookPtr build_docker_cloud(HookCommon common, ConfigReader& keys) {
@@ -78,12 +72,7 @@ HookPtr build_docker_cloud(HookCommon common, ConfigReader& keys) {
       .base_url = keys.has("base_url") ? keys.url("base_url", true) : defaults.base_url,
       .http = read_http_options(keys),
   };
-  try {
-    return std::make_shared<DockerCloudWebHook>(std::move(options));
-  } catch (const ConfigError& e) {
-    if (e.key() == "source" || e.key() == "trigger") keys.fail(secret_key_name(keys, e.key()), e.problem());
-    throw;
-  }
+  return construct_hook<DockerCloudWebHook>(keys, std::move(options), {"source", "trigger"});
 }
 
 }  // namespace

@@ -9,66 +9,15 @@
 
 #include "core/text.hpp"
 #include "eventhooks/redact.hpp"
+#include "hooks/http_checks.hpp"
 #include "transport/signing.hpp"
 
 namespace eventhooks {
-namespace {
-
-// RFC 9110 token characters: anything else in a header name would let a config smuggle a second header.
-bool valid_header_name(std::string_view name) {
-  if (name.empty()) return false;
-  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
-    return std::isalnum(c) != 0 ||
-           std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-  });
-}
-
-// The one check of configured headers (a config file's builder relies on it too).
-void check_headers(const std::string& who, const Headers& headers) {
-  for (const auto& [name, value] : headers) {
-    if (!valid_header_name(name)) {
-      throw ConfigError(who, "headers",
-                        "'" + name +
-                            "' is not a valid header name (only RFC 9110 token characters: no spaces, "
-                            "colons or line breaks)");
-    }
-    if (value.find_first_of("\r\n") != std::string::npos || value.find('\0') != std::string::npos) {
-      throw ConfigError(who, "headers." + name, "must not contain a line break (header injection refused)");
-    }
-  }
-}
-
-// Tokens and ids that become one segment of a URL path: a '/' or '?' in them would send the request
-// elsewhere.
-void check_path_segment(const std::string& who, const char* key, const std::string& value) {
-  if (value.empty()) throw ConfigError(who, key, "missing");
-  if (value.find_first_of("/?#\r\n \t") != std::string::npos) {
-    throw ConfigError(who, key, "must not contain '/', '?', '#', spaces or line breaks");
-  }
-}
-
-std::string strip_trailing_slashes(std::string s) {
-  while (!s.empty() && s.back() == '/') s.pop_back();
-  return s;
-}
-
-void require_http_url(const std::string& who, const char* key, const std::string& url) {
-  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
-    throw ConfigError(who, key, "must be an http:// or https:// URL, got '" + redact_url(url) + "'");
-  }
-  if (url.find_first_of("\r\n \t") != std::string::npos) {
-    throw ConfigError(who, key, "must not contain spaces or line breaks");
-  }
-}
-
-// Every HTTP hook's request carries the event id, the idempotency key of docs/architecture.md: the same on
-// every attempt, so a receiver can drop the duplicates that at-least-once delivery allows.
-void add_json_body_headers(HttpRequest& request, const Event& event) {
-  request.headers.emplace_back("Content-Type", "application/json");
-  request.headers.emplace_back("webhook-id", event.id);
-}
-
-}  // namespace
+using detail::add_json_body_headers;
+using detail::check_headers;
+using detail::check_path_segment;
+using detail::require_http_url;
+using detail::strip_trailing_slashes;
 
 // ---------------------------------------------------------------------------------------------- WebHook
 
