@@ -22,5 +22,6 @@
 #include "eventhooks/realms.hpp"
 #include "eventhooks/redact.hpp"
 #include "eventhooks/retry.hpp"
+#include "eventhooks/service_url.hpp"
 #include "eventhooks/timeouts.hpp"
 #include "eventhooks/tls.hpp"

@@ -101,12 +101,17 @@ class EVENTHOOKS_EXPORT HookRegistry {
   bool contains(std::string_view type) const;
   std::vector<std::string> types() const;
 
-  // Builds one hook from its dict: {"type": ..., "realms": [...], "enabled": ..., <type's keys>}.
-  // Throws ConfigError (unknown type with the nearest name suggested, unknown key, missing key, bad value).
+  // Builds one hook from its dict: {"type": ..., "realms": [...], "enabled": ..., <type's keys>}, or, without
+  // a type, from a service URL: {"url": "ntfy://host/topic", "realms": [...], <keys overriding the URL's>}
+  // (docs/urls.md). Throws ConfigError (unknown type with the nearest name suggested, unknown key, missing
+  // key, bad value).
   HookPtr build(const std::string& name, const nlohmann::json& config,
                 const ConfigReader::Locator& locate = {}, const nlohmann::json* defaults = nullptr) const;
 
  private:
+  HookPtr build_from_service_url(const std::string& name, const nlohmann::json& config, ConfigReader& keys,
+                                 const ConfigReader::Locator& locate, const nlohmann::json* defaults) const;
+
   std::map<std::string, HookBuilder, std::less<>> builders_;
 };
 
