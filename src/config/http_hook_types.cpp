@@ -21,6 +21,14 @@ std::string secret_key_name(ConfigReader& keys, const std::string& key) {
 
 namespace {
 
+// `body:` as written (a mapping or list of templates); the hook checks every template and names its key.
+nlohmann::ordered_json body_template(ConfigReader& keys) {
+  const nlohmann::json* raw = keys.raw("body");
+  if (raw == nullptr || raw->is_null()) return nullptr;
+  if (!raw->is_object() && !raw->is_array()) keys.fail("body", "must be a mapping (or a list) of templates");
+  return nlohmann::ordered_json::parse(raw->dump());
+}
+
 HookPtr build_webhook(HookCommon common, ConfigReader& keys) {
   // The Python eventhooks library called the URL `webhook`; both are accepted, never both at once, because
   // two URLs in one hook would leave the reader guessing which one is used.
@@ -36,6 +44,7 @@ HookPtr build_webhook(HookCommon common, ConfigReader& keys) {
       .url = keys.url(url_key, true),
       .headers = keys.string_map("headers"),
       .secret = keys.secret("secret", false),
+      .body = body_template(keys),
       .http = read_http_options(keys),
   };
   try {
@@ -56,6 +65,7 @@ HookPtr build_mattermost(HookCommon common, ConfigReader& keys) {
       .channel = keys.optional_string("channel"),
       .icon_url = keys.optional_string("icon_url"),
       .icon_emoji = keys.optional_string("icon_emoji"),
+      .message = keys.optional_string("message"),
       .http = read_http_options(keys),
   };
   return construct_hook<MattermostWebHook>(keys, std::move(options), {"token"});

@@ -30,6 +30,7 @@ HookPtr build_slack(HookCommon common, ConfigReader& keys) {
       .icon_url = keys.optional_string("icon_url"),
       .icon_emoji = keys.optional_string("icon_emoji"),
       .channel = keys.optional_string("channel"),
+      .message = keys.optional_string("message"),
       .http = read_http_options(keys),
   };
   return construct_hook<SlackWebHook>(keys, std::move(options), {"url"});
@@ -42,6 +43,7 @@ HookPtr build_discord(HookCommon common, ConfigReader& keys) {
       .username = keys.optional_string("username"),
       .avatar_url = keys.optional_string("avatar_url"),
       .title = keys.optional_string("title"),
+      .message = keys.optional_string("message"),
       .http = read_http_options(keys),
   };
   return construct_hook<DiscordWebHook>(keys, std::move(options), {"url"});
@@ -52,6 +54,7 @@ HookPtr build_teams(HookCommon common, ConfigReader& keys) {
       .common = std::move(common),
       .url = keys.secret_url("url", true),
       .title = keys.optional_string("title"),
+      .message = keys.optional_string("message"),
       .http = read_http_options(keys),
   };
   return construct_hook<TeamsWebHook>(keys, std::move(options), {"url"});
@@ -72,6 +75,7 @@ HookPtr build_telegram(HookCommon common, ConfigReader& keys) {
       .chat_id = std::move(chat_id),
       .parse_mode = keys.optional_string("parse_mode"),
       .disable_notification = keys.optional_bool("disable_notification", false),
+      .message = keys.optional_string("message"),
       .base_url = keys.has("base_url") ? keys.url("base_url", true) : defaults.base_url,
       .http = read_http_options(keys),
   };
@@ -106,6 +110,7 @@ HookPtr build_ntfy(HookCommon common, ConfigReader& keys) {
       .token = keys.secret("token", false),
       .user = keys.optional_string("user"),
       .password = keys.secret("password", false),
+      .message = keys.optional_string("message"),
       .http = read_http_options(keys),
   };
   if (!options.password.empty() && options.user.empty()) keys.fail("user", "is required with a password");
@@ -119,6 +124,7 @@ HookPtr build_gotify(HookCommon common, ConfigReader& keys) {
       .token = keys.secret("token", true),
       .title = keys.optional_string("title"),
       .priority = static_cast<int>(keys.optional_int("priority", -1, 0, 10)),
+      .message = keys.optional_string("message"),
       .http = read_http_options(keys),
   };
   return construct_hook<GotifyHook>(keys, std::move(options), {"token"});
@@ -136,6 +142,7 @@ HookPtr build_pagerduty(HookCommon common, ConfigReader& keys) {
       .component = keys.optional_string("component"),
       .group = keys.optional_string("group"),
       .class_name = keys.optional_string("class"),
+      .message = keys.optional_string("message"),
       .base_url = keys.has("base_url") ? keys.url("base_url", true) : defaults.base_url,
       .http = read_http_options(keys),
   };

@@ -7,15 +7,18 @@
 #include "eventhooks/hooks/notify.hpp"
 #include "eventhooks/redact.hpp"
 #include "hooks/http_checks.hpp"
+#include "hooks/message_template.hpp"
 
 namespace eventhooks {
 namespace {
 
 using detail::json_post;
+using detail::MessageTemplate;
+using detail::NotifyTemplates;
 using detail::read_json_answer;
 using detail::redact_url_path;
-using detail::refuse_empty_message;
 using detail::require_http_url;
+using detail::required_message_text;
 
 }  // namespace
 
@@ -25,6 +28,8 @@ SlackWebHook::SlackWebHook(SlackOptions options)
     : HttpHook(options.common, options.http), options_(std::move(options)) {
   const std::string who = "SlackWebHook '" + name() + "'";
   require_http_url(who, "url", options_.url);
+  templates_ =
+      std::make_shared<const NotifyTemplates>(NotifyTemplates{.message = {who, "message", options_.message}});
   if (!options_.blocks.empty()) {
     auto blocks = nlohmann::json::parse(options_.blocks, nullptr, false);
     if (blocks.is_discarded() || !blocks.is_array()) {
@@ -46,11 +51,13 @@ std::string SlackWebHook::describe() const {
 
 Result<HttpRequest> SlackWebHook::render(const Event& event) const {
   // With blocks, `text` is the notification's fallback and may be empty.
-  if (options_.blocks.empty()) {
-    if (auto refused = refuse_empty_message(*this, event)) return *refused;
+  std::string text = detail::message_text(templates_->message, event);
+  if (text.empty() && options_.blocks.empty()) {
+    auto refused = required_message_text(templates_->message, event, type(), name());
+    return refused.error();
   }
   nlohmann::ordered_json body;
-  body["text"] = event.payload.empty() ? std::string() : event.payload.to_text();
+  body["text"] = std::move(text);
   if (!options_.blocks.empty()) body["blocks"] = nlohmann::ordered_json::parse(options_.blocks);
   if (!options_.username.empty()) body["username"] = options_.username;
   if (!options_.icon_url.empty()) body["icon_url"] = options_.icon_url;
@@ -63,7 +70,10 @@ Result<HttpRequest> SlackWebHook::render(const Event& event) const {
 
 DiscordWebHook::DiscordWebHook(DiscordOptions options)
     : HttpHook(options.common, options.http), options_(std::move(options)) {
-  require_http_url("DiscordWebHook '" + name() + "'", "url", options_.url);
+  const std::string who = "DiscordWebHook '" + name() + "'";
+  require_http_url(who, "url", options_.url);
+  templates_ = std::make_shared<const NotifyTemplates>(NotifyTemplates{
+      .message = {who, "message", options_.message}, .title = {who, "title", options_.title}});
 }
 
 DiscordWebHook::~DiscordWebHook() {
@@ -77,13 +87,14 @@ std::string DiscordWebHook::describe() const {
 }
 
 Result<HttpRequest> DiscordWebHook::render(const Event& event) const {
-  if (auto refused = refuse_empty_message(*this, event)) return *refused;
+  auto text = required_message_text(templates_->message, event, type(), name());
+  if (!text) return text.error();
   nlohmann::ordered_json body;
   if (options_.title.empty()) {
-    body["content"] = event.payload.to_text();
+    body["content"] = std::move(text).value();
   } else {
     body["embeds"] = nlohmann::ordered_json::array(
-        {{{"title", options_.title}, {"description", event.payload.to_text()}}});
+        {{{"title", templates_->title.render(event)}, {"description", std::move(text).value()}}});
   }
   if (!options_.username.empty()) body["username"] = options_.username;
   if (!options_.avatar_url.empty()) body["avatar_url"] = options_.avatar_url;
@@ -100,7 +111,10 @@ Result<Receipt> DiscordWebHook::interpret(const HttpRequest& request, Result<Htt
 
 TeamsWebHook::TeamsWebHook(TeamsOptions options)
     : HttpHook(options.common, options.http), options_(std::move(options)) {
-  require_http_url("TeamsWebHook '" + name() + "'", "url", options_.url);
+  const std::string who = "TeamsWebHook '" + name() + "'";
+  require_http_url(who, "url", options_.url);
+  templates_ = std::make_shared<const NotifyTemplates>(NotifyTemplates{
+      .message = {who, "message", options_.message}, .title = {who, "title", options_.title}});
 }
 
 TeamsWebHook::~TeamsWebHook() {
@@ -112,16 +126,17 @@ std::string TeamsWebHook::describe() const {
 }
 
 Result<HttpRequest> TeamsWebHook::render(const Event& event) const {
-  if (auto refused = refuse_empty_message(*this, event)) return *refused;
+  auto text = required_message_text(templates_->message, event, type(), name());
+  if (!text) return text.error();
   nlohmann::ordered_json blocks = nlohmann::ordered_json::array();
   if (!options_.title.empty()) {
     blocks.push_back({{"type", "TextBlock"},
-                      {"text", options_.title},
+                      {"text", templates_->title.render(event)},
                       {"weight", "Bolder"},
                       {"size", "Medium"},
                       {"wrap", true}});
   }
-  blocks.push_back({{"type", "TextBlock"}, {"text", event.payload.to_text()}, {"wrap", true}});
+  blocks.push_back({{"type", "TextBlock"}, {"text", std::move(text).value()}, {"wrap", true}});
   nlohmann::ordered_json card{{"$schema", "http://adaptivecards.io/schemas/adaptive-card.json"},
                               {"type", "AdaptiveCard"},
                               {"version", "1.4"},
@@ -156,6 +171,8 @@ TelegramHook::TelegramHook(TelegramOptions options)
   if (!mode.empty() && mode != "MarkdownV2" && mode != "HTML" && mode != "Markdown") {
     throw ConfigError(who, "parse_mode", "must be MarkdownV2, HTML or Markdown, not '" + mode + "'");
   }
+  templates_ =
+      std::make_shared<const NotifyTemplates>(NotifyTemplates{.message = {who, "message", options_.message}});
 }
 
 TelegramHook::~TelegramHook() {
@@ -168,7 +185,8 @@ std::string TelegramHook::describe() const {
 }
 
 Result<HttpRequest> TelegramHook::render(const Event& event) const {
-  if (auto refused = refuse_empty_message(*this, event)) return *refused;
+  auto text = required_message_text(templates_->message, event, type(), name());
+  if (!text) return text.error();
   nlohmann::ordered_json body;
   // A numeric id goes out as a number, as the Bot API documents it; @channelusername as a string.
   if (options_.chat_id.front() != '@') {
@@ -176,7 +194,7 @@ Result<HttpRequest> TelegramHook::render(const Event& event) const {
   } else {
     body["chat_id"] = options_.chat_id;
   }
-  body["text"] = event.payload.to_text();
+  body["text"] = std::move(text).value();
   if (!options_.parse_mode.empty()) body["parse_mode"] = options_.parse_mode;
   if (options_.disable_notification) body["disable_notification"] = true;
   auto request = json_post(options_.base_url + "/bot" + options_.token + "/sendMessage",

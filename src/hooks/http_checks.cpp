@@ -70,12 +70,6 @@ void add_json_body_headers(HttpRequest& request, const Event& event) {
   request.headers.emplace_back("webhook-id", event.id);
 }
 
-std::optional<Error> refuse_empty_message(const Hook& hook, const Event& event) {
-  if (!event.payload.empty()) return std::nullopt;
-  return Error::permanent(ErrorCode::invalid_input, std::string(hook.type()) + " '" + hook.name() +
-                                                        "': no data to send (empty message)");
-}
-
 HttpRequest json_post(std::string url, std::string redacted_url, const Event& event,
                       const nlohmann::ordered_json& body) {
   HttpRequest request;

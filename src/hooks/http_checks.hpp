@@ -8,7 +8,6 @@
 #include <string>
 
 #include "eventhooks/event.hpp"
-#include "eventhooks/hook.hpp"
 #include "eventhooks/http.hpp"
 #include "eventhooks/outcome.hpp"
 
@@ -29,9 +28,6 @@ std::string redact_url_path(const std::string& url);
 // Content-Type: application/json and `webhook-id: <event id>`, the idempotency key of docs/architecture.md:
 // the same on every attempt, so a receiver can drop the duplicates that at-least-once delivery allows.
 void add_json_body_headers(HttpRequest& request, const Event& event);
-// Chat and push services refuse an empty message (Slack "no_text", Discord 50006, Telegram "message text is
-// empty", Gotify "Field 'message' is required"): refused here, before a request that cannot succeed.
-std::optional<Error> refuse_empty_message(const Hook& hook, const Event& event);
 // POST `url` with a JSON body and the headers of add_json_body_headers().
 HttpRequest json_post(std::string url, std::string redacted_url, const Event& event,
                       const nlohmann::ordered_json& body);

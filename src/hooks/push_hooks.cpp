@@ -10,15 +10,17 @@
 #include "eventhooks/hooks/notify.hpp"
 #include "eventhooks/redact.hpp"
 #include "hooks/http_checks.hpp"
+#include "hooks/message_template.hpp"
 #include "transport/signing.hpp"
 
 namespace eventhooks {
 namespace {
 
 using detail::json_post;
+using detail::NotifyTemplates;
 using detail::read_json_answer;
-using detail::refuse_empty_message;
 using detail::require_http_url;
+using detail::required_message_text;
 
 // At most `limit` bytes of `text`, never cutting a UTF-8 sequence in two.
 std::string utf8_prefix(const std::string& text, std::size_t limit) {
@@ -61,6 +63,8 @@ NtfyHook::NtfyHook(NtfyOptions options)
   if (authorization_.find_first_of("\r\n") != std::string::npos) {
     throw ConfigError(who, "token", "must not contain a line break");
   }
+  templates_ = std::make_shared<const NotifyTemplates>(NotifyTemplates{
+      .message = {who, "message", options_.message}, .title = {who, "title", options_.title}});
 }
 
 NtfyHook::~NtfyHook() {
@@ -75,11 +79,12 @@ std::string NtfyHook::describe() const {
 }
 
 Result<HttpRequest> NtfyHook::render(const Event& event) const {
-  if (auto refused = refuse_empty_message(*this, event)) return *refused;
+  auto text = required_message_text(templates_->message, event, type(), name());
+  if (!text) return text.error();
   // ntfy's JSON form (POST to the server's root) rather than headers: a title or tag in any language
   // needs no RFC 2047 encoding there.
-  nlohmann::ordered_json body{{"topic", options_.topic}, {"message", event.payload.to_text()}};
-  if (!options_.title.empty()) body["title"] = options_.title;
+  nlohmann::ordered_json body{{"topic", options_.topic}, {"message", std::move(text).value()}};
+  if (!options_.title.empty()) body["title"] = templates_->title.render(event);
   if (options_.priority != 0) body["priority"] = options_.priority;
   if (!options_.tags.empty()) body["tags"] = options_.tags;
   if (!options_.click.empty()) body["click"] = options_.click;
@@ -103,6 +108,8 @@ GotifyHook::GotifyHook(GotifyOptions options)
   require_http_url(who, "server", options_.server);
   detail::check_path_segment(who, "token", options_.token);
   if (options_.priority < -1 || options_.priority > 10) throw ConfigError(who, "priority", "must be 0 to 10");
+  templates_ = std::make_shared<const NotifyTemplates>(NotifyTemplates{
+      .message = {who, "message", options_.message}, .title = {who, "title", options_.title}});
 }
 
 GotifyHook::~GotifyHook() {
@@ -115,9 +122,10 @@ std::string GotifyHook::describe() const {
 }
 
 Result<HttpRequest> GotifyHook::render(const Event& event) const {
-  if (auto refused = refuse_empty_message(*this, event)) return *refused;
-  nlohmann::ordered_json body{{"message", event.payload.to_text()}};
-  if (!options_.title.empty()) body["title"] = options_.title;
+  auto text = required_message_text(templates_->message, event, type(), name());
+  if (!text) return text.error();
+  nlohmann::ordered_json body{{"message", std::move(text).value()}};
+  if (!options_.title.empty()) body["title"] = templates_->title.render(event);
   if (options_.priority >= 0) body["priority"] = options_.priority;
 
   auto request =
@@ -149,7 +157,8 @@ PagerDutyHook::PagerDutyHook(PagerDutyOptions options)
                       "is required with event_action " + action + " (the alert to " + action +
                           ", as its trigger's dedup_key)");
   }
-  if (options_.dedup_key.size() > 255) throw ConfigError(who, "dedup_key", "must be at most 255 characters");
+  templates_ = std::make_shared<const NotifyTemplates>(NotifyTemplates{
+      .message = {who, "message", options_.message}, .dedup_key = {who, "dedup_key", options_.dedup_key}});
   const auto& s = options_.severity;
   if (s != "critical" && s != "error" && s != "warning" && s != "info") {
     throw ConfigError(who, "severity", "must be critical, error, warning or info, not '" + s + "'");
@@ -173,12 +182,27 @@ std::string PagerDutyHook::describe() const {
 }
 
 Result<HttpRequest> PagerDutyHook::render(const Event& event) const {
+  // The alert's key: the template (a fixed key, or one made of the data: "disk-{{data.host}}"), else the
+  // event's id, which stays the same on every retry, so one event never opens two alerts.
+  std::string dedup_key = templates_->dedup_key.render(event);
+  if (dedup_key.empty()) {
+    if (options_.event_action != "trigger") {
+      return Error::permanent(ErrorCode::invalid_input,
+                              "PagerDutyHook '" + name() + "': dedup_key rendered empty from the event");
+    }
+    dedup_key = event.id;
+  }
+  if (dedup_key.size() > 255) {
+    return Error::permanent(ErrorCode::invalid_input,
+                            "PagerDutyHook '" + name() + "': dedup_key longer than 255 characters");
+  }
   nlohmann::ordered_json body{{"routing_key", options_.routing_key},
                               {"event_action", options_.event_action},
-                              {"dedup_key", options_.dedup_key.empty() ? event.id : options_.dedup_key}};
+                              {"dedup_key", dedup_key}};
   if (options_.event_action == "trigger") {
     // summary is required and at most 1024 characters; an event without data is summarised by its name.
-    const std::string summary = event.payload.empty() ? event.name : event.payload.to_text();
+    std::string summary = detail::message_text(templates_->message, event);
+    if (summary.empty()) summary = event.name;
     nlohmann::ordered_json payload{{"summary", utf8_prefix(summary, 1024)},
                                    {"source", options_.source},
                                    {"severity", options_.severity},

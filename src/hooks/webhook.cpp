@@ -10,6 +10,7 @@
 #include "core/text.hpp"
 #include "eventhooks/redact.hpp"
 #include "hooks/http_checks.hpp"
+#include "hooks/message_template.hpp"
 #include "transport/signing.hpp"
 
 namespace eventhooks {
@@ -19,6 +20,40 @@ using detail::check_path_segment;
 using detail::require_http_url;
 using detail::strip_trailing_slashes;
 
+namespace {
+
+// Calls `f(path, text)` for every string in a body template ("body.alert.text"), depth first.
+template <typename F>
+void for_each_string(const nlohmann::ordered_json& value, const std::string& path, const F& f) {
+  if (value.is_string()) {
+    f(path, value.get<std::string>());
+  } else if (value.is_object()) {
+    for (const auto& [key, item] : value.items()) for_each_string(item, path + "." + key, f);
+  } else if (value.is_array()) {
+    for (std::size_t i = 0; i < value.size(); ++i)
+      for_each_string(value[i], path + "." + std::to_string(i), f);
+  }
+}
+
+// Every string rendered, everything else kept: the result is JSON whatever the data holds.
+nlohmann::ordered_json render_body(const std::string& who, const nlohmann::ordered_json& value,
+                                   const Event& event) {
+  if (value.is_string()) return detail::MessageTemplate(who, "body", value.get<std::string>()).render(event);
+  if (value.is_object()) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::object();
+    for (const auto& [key, item] : value.items()) out[key] = render_body(who, item, event);
+    return out;
+  }
+  if (value.is_array()) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (const auto& item : value) out.push_back(render_body(who, item, event));
+    return out;
+  }
+  return value;
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------------------------------------- WebHook
 
 WebHook::WebHook(WebHookOptions options)
@@ -27,6 +62,12 @@ WebHook::WebHook(WebHookOptions options)
   require_http_url(who, "url", options_.url);
   redacted_url_ = redact_url(options_.url);
   check_headers(who, options_.headers);
+  if (!options_.body.is_null() && !options_.body.is_object() && !options_.body.is_array()) {
+    throw ConfigError(who, "body", "must be a mapping (or a list) of templates");
+  }
+  for_each_string(options_.body, "body", [&](const std::string& path, const std::string& text) {
+    (void)detail::MessageTemplate(who, path, text);
+  });
   if (!options_.secret.empty()) {
     auto key = detail::decode_webhook_secret(options_.secret);
     if (!key) {
@@ -55,7 +96,9 @@ Result<HttpRequest> WebHook::render(const Event& event) const {
   request.method = "POST";
   request.url = options_.url;
   request.redacted_url = redacted_url_;
-  request.body = event.payload.to_json_body();
+  request.body = options_.body.is_null()
+                     ? event.payload.to_json_body()
+                     : detail::dump_json(render_body("WebHook '" + name() + "'", options_.body, event));
   const bool own_content_type =
       std::any_of(options_.headers.begin(), options_.headers.end(),
                   [](const auto& h) { return detail::iequals(h.first, "content-type"); });
@@ -85,6 +128,7 @@ MattermostWebHook::MattermostWebHook(MattermostOptions options)
   options_.host = strip_trailing_slashes(options_.host);
   require_http_url(who, "host", options_.host);
   check_path_segment(who, "token", options_.token);
+  (void)detail::MessageTemplate(who, "message", options_.message);
 }
 
 MattermostWebHook::~MattermostWebHook() {
@@ -99,12 +143,12 @@ std::string MattermostWebHook::describe() const {
 }
 
 Result<HttpRequest> MattermostWebHook::render(const Event& event) const {
-  if (event.payload.empty()) {
-    return Error::permanent(ErrorCode::invalid_input,
-                            "MattermostWebHook '" + name() + "': no data to post (empty message)");
-  }
+  const std::string who = "MattermostWebHook '" + name() + "'";
+  std::string text = detail::message_text(detail::MessageTemplate(who, "message", options_.message), event);
+  if (text.empty())
+    return Error::permanent(ErrorCode::invalid_input, who + ": no data to post (empty message)");
   nlohmann::ordered_json body;
-  body["text"] = event.payload.to_text();
+  body["text"] = std::move(text);
   if (!options_.username.empty()) body["username"] = options_.username;
   if (!options_.channel.empty()) body["channel"] = options_.channel;
   if (!options_.icon_url.empty()) body["icon_url"] = options_.icon_url;

@@ -571,6 +571,20 @@ TEST_F(CliTest, Send_NoUrlAnywhere_ExitsTwo) {
   EXPECT_EQ(run("send --data x").code, 2);
 }
 
+TEST_F(CliTest, Validate_BadTemplate_NamesFileLineAndKey) {
+  config(
+      "hooks:\n"
+      "  phone:\n"
+      "    type: NtfyHook\n"
+      "    topic: ops\n"
+      "    title: \"{{data.host\"\n");
+  const CliRun r = run("validate -c hooks.yaml");
+  EXPECT_EQ(r.code, 3) << r.out << r.err;
+  EXPECT_NE(r.err.find("hooks.yaml:5"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("key 'title'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Mustache"), std::string::npos) << r.err;
+}
+
 TEST_F(CliTest, ConfigUrlKey_ListShowsTheTypedHookMasked) {
   config(
       "hooks:\n"

@@ -4,12 +4,20 @@
 // Thread-safe like Hook.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "eventhooks/hooks/http_hook.hpp"
 
 namespace eventhooks {
+namespace detail {
+struct NotifyTemplates;
+}
+
+// `message`, `title` (and PagerDuty's `dedup_key`) are Mustache templates over the event: {{name}},
+// {{realm}}, {{id}}, {{time}}, {{text}}, {{data.<key>}} (docs/hooks.md, "Templates"). An empty `message`
+// sends the event's data as text.
 
 // ------------------------------------------------------------------------------------------------- Slack
 
@@ -19,6 +27,7 @@ struct SlackOptions {
   std::string blocks;  // optional: a JSON array of Block Kit blocks, sent as is next to `text`
   // Legacy overrides Slack still honours for some apps (ignored by newer ones; never an error).
   std::string username, icon_url, icon_emoji, channel;
+  std::string message;
   HttpHookOptions http;
 };
 
@@ -34,6 +43,7 @@ class EVENTHOOKS_EXPORT SlackWebHook final : public HttpHook {
 
  private:
   SlackOptions options_;
+  std::shared_ptr<const detail::NotifyTemplates> templates_;
 };
 
 // ----------------------------------------------------------------------------------------------- Discord
@@ -44,6 +54,7 @@ struct DiscordOptions {
   std::string username, avatar_url;
   // Non-empty: the message goes out as one embed with this title and the text as its description.
   std::string title;
+  std::string message;
   HttpHookOptions http;
 };
 
@@ -63,6 +74,7 @@ class EVENTHOOKS_EXPORT DiscordWebHook final : public HttpHook {
 
  private:
   DiscordOptions options_;
+  std::shared_ptr<const detail::NotifyTemplates> templates_;
 };
 
 // ------------------------------------------------------------------------------------------------- Teams
@@ -72,6 +84,7 @@ struct TeamsOptions {
   std::string url;    // the Power Automate workflow URL ("When a Teams webhook request is received"); its
                       // query (sig=…) is a secret
   std::string title;  // optional: a bold first line of the card
+  std::string message;
   HttpHookOptions http;
 };
 
@@ -87,6 +100,7 @@ class EVENTHOOKS_EXPORT TeamsWebHook final : public HttpHook {
 
  private:
   TeamsOptions options_;
+  std::shared_ptr<const detail::NotifyTemplates> templates_;
 };
 
 // ---------------------------------------------------------------------------------------------- Telegram
@@ -97,6 +111,7 @@ struct TelegramOptions {
   std::string chat_id;     // a numeric id (-100… for channels) or @channelusername
   std::string parse_mode;  // "", "MarkdownV2", "HTML" or "Markdown"
   bool disable_notification = false;
+  std::string message;
   std::string base_url = "https://api.telegram.org";
   HttpHookOptions http;
 };
@@ -117,6 +132,7 @@ class EVENTHOOKS_EXPORT TelegramHook final : public HttpHook {
 
  private:
   TelegramOptions options_;
+  std::shared_ptr<const detail::NotifyTemplates> templates_;
 };
 
 // -------------------------------------------------------------------------------------------------- ntfy
@@ -132,6 +148,7 @@ struct NtfyOptions {
   // Access control: an access token (tk_…, sent as Bearer), or a user and password (Basic). Secrets.
   std::string token;
   std::string user, password;
+  std::string message;
   HttpHookOptions http;
 };
 
@@ -150,6 +167,7 @@ class EVENTHOOKS_EXPORT NtfyHook final : public HttpHook {
 
  private:
   NtfyOptions options_;
+  std::shared_ptr<const detail::NotifyTemplates> templates_;
   std::string authorization_;  // the Authorization header's value, or empty
 };
 
@@ -161,6 +179,7 @@ struct GotifyOptions {
   std::string token;   // the application token (secret), sent as X-Gotify-Key
   std::string title;   // empty = Gotify shows the application's name
   int priority = -1;   // 0-10; -1 = the application's default
+  std::string message;
   HttpHookOptions http;
 };
 
@@ -178,6 +197,7 @@ class EVENTHOOKS_EXPORT GotifyHook final : public HttpHook {
 
  private:
   GotifyOptions options_;
+  std::shared_ptr<const detail::NotifyTemplates> templates_;
 };
 
 // --------------------------------------------------------------------------------------------- PagerDuty
@@ -190,6 +210,7 @@ struct PagerDutyOptions {
   std::string severity = "error";            // critical, error, warning or info
   std::string source;                        // empty = this machine's host name
   std::string component, group, class_name;  // optional payload fields ("class" in the API)
+  std::string message;                       // the summary; empty = the data as text, else the event's name
   std::string base_url = "https://events.pagerduty.com";
   HttpHookOptions http;
 };
@@ -211,6 +232,7 @@ class EVENTHOOKS_EXPORT PagerDutyHook final : public HttpHook {
 
  private:
   PagerDutyOptions options_;
+  std::shared_ptr<const detail::NotifyTemplates> templates_;
 };
 
 }  // namespace eventhooks
