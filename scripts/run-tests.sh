@@ -22,6 +22,8 @@ source build/test-servers/env.sh
 status=0
 echo "== release =="
 ctest --preset release -j "$jobs" || status=1
+# No secret a test hands to a hook may show up in anything a test printed.
+scripts/check-test-secrets.sh build/release || status=1
 echo "== asan+ubsan =="
 ctest --preset asan -j "$jobs" -LE package || status=1
 echo "== tsan: dispatcher, outboxes, retry policy, transport I/O threads, hook lifetime =="
