@@ -80,7 +80,12 @@ int run_send(SendOptions options) {
       std::string message = e.what();
       const std::string generic = "service URL: url: ";
       if (message.rfind(generic, 0) == 0) message.erase(0, generic.size());
-      print_error("URL " + std::to_string(i + 1) + " (" + name + "): " + message);
+      print_error(std::string("URL ")
+                      .append(std::to_string(i + 1))
+                      .append(" (")
+                      .append(name)
+                      .append("): ")
+                      .append(message));
       invalid = true;
     }
   }

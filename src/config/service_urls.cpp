@@ -103,6 +103,7 @@ void apply_query(const UrlParts& p, json& config, const std::map<std::string, Ki
     auto it = allowed.find(key);
     if (it == allowed.end()) {
       std::vector<std::string> names;
+      names.reserve(allowed.size());
       for (const auto& entry : allowed) names.push_back(entry.first);
       std::string message = "unknown parameter '" + key + "'";
       if (auto near = detail::nearest_name(key, names)) message += "; did you mean '" + *near + "'?";
@@ -159,10 +160,6 @@ void require_host(const UrlParts& p, const char* example) {
   if (p.host_port.empty()) bad(p.scheme, std::string("no host (expected ") + example + ")");
 }
 
-void require_segments(const UrlParts& p, std::size_t n, const char* example) {
-  if (p.segments.size() != n) bad(p.scheme, std::string("expected ") + example);
-}
-
 void no_userinfo(const UrlParts& p) {
   if (p.has_userinfo) bad(p.scheme, "takes no user or password");
 }
@@ -181,7 +178,7 @@ std::optional<std::string> take_base_url(UrlParts& p) {
 
 std::string joined_path(const std::vector<std::string>& segments, std::size_t count) {
   std::string out;
-  for (std::size_t i = 0; i < count; ++i) out += "/" + detail::percent_encode(segments[i]);
+  for (std::size_t i = 0; i < count; ++i) out.append("/").append(detail::percent_encode(segments[i]));
   return out;
 }
 
@@ -282,7 +279,7 @@ json mattermost(UrlParts p) {
   return c;
 }
 
-json webhook(UrlParts p, std::string_view original) {
+json webhook(const UrlParts& p, std::string_view original) {
   require_host(p, "json://host[:port]/path");
   // The URL as written, with the scheme swapped and eventhooks' own parameters (+Header=value) taken out:
   // the other parameters belong to the receiving server.
@@ -296,8 +293,10 @@ json webhook(UrlParts p, std::string_view original) {
     if (!key.empty() && key[0] == '+') {
       headers[key.substr(1)] = value;
     } else {
-      query +=
-          (query.empty() ? "?" : "&") + detail::percent_encode(key) + "=" + detail::percent_encode(value);
+      query.append(query.empty() ? "?" : "&")
+          .append(detail::percent_encode(key))
+          .append("=")
+          .append(detail::percent_encode(value));
     }
   }
   json c{{"type", "WebHook"}, {"url", url + query}};
@@ -305,7 +304,7 @@ json webhook(UrlParts p, std::string_view original) {
   return c;
 }
 
-json mail(UrlParts p) {
+json mail(const UrlParts& p) {
   require_host(p, "mailto://user:password@host[:port]?to=…");
   if (!p.segments.empty()) bad(p.scheme, "takes no path (expected mailto://user:password@host[:port]?to=…)");
   std::string host = p.host_port;
@@ -352,7 +351,7 @@ json amqp(UrlParts p) {
   }
   // The broker's own URI (vhost in the path) for RabbitMqHook's `url`; the exchange is the last segment.
   std::string broker = p.scheme + "://" + p.authority;
-  if (p.segments.size() == 2) broker += "/" + detail::percent_encode(p.segments[0]);
+  if (p.segments.size() == 2) broker.append("/").append(detail::percent_encode(p.segments[0]));
   json c{{"type", "RabbitMqHook"}, {"url", broker}, {"exchange", p.segments.back()}};
   apply_query(p, c, {{"routing_key", Kind::text}});
   return c;
@@ -379,16 +378,14 @@ using Expander = std::function<json(UrlParts, std::string_view)>;
 const std::map<std::string, Expander>& expanders() {
   static const std::map<std::string, Expander> table = [] {
     std::map<std::string, Expander> t;
-    auto plain = [](json (*f)(UrlParts)) {
-      return [f](UrlParts p, std::string_view) { return f(std::move(p)); };
-    };
+    auto plain = [](auto f) { return [f](UrlParts p, std::string_view) { return f(std::move(p)); }; };
     t["slack"] = plain(slack);
     t["discord"] = plain(discord);
     t["tgram"] = plain(telegram);
     t["ntfy"] = t["ntfys"] = plain(ntfy);
     t["gotify"] = t["gotifys"] = plain(gotify);
     t["mmost"] = t["mmosts"] = plain(mattermost);
-    t["json"] = t["jsons"] = [](UrlParts p, std::string_view url) { return webhook(std::move(p), url); };
+    t["json"] = t["jsons"] = [](const UrlParts& p, std::string_view url) { return webhook(p, url); };
     t["mailto"] = t["mailtos"] = plain(mail);
     t["amqp"] = t["amqps"] = plain(amqp);
     t["pagerduty"] = plain(pagerduty);

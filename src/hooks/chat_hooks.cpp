@@ -13,8 +13,6 @@ namespace eventhooks {
 namespace {
 
 using detail::json_post;
-using detail::MessageTemplate;
-using detail::NotifyTemplates;
 using detail::read_json_answer;
 using detail::redact_url_path;
 using detail::require_http_url;
@@ -28,8 +26,7 @@ SlackWebHook::SlackWebHook(SlackOptions options)
     : HttpHook(options.common, options.http), options_(std::move(options)) {
   const std::string who = "SlackWebHook '" + name() + "'";
   require_http_url(who, "url", options_.url);
-  templates_ =
-      std::make_shared<const NotifyTemplates>(NotifyTemplates{.message = {who, "message", options_.message}});
+  templates_ = detail::make_notify_templates(who, options_.message);
   if (!options_.blocks.empty()) {
     auto blocks = nlohmann::json::parse(options_.blocks, nullptr, false);
     if (blocks.is_discarded() || !blocks.is_array()) {
@@ -72,8 +69,7 @@ DiscordWebHook::DiscordWebHook(DiscordOptions options)
     : HttpHook(options.common, options.http), options_(std::move(options)) {
   const std::string who = "DiscordWebHook '" + name() + "'";
   require_http_url(who, "url", options_.url);
-  templates_ = std::make_shared<const NotifyTemplates>(NotifyTemplates{
-      .message = {who, "message", options_.message}, .title = {who, "title", options_.title}});
+  templates_ = detail::make_notify_templates(who, options_.message, options_.title);
 }
 
 DiscordWebHook::~DiscordWebHook() {
@@ -113,8 +109,7 @@ TeamsWebHook::TeamsWebHook(TeamsOptions options)
     : HttpHook(options.common, options.http), options_(std::move(options)) {
   const std::string who = "TeamsWebHook '" + name() + "'";
   require_http_url(who, "url", options_.url);
-  templates_ = std::make_shared<const NotifyTemplates>(NotifyTemplates{
-      .message = {who, "message", options_.message}, .title = {who, "title", options_.title}});
+  templates_ = detail::make_notify_templates(who, options_.message, options_.title);
 }
 
 TeamsWebHook::~TeamsWebHook() {
@@ -171,8 +166,7 @@ TelegramHook::TelegramHook(TelegramOptions options)
   if (!mode.empty() && mode != "MarkdownV2" && mode != "HTML" && mode != "Markdown") {
     throw ConfigError(who, "parse_mode", "must be MarkdownV2, HTML or Markdown, not '" + mode + "'");
   }
-  templates_ =
-      std::make_shared<const NotifyTemplates>(NotifyTemplates{.message = {who, "message", options_.message}});
+  templates_ = detail::make_notify_templates(who, options_.message);
 }
 
 TelegramHook::~TelegramHook() {

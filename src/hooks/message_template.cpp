@@ -92,6 +92,17 @@ std::string MessageTemplate::render(const Event& event) const {
   return parsed.render(context_of(event));
 }
 
+std::shared_ptr<const NotifyTemplates> make_notify_templates(const std::string& who,
+                                                             const std::string& message,
+                                                             const std::string& title,
+                                                             const std::string& dedup_key) {
+  auto templates = std::make_shared<NotifyTemplates>();
+  templates->message = MessageTemplate(who, "message", message);
+  templates->title = MessageTemplate(who, "title", title);
+  templates->dedup_key = MessageTemplate(who, "dedup_key", dedup_key);
+  return templates;
+}
+
 std::string message_text(const MessageTemplate& message, const Event& event) {
   if (!message.empty()) return message.render(event);
   return event.payload.empty() ? std::string() : event.payload.to_text();

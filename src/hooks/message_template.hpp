@@ -4,6 +4,7 @@
 // Checked once when made: rendering never fails. Immutable, so safe to render from many threads at once.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -37,6 +38,11 @@ struct NotifyTemplates {
   MessageTemplate title;
   MessageTemplate dedup_key;  // PagerDutyHook's
 };
+// Each template checked (ConfigError at its key); an empty text is an empty template.
+std::shared_ptr<const NotifyTemplates> make_notify_templates(const std::string& who,
+                                                             const std::string& message,
+                                                             const std::string& title = {},
+                                                             const std::string& dedup_key = {});
 
 // The text a chat, push or email hook sends: its `message` template rendered, else the event's data as text
 // (Payload::to_text, "" for no data).

@@ -17,7 +17,6 @@ namespace eventhooks {
 namespace {
 
 using detail::json_post;
-using detail::NotifyTemplates;
 using detail::read_json_answer;
 using detail::require_http_url;
 using detail::required_message_text;
@@ -63,8 +62,7 @@ NtfyHook::NtfyHook(NtfyOptions options)
   if (authorization_.find_first_of("\r\n") != std::string::npos) {
     throw ConfigError(who, "token", "must not contain a line break");
   }
-  templates_ = std::make_shared<const NotifyTemplates>(NotifyTemplates{
-      .message = {who, "message", options_.message}, .title = {who, "title", options_.title}});
+  templates_ = detail::make_notify_templates(who, options_.message, options_.title);
 }
 
 NtfyHook::~NtfyHook() {
@@ -108,8 +106,7 @@ GotifyHook::GotifyHook(GotifyOptions options)
   require_http_url(who, "server", options_.server);
   detail::check_path_segment(who, "token", options_.token);
   if (options_.priority < -1 || options_.priority > 10) throw ConfigError(who, "priority", "must be 0 to 10");
-  templates_ = std::make_shared<const NotifyTemplates>(NotifyTemplates{
-      .message = {who, "message", options_.message}, .title = {who, "title", options_.title}});
+  templates_ = detail::make_notify_templates(who, options_.message, options_.title);
 }
 
 GotifyHook::~GotifyHook() {
@@ -157,8 +154,7 @@ PagerDutyHook::PagerDutyHook(PagerDutyOptions options)
                       "is required with event_action " + action + " (the alert to " + action +
                           ", as its trigger's dedup_key)");
   }
-  templates_ = std::make_shared<const NotifyTemplates>(NotifyTemplates{
-      .message = {who, "message", options_.message}, .dedup_key = {who, "dedup_key", options_.dedup_key}});
+  templates_ = detail::make_notify_templates(who, options_.message, {}, options_.dedup_key);
   const auto& s = options_.severity;
   if (s != "critical" && s != "error" && s != "warning" && s != "info") {
     throw ConfigError(who, "severity", "must be critical, error, warning or info, not '" + s + "'");

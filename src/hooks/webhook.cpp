@@ -28,7 +28,8 @@ void for_each_string(const nlohmann::ordered_json& value, const std::string& pat
   if (value.is_string()) {
     f(path, value.get<std::string>());
   } else if (value.is_object()) {
-    for (const auto& [key, item] : value.items()) for_each_string(item, path + "." + key, f);
+    for (const auto& [key, item] : value.items())
+      for_each_string(item, std::string(path).append(".").append(key), f);
   } else if (value.is_array()) {
     for (std::size_t i = 0; i < value.size(); ++i)
       for_each_string(value[i], path + "." + std::to_string(i), f);
