@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 build_pkgs=(
   build-essential cmake ninja-build pkg-config git
   libcurl4-openssl-dev libssl-dev librabbitmq-dev libsqlite3-dev
-  nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
+  nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libkainjow-mustache-dev
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev

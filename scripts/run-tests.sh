@@ -23,6 +23,8 @@ source build/test-servers/env.sh
 status=0
 echo "== release =="
 ctest --preset release -j "$jobs" || status=1
+# No secret a test hands to a hook may show up in anything a test printed.
+scripts/check-test-secrets.sh build/release || status=1
 echo "== python: the module (build/release/python) against the same servers, with Debian's python3 =="
 PYTHONPATH=build/release/python /usr/bin/python3 -m pytest -q -p no:cacheprovider python/tests || status=1
 echo "== asan+ubsan =="

@@ -31,6 +31,8 @@ using CommandRunner = std::function<int()>;
 void add_trigger_command(CLI::App& app, GlobalOptions& global, CommandRunner& run);
 void add_validate_command(CLI::App& app, GlobalOptions& global, CommandRunner& run);
 void add_list_command(CLI::App& app, GlobalOptions& global, CommandRunner& run);
+// Service URLs, no config file (docs/urls.md).
+void add_send_command(CLI::App& app, GlobalOptions& global, CommandRunner& run);
 // Delivery engine (issue 5): worker and outbox.
 void add_worker_command(CLI::App& app, GlobalOptions& global, CommandRunner& run);
 void add_outbox_command(CLI::App& app, GlobalOptions& global, CommandRunner& run);

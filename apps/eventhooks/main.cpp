@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
   add_trigger_command(app, global, run);
   add_validate_command(app, global, run);
   add_list_command(app, global, run);
+  add_send_command(app, global, run);
   add_worker_command(app, global, run);
   add_outbox_command(app, global, run);
 

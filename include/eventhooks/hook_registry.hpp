@@ -54,6 +54,9 @@ class EVENTHOOKS_EXPORT ConfigReader {
   std::string secret(std::string_view key, bool required);
   // An http(s) URL, checked for scheme and host.
   std::string url(std::string_view key, bool required);
+  // A URL that is itself a credential (a Slack, Discord or Teams webhook URL): read like secret() (`key`
+  // or `key_file`), checked like url().
+  std::string secret_url(std::string_view key, bool required);
   // ca_file, cert_file, key_file, verify.
   TlsOptions tls();
   // `timeout` (total) and `connect_timeout`, in seconds, each > 0; unset keys keep `fallback`'s values
@@ -72,6 +75,7 @@ class EVENTHOOKS_EXPORT ConfigReader {
 
  private:
   const nlohmann::json* fallback(std::string_view key) const;
+  void check_url(std::string_view key, const std::string& url, bool secret) const;
 
   std::string hook_name_;
   const nlohmann::json& object_;
@@ -88,7 +92,8 @@ class EVENTHOOKS_EXPORT HookRegistry {
  public:
   HookRegistry() = default;
   // A registry with the built-in types: WebHook, MattermostWebHook, DockerCloudWebHook, FileHook,
-  // SimpleEmailHook, AwsSesEmailHook, RabbitMqHook.
+  // SimpleEmailHook, AwsSesEmailHook, RabbitMqHook, SlackWebHook, DiscordWebHook, TeamsWebHook,
+  // TelegramHook, NtfyHook, GotifyHook, PagerDutyHook.
   static HookRegistry with_builtins();
 
   // Adds (or replaces) a type. Applications register their own hook types here.
@@ -96,12 +101,17 @@ class EVENTHOOKS_EXPORT HookRegistry {
   bool contains(std::string_view type) const;
   std::vector<std::string> types() const;
 
-  // Builds one hook from its dict: {"type": ..., "realms": [...], "enabled": ..., <type's keys>}.
-  // Throws ConfigError (unknown type with the nearest name suggested, unknown key, missing key, bad value).
+  // Builds one hook from its dict: {"type": ..., "realms": [...], "enabled": ..., <type's keys>}, or, without
+  // a type, from a service URL: {"url": "ntfy://host/topic", "realms": [...], <keys overriding the URL's>}
+  // (docs/urls.md). Throws ConfigError (unknown type with the nearest name suggested, unknown key, missing
+  // key, bad value).
   HookPtr build(const std::string& name, const nlohmann::json& config,
                 const ConfigReader::Locator& locate = {}, const nlohmann::json* defaults = nullptr) const;
 
  private:
+  HookPtr build_from_service_url(const std::string& name, const nlohmann::json& config, ConfigReader& keys,
+                                 const ConfigReader::Locator& locate, const nlohmann::json* defaults) const;
+
   std::map<std::string, HookBuilder, std::less<>> builders_;
 };
 

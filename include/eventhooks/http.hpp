@@ -50,6 +50,9 @@ struct HttpRequest {
   std::string body;
   // Masked form of `url` for logs and errors (a hook whose URL carries a token sets it); empty = derive.
   std::string redacted_url;
+  // Values no error message may show although the URL's masked form does not reveal them (a bot token
+  // inside a path segment, a routing key in the body): scrubbed from every error about this request.
+  std::vector<std::string> secrets;
 };
 
 struct HttpResponse {
@@ -72,8 +75,8 @@ class EVENTHOOKS_EXPORT HttpClient {
   // Transport-level success: any HTTP status is a response. Failure: DNS, connect, TLS, timeout, ...
   Result<HttpResponse> perform(const HttpRequest& request);
 
-  // perform() plus the status rules of docs/architecture.md: 2xx ok; 3xx, 4xx fail (408/429 retryable); 5xx retryable;
-  // Retry-After (seconds or HTTP date) goes into the Error.
+  // perform() plus the status rules of docs/architecture.md: 2xx ok; 3xx, 4xx fail (408/429 retryable); 5xx
+  // retryable; Retry-After (seconds or HTTP date) goes into the Error.
   Result<HttpResponse> send(const HttpRequest& request);
 
   // Called exactly once per asynchronous request, on the client's I/O thread (or on the caller's thread

@@ -282,14 +282,27 @@ std::string ConfigReader::url(std::string_view key, bool required) {
     if (required) fail(key, "is required");
     return {};
   }
-  const std::string& u = *value;
+  check_url(key, *value, false);
+  return *value;
+}
+
+std::string ConfigReader::secret_url(std::string_view key, bool required) {
+  std::string value = secret(key, required);
+  const std::string file_key = std::string(key) + "_file";
+  if (!value.empty()) check_url(has(file_key) ? file_key : std::string(key), value, true);
+  return value;
+}
+
+void ConfigReader::check_url(std::string_view key, const std::string& u, bool secret) const {
+  // A secret URL is never quoted, not even masked: its path is the credential.
+  const std::string shown = secret ? std::string("the URL") : "'" + redact_url(u) + "'";
   const auto scheme_end = u.find("://");
   if (scheme_end == std::string::npos) {
-    fail(key, "'" + redact_url(u) + "' is not a URL (expected http://host/... or https://host/...)");
+    fail(key, shown + " is not a URL (expected http://host/... or https://host/...)");
   }
   const std::string scheme = detail::to_lower(std::string_view(u).substr(0, scheme_end));
   if (scheme != "http" && scheme != "https") {
-    fail(key, "'" + redact_url(u) + "' must use http or https, not '" + scheme + "'");
+    fail(key, shown + " must use http or https, not '" + scheme + "'");
   }
   const auto authority_start = scheme_end + 3;
   const auto authority_end = u.find_first_of("/?#", authority_start);
@@ -305,13 +318,11 @@ std::string ConfigReader::url(std::string_view key, bool required) {
     host = host.substr(0, colon);
     if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
         std::stoi(port) == 0 || std::stoi(port) > 65535) {
-      fail(key, "'" + redact_url(u) + "' has an invalid port");
+      fail(key, shown + " has an invalid port");
     }
   }
-  if (host.empty()) fail(key, "'" + redact_url(u) + "' has no host");
-  if (u.find_first_of(" \t\r\n") != std::string::npos)
-    fail(key, "'" + redact_url(u) + "' contains whitespace");
-  return u;
+  if (host.empty()) fail(key, shown + " has no host");
+  if (u.find_first_of(" \t\r\n") != std::string::npos) fail(key, shown + " contains whitespace");
 }
 
 TlsOptions ConfigReader::tls() {

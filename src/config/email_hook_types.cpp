@@ -34,6 +34,7 @@ void read_email_content(ConfigReader& keys, EmailContent& email) {
   if (email.subject.find_first_of("\r\n") != std::string::npos) {
     keys.fail("subject", "must not contain a line break (header injection)");
   }
+  email.message = keys.optional_string("message");
   email.html = keys.optional_string("html");
 }
 

@@ -4,13 +4,29 @@
 #include "config/located_error.hpp"
 #include "config/retry_keys.hpp"
 #include "config/suggest.hpp"
+#include "core/text.hpp"
 #include "eventhooks/hook_registry.hpp"
+#include "eventhooks/service_url.hpp"
 
 namespace eventhooks {
+namespace {
+
+// A URL in a service's notation (ntfy://, slack://, …), not an http(s) URL: that one needs a type.
+bool is_service_url(const nlohmann::json& url) {
+  if (!url.is_string()) return false;
+  const std::string text = url.get<std::string>();
+  const auto colon = text.find("://");
+  if (colon == std::string::npos) return false;
+  const std::string scheme = detail::to_lower(std::string_view(text).substr(0, colon));
+  return scheme != "http" && scheme != "https";
+}
+
+}  // namespace
 
 HookRegistry HookRegistry::with_builtins() {
   HookRegistry registry;
   detail::register_http_hook_types(registry);
+  detail::register_notify_hook_types(registry);
   detail::register_file_hook_type(registry);
   detail::register_rabbitmq_hook_type(registry);
   detail::register_email_hook_types(registry);
@@ -40,6 +56,11 @@ HookPtr HookRegistry::build(const std::string& name, const nlohmann::json& confi
   if (name.empty()) keys.fail("", "a hook needs a name");
   if (!config.is_object()) keys.fail("", "must be a mapping of keys (type, realms, ...)");
 
+  // No type, a service URL (docs/urls.md): the URL says the type and its keys; the hook's own keys
+  // override them. With a type, `url` is that type's own key (a WebHook's URL, an AMQP URI).
+  if (!keys.has("type") && (keys.has("url_file") || is_service_url(config.value("url", nlohmann::json())))) {
+    return build_from_service_url(name, config, keys, locate, defaults);
+  }
   const std::string type = keys.required_string("type");
   auto builder = builders_.find(type);
   if (builder == builders_.end()) {
@@ -90,6 +111,30 @@ HookPtr HookRegistry::build(const std::string& name, const nlohmann::json& confi
   if (!hook) keys.fail("type", "the builder of type '" + type + "' made no hook");
   keys.finish();
   return hook;
+}
+
+HookPtr HookRegistry::build_from_service_url(const std::string& name, const nlohmann::json& config,
+                                             ConfigReader& keys, const ConfigReader::Locator& locate,
+                                             const nlohmann::json* defaults) const {
+  const std::string url_key = keys.has("url_file") ? "url_file" : "url";
+  nlohmann::json expanded;
+  try {
+    expanded = hook_config_from_url(keys.secret("url", true));
+  } catch (const ConfigError& e) {
+    keys.fail(url_key, e.problem());
+  }
+  for (const auto& [key, value] : config.items()) {
+    if (key != "url" && key != "url_file") expanded[key] = value;
+  }
+  // A key the URL made has no line of its own: its problems are reported at the URL's line.
+  ConfigReader::Locator at_url;
+  if (locate) {
+    at_url = [locate, config, url_key](std::string_view key) {
+      const std::string top(key.substr(0, key.find('.')));
+      return locate(key.empty() || config.contains(top) ? key : std::string_view(url_key));
+    };
+  }
+  return build(name, expanded, at_url, defaults);
 }
 
 HookPtr eventhook_factory(const std::string& name, const nlohmann::json& config) {

@@ -10,16 +10,23 @@
 #include "eventhooks/hooks/webhook.hpp"
 
 namespace eventhooks::detail {
-namespace {
 
-// The transport keys every HTTP hook takes: timeouts and TLS.
 HttpHookOptions read_http_options(ConfigReader& keys) {
   return HttpHookOptions{.timeouts = keys.timeouts(HttpHookOptions{}.timeouts), .tls = keys.tls()};
 }
 
-// A secret read from `key_file` is reported at that key.
 std::string secret_key_name(ConfigReader& keys, const std::string& key) {
   return keys.has(key + "_file") ? key + "_file" : key;
+}
+
+namespace {
+
+// `body:` as written (a mapping or list of templates); the hook checks every template and names its key.
+nlohmann::ordered_json body_template(ConfigReader& keys) {
+  const nlohmann::json* raw = keys.raw("body");
+  if (raw == nullptr || raw->is_null()) return nullptr;
+  if (!raw->is_object() && !raw->is_array()) keys.fail("body", "must be a mapping (or a list) of templates");
+  return nlohmann::ordered_json::parse(raw->dump());
 }
 
 HookPtr build_webhook(HookCommon common, ConfigReader& keys) {
@@ -37,6 +44,7 @@ HookPtr build_webhook(HookCommon common, ConfigReader& keys) {
       .url = keys.url(url_key, true),
       .headers = keys.string_map("headers"),
       .secret = keys.secret("secret", false),
+      .body = body_template(keys),
       .http = read_http_options(keys),
   };
   try {
@@ -57,14 +65,10 @@ HookPtr build_mattermost(HookCommon common, ConfigReader& keys) {
       .channel = keys.optional_string("channel"),
       .icon_url = keys.optional_string("icon_url"),
       .icon_emoji = keys.optional_string("icon_emoji"),
+      .message = keys.optional_string("message"),
       .http = read_http_options(keys),
   };
-  try {
-    return std::make_shared<MattermostWebHook>(std::move(options));
-  } catch (const ConfigError& e) {
-    if (e.key() == "token") keys.fail(secret_key_name(keys, "token"), e.problem());
-    throw;
-  }
+  return construct_hook<MattermostWebHook>(keys, std::move(options), {"token"});
 }
 
 HookPtr build_docker_cloud(HookCommon common, ConfigReader& keys) {
@@ -78,12 +82,7 @@ HookPtr build_docker_cloud(HookCommon common, ConfigReader& keys) {
       .base_url = keys.has("base_url") ? keys.url("base_url", true) : defaults.base_url,
       .http = read_http_options(keys),
   };
-  try {
-    return std::make_shared<DockerCloudWebHook>(std::move(options));
-  } catch (const ConfigError& e) {
-    if (e.key() == "source" || e.key() == "trigger") keys.fail(secret_key_name(keys, e.key()), e.problem());
-    throw;
-  }
+  return construct_hook<DockerCloudWebHook>(keys, std::move(options), {"source", "trigger"});
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "hooks/email_common.hpp"
 
+#include "hooks/message_template.hpp"
 #include "transport/mime.hpp"
 
 namespace eventhooks::detail {
@@ -28,43 +29,32 @@ void check_email_content(const std::string& hook, const EmailContent& content) {
     config_fail(hook, "sender_name", r.error().message);
   }
   check_subject(hook, content.subject);
+  (void)MessageTemplate("hook '" + hook + "'", "message", content.message);
+  (void)MessageTemplate("hook '" + hook + "'", "html", content.html, MessageTemplate::Escape::html);
 }
 
 void check_subject(const std::string& hook, const std::string& subject) {
   if (auto r = validate_header_value("subject", subject); !r) config_fail(hook, "subject", r.error().message);
+  (void)MessageTemplate("hook '" + hook + "'", "subject", subject);
 }
 
-std::string html_escape(const std::string& text) {
-  std::string out;
-  out.reserve(text.size() + 16);
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
+Result<EmailParts> render_email_parts(const std::string& hook, const std::string& subject,
+                                      const EmailContent& content, const Event& event) {
+  // Built fresh from the event on every call: nothing carries over from an earlier send.
+  const std::string who = "hook '" + hook + "'";
+  EmailParts parts;
+  try {
+    parts.subject = MessageTemplate(who, "subject", subject).render(event);
+  } catch (const ConfigError&) {
+    parts.subject = subject;  // the default subject, the hook's name, is no template
   }
-  return out;
-}
-
-std::string render_email_html(const std::string& html_template, const std::string& text) {
-  if (html_template.empty()) return {};
-  static constexpr std::string_view kSlot = "{{data}}";
-  const std::string escaped = html_escape(text);
-  std::string out;
-  std::size_t pos = 0;
-  while (true) {
-    const auto hit = html_template.find(kSlot, pos);
-    if (hit == std::string::npos) break;
-    out.append(html_template, pos, hit - pos);
-    out += escaped;
-    pos = hit + kSlot.size();
+  if (auto r = validate_header_value("subject", parts.subject); !r) {
+    return Error::permanent(ErrorCode::invalid_input,
+                            who + ": the subject rendered from the event " + r.error().message);
   }
-  out.append(html_template, pos, std::string::npos);
-  return out;
+  parts.text = message_text(MessageTemplate(who, "message", content.message), event);
+  parts.html = MessageTemplate(who, "html", content.html, MessageTemplate::Escape::html).render(event);
+  return parts;
 }
 
 }  // namespace eventhooks::detail

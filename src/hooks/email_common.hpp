@@ -10,10 +10,18 @@ namespace eventhooks::detail {
 
 // Throws ConfigError naming the hook and the key: sender, recipients, sender_name, subject.
 void check_email_content(const std::string& hook, const EmailContent& content);
-// Throws ConfigError when a subject set later carries CR/LF.
+// Throws ConfigError when a subject carries CR/LF or is not a valid Mustache template.
 void check_subject(const std::string& hook, const std::string& subject);
-std::string html_escape(const std::string& text);
-// The HTML alternative: the template with "{{data}}" replaced by the escaped text; empty when no template.
-std::string render_email_html(const std::string& html_template, const std::string& text);
+
+// An email's subject, text and HTML alternative for one event, each rendered from its Mustache template
+// (docs/hooks.md, "Templates"): the subject (`subject`, else the hook's name), the text (`message`, else the
+// data as text), the HTML (`html`, HTML-escaped, empty = none).
+struct EmailParts {
+  std::string subject, text, html;
+};
+// Templates are checked at construction, so only a rendered subject with a line break (data put into it)
+// fails: invalid_input, nothing sent.
+Result<EmailParts> render_email_parts(const std::string& hook, const std::string& subject,
+                                      const EmailContent& content, const Event& event);
 
 }  // namespace eventhooks::detail

@@ -102,7 +102,9 @@ Result<HttpRequest> AwsSesEmailHook::render(const Event& event,
     }
     creds = std::move(*found);
   }
-  const std::string text = event.payload.to_text();
+  auto parts = detail::render_email_parts(name(), subject(), options_.email, event);
+  if (!parts) return parts.error();
+  const std::string& text = parts->text;
   if (text.empty()) {
     return Error::permanent(ErrorCode::invalid_input, "the event has no data: SES needs a message body");
   }
@@ -110,10 +112,10 @@ Result<HttpRequest> AwsSesEmailHook::render(const Event& event,
   body["FromEmailAddress"] = detail::format_mailbox(options_.email.sender_name, options_.email.sender);
   body["Destination"]["ToAddresses"] = options_.email.recipients;
   auto& simple = body["Content"]["Simple"];
-  simple["Subject"] = {{"Data", subject()}, {"Charset", "UTF-8"}};
+  simple["Subject"] = {{"Data", parts->subject}, {"Charset", "UTF-8"}};
   simple["Body"]["Text"] = {{"Data", text}, {"Charset", "UTF-8"}};
-  if (const std::string html = detail::render_email_html(options_.email.html, text); !html.empty()) {
-    simple["Body"]["Html"] = {{"Data", html}, {"Charset", "UTF-8"}};
+  if (!parts->html.empty()) {
+    simple["Body"]["Html"] = {{"Data", parts->html}, {"Charset", "UTF-8"}};
   }
   // SES sets its own Message-ID; the event id travels in a header so a delivery can be traced and
   // deduplicated.

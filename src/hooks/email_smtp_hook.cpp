@@ -118,10 +118,11 @@ Result<std::string> SimpleEmailHook::render(const Event& event) const {
   m.sender = options_.email.sender;
   m.sender_name = options_.email.sender_name;
   m.recipients = options_.email.recipients;
-  m.subject = subject();
-  // Built fresh from the event on every call: nothing carries over from an earlier send.
-  m.text = event.payload.to_text();
-  m.html = detail::render_email_html(options_.email.html, m.text);
+  auto parts = detail::render_email_parts(name(), subject(), options_.email, event);
+  if (!parts) return parts.error();
+  m.subject = std::move(parts->subject);
+  m.text = std::move(parts->text);
+  m.html = std::move(parts->html);
   m.message_id = detail::make_message_id(event.id, name(), m.sender);
   m.date =
       event.created_at.time_since_epoch().count() == 0 ? std::chrono::system_clock::now() : event.created_at;

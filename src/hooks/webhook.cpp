@@ -9,63 +9,48 @@
 
 #include "core/text.hpp"
 #include "eventhooks/redact.hpp"
+#include "hooks/http_checks.hpp"
+#include "hooks/message_template.hpp"
 #include "transport/signing.hpp"
 
 namespace eventhooks {
+using detail::add_json_body_headers;
+using detail::check_headers;
+using detail::check_path_segment;
+using detail::require_http_url;
+using detail::strip_trailing_slashes;
+
 namespace {
 
-// RFC 9110 token characters: anything else in a header name would let a config smuggle a second header.
-bool valid_header_name(std::string_view name) {
-  if (name.empty()) return false;
-  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
-    return std::isalnum(c) != 0 ||
-           std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-  });
-}
-
-// The one check of configured headers (a config file's builder relies on it too).
-void check_headers(const std::string& who, const Headers& headers) {
-  for (const auto& [name, value] : headers) {
-    if (!valid_header_name(name)) {
-      throw ConfigError(who, "headers",
-                        "'" + name +
-                            "' is not a valid header name (only RFC 9110 token characters: no spaces, "
-                            "colons or line breaks)");
-    }
-    if (value.find_first_of("\r\n") != std::string::npos || value.find('\0') != std::string::npos) {
-      throw ConfigError(who, "headers." + name, "must not contain a line break (header injection refused)");
-    }
+// Calls `f(path, text)` for every string in a body template ("body.alert.text"), depth first.
+template <typename F>
+void for_each_string(const nlohmann::ordered_json& value, const std::string& path, const F& f) {
+  if (value.is_string()) {
+    f(path, value.get<std::string>());
+  } else if (value.is_object()) {
+    for (const auto& [key, item] : value.items())
+      for_each_string(item, std::string(path).append(".").append(key), f);
+  } else if (value.is_array()) {
+    for (std::size_t i = 0; i < value.size(); ++i)
+      for_each_string(value[i], path + "." + std::to_string(i), f);
   }
 }
 
-// Tokens and ids that become one segment of a URL path: a '/' or '?' in them would send the request
-// elsewhere.
-void check_path_segment(const std::string& who, const char* key, const std::string& value) {
-  if (value.empty()) throw ConfigError(who, key, "missing");
-  if (value.find_first_of("/?#\r\n \t") != std::string::npos) {
-    throw ConfigError(who, key, "must not contain '/', '?', '#', spaces or line breaks");
+// Every string rendered, everything else kept: the result is JSON whatever the data holds.
+nlohmann::ordered_json render_body(const std::string& who, const nlohmann::ordered_json& value,
+                                   const Event& event) {
+  if (value.is_string()) return detail::MessageTemplate(who, "body", value.get<std::string>()).render(event);
+  if (value.is_object()) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::object();
+    for (const auto& [key, item] : value.items()) out[key] = render_body(who, item, event);
+    return out;
   }
-}
-
-std::string strip_trailing_slashes(std::string s) {
-  while (!s.empty() && s.back() == '/') s.pop_back();
-  return s;
-}
-
-void require_http_url(const std::string& who, const char* key, const std::string& url) {
-  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
-    throw ConfigError(who, key, "must be an http:// or https:// URL, got '" + redact_url(url) + "'");
+  if (value.is_array()) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (const auto& item : value) out.push_back(render_body(who, item, event));
+    return out;
   }
-  if (url.find_first_of("\r\n \t") != std::string::npos) {
-    throw ConfigError(who, key, "must not contain spaces or line breaks");
-  }
-}
-
-// Every HTTP hook's request carries the event id, the idempotency key of docs/architecture.md: the same on
-// every attempt, so a receiver can drop the duplicates that at-least-once delivery allows.
-void add_json_body_headers(HttpRequest& request, const Event& event) {
-  request.headers.emplace_back("Content-Type", "application/json");
-  request.headers.emplace_back("webhook-id", event.id);
+  return value;
 }
 
 }  // namespace
@@ -78,6 +63,12 @@ WebHook::WebHook(WebHookOptions options)
   require_http_url(who, "url", options_.url);
   redacted_url_ = redact_url(options_.url);
   check_headers(who, options_.headers);
+  if (!options_.body.is_null() && !options_.body.is_object() && !options_.body.is_array()) {
+    throw ConfigError(who, "body", "must be a mapping (or a list) of templates");
+  }
+  for_each_string(options_.body, "body", [&](const std::string& path, const std::string& text) {
+    (void)detail::MessageTemplate(who, path, text);
+  });
   if (!options_.secret.empty()) {
     auto key = detail::decode_webhook_secret(options_.secret);
     if (!key) {
@@ -106,7 +97,9 @@ Result<HttpRequest> WebHook::render(const Event& event) const {
   request.method = "POST";
   request.url = options_.url;
   request.redacted_url = redacted_url_;
-  request.body = event.payload.to_json_body();
+  request.body = options_.body.is_null()
+                     ? event.payload.to_json_body()
+                     : detail::dump_json(render_body("WebHook '" + name() + "'", options_.body, event));
   const bool own_content_type =
       std::any_of(options_.headers.begin(), options_.headers.end(),
                   [](const auto& h) { return detail::iequals(h.first, "content-type"); });
@@ -136,6 +129,7 @@ MattermostWebHook::MattermostWebHook(MattermostOptions options)
   options_.host = strip_trailing_slashes(options_.host);
   require_http_url(who, "host", options_.host);
   check_path_segment(who, "token", options_.token);
+  (void)detail::MessageTemplate(who, "message", options_.message);
 }
 
 MattermostWebHook::~MattermostWebHook() {
@@ -150,12 +144,12 @@ std::string MattermostWebHook::describe() const {
 }
 
 Result<HttpRequest> MattermostWebHook::render(const Event& event) const {
-  if (event.payload.empty()) {
-    return Error::permanent(ErrorCode::invalid_input,
-                            "MattermostWebHook '" + name() + "': no data to post (empty message)");
-  }
+  const std::string who = "MattermostWebHook '" + name() + "'";
+  std::string text = detail::message_text(detail::MessageTemplate(who, "message", options_.message), event);
+  if (text.empty())
+    return Error::permanent(ErrorCode::invalid_input, who + ": no data to post (empty message)");
   nlohmann::ordered_json body;
-  body["text"] = event.payload.to_text();
+  body["text"] = std::move(text);
   if (!options_.username.empty()) body["username"] = options_.username;
   if (!options_.channel.empty()) body["channel"] = options_.channel;
   if (!options_.icon_url.empty()) body["icon_url"] = options_.icon_url;

@@ -123,6 +123,9 @@ struct Scrubber {
 
 Scrubber make_scrubber(const HttpRequest& request, const std::string& redacted) {
   Scrubber s{url_secrets(request.url, redacted)};
+  for (const auto& secret : request.secrets) {
+    if (!secret.empty()) s.secrets.push_back(secret);
+  }
   for (const auto& [name, value] : request.headers) {
     const auto n = to_lower(name);
     if (n == "authorization" || n == "proxy-authorization" || n == "cookie" ||

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "fake_services.hpp"
+#include "http_test_server.hpp"
 #include "test_env.hpp"
 
 namespace eventhooks {
@@ -476,7 +478,7 @@ TEST_F(CliTest, List_WithRealm_ShowsOnlyHooksThatWouldFire) {
 // --- help, version, secrets ----------------------------------------------------------------------------
 
 TEST_F(CliTest, Help_OnEveryCommand_ExitsZero) {
-  for (const char* args : {"--help", "trigger --help", "validate --help", "list --help"}) {
+  for (const char* args : {"--help", "trigger --help", "validate --help", "list --help", "send --help"}) {
     const CliRun r = run(args);
     EXPECT_EQ(r.code, 0) << args;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << args << ": " << r.out;
@@ -507,6 +509,99 @@ TEST_F(CliTest, Secrets_NeverPrinted_InListDryRunTriggerOrLogs) {
   EXPECT_NE(everything.find("signed"), std::string::npos);
   EXPECT_EQ(everything.find("TOPSECRETTOKEN"), std::string::npos) << everything;
   EXPECT_EQ(everything.find("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), std::string::npos) << everything;
+}
+
+// --- send: service URLs, no config ------------------------------------------------------------------------
+
+TEST_F(CliTest, Send_NtfyUrl_DeliversWithTitleAndPrintsLikeTrigger) {
+  test::HttpTestServer server;
+  test::fake_ntfy(server, "Basic cGhpbDpzM2NyZXRQYXNzd29yZA==");  // phil:s3cretPassword
+  const CliRun r = run("send 'ntfy://phil:s3cretPassword@127.0.0.1:" + std::to_string(server.port()) +
+                       "/ops?priority=4' --data 'disk full' --title Disk");
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  const auto cols = columns(lines_of(r.out).at(0));
+  EXPECT_EQ(cols.at(0), "ntfy");
+  EXPECT_EQ(cols.at(1), "delivered");
+  const auto body = nlohmann::json::parse(server.requests().at(0).body);
+  EXPECT_EQ(body["title"], "Disk");
+  EXPECT_EQ(body["priority"], 4);
+  EXPECT_EQ(body["message"], "disk full");
+  EXPECT_EQ((r.out + r.err).find("s3cretPassword"), std::string::npos);
+}
+
+TEST_F(CliTest, Send_WithoutArguments_UsesEventhooksUrls) {
+  test::HttpTestServer gotify;
+  test::fake_gotify(gotify, "AppTokenSecret1");
+  test::HttpTestServer receiver;
+  const std::string urls = "gotify://127.0.0.1:" + std::to_string(gotify.port()) +
+                           "/AppTokenSecret1 json://127.0.0.1:" + std::to_string(receiver.port()) + "/in";
+  const test::ScopedEnv env("EVENTHOOKS_URLS", urls.c_str());
+  const CliRun r = run("send --json --data '{\"used\": 97}'");
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(lines[0])["hook"], "gotify");
+  EXPECT_EQ(nlohmann::json::parse(lines[0])["outcome"], "delivered");
+  EXPECT_EQ(nlohmann::json::parse(lines[1])["type"], "WebHook");
+  EXPECT_EQ(receiver.requests().at(0).body, R"({"used":97})");
+  EXPECT_EQ((r.out + r.err).find("AppTokenSecret1"), std::string::npos);
+}
+
+TEST_F(CliTest, Send_ServiceRefuses_ExitsOneWithItsErrorAndNoToken) {
+  test::HttpTestServer server;
+  test::fake_telegram(server, "111:theTokenTheServerKnows");
+  const CliRun r = run("send 'tgram://222:telegramTokenSecret/42?base_url=" + server.url("") + "' --data hi");
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("Unauthorized"), std::string::npos) << r.out;
+  EXPECT_EQ((r.out + r.err).find("telegramTokenSecret"), std::string::npos) << r.out << r.err;
+}
+
+TEST_F(CliTest, Send_BadUrl_ExitsThreeSendsNothingAndQuotesNoSecret) {
+  test::HttpTestServer server;
+  const CliRun r = run("send json://127.0.0.1:" + std::to_string(server.port()) +
+                       "/in 'slack://T0/onlyTwoPartsSecret' --data x");
+  EXPECT_EQ(r.code, 3) << r.out << r.err;
+  EXPECT_NE(r.err.find("URL 2 (slack)"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("onlyTwoPartsSecret"), std::string::npos) << r.err;
+  EXPECT_EQ(server.request_count(), 0u);
+}
+
+TEST_F(CliTest, Send_NoUrlAnywhere_ExitsTwo) {
+  const test::ScopedEnv env("EVENTHOOKS_URLS", nullptr);
+  EXPECT_EQ(run("send --data x").code, 2);
+}
+
+TEST_F(CliTest, Validate_BadTemplate_NamesFileLineAndKey) {
+  config(
+      "hooks:\n"
+      "  phone:\n"
+      "    type: NtfyHook\n"
+      "    topic: ops\n"
+      "    title: \"{{data.host\"\n");
+  const CliRun r = run("validate -c hooks.yaml");
+  EXPECT_EQ(r.code, 3) << r.out << r.err;
+  EXPECT_NE(r.err.find("hooks.yaml:5"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("key 'title'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Mustache"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, ConfigUrlKey_ListShowsTheTypedHookMasked) {
+  config(
+      "hooks:\n"
+      "  phone:\n"
+      "    url: ntfys://ntfy.example.com/ops?token=tk_listSecretToken\n"
+      "    title: Disk\n"
+      "    realms: [prod]\n"
+      "  chat:\n"
+      "    url: slack://T0/B0/slackListSecret99\n");
+  const CliRun r = run("list -c hooks.yaml");
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("NtfyHook 'phone' -> https://ntfy.example.com/ops (token ***)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("SlackWebHook 'chat' -> https://hooks.slack.com/services/T0/B0/***"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("Secret"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -100,10 +100,16 @@ void HttpTestServer::start() {
       r.headers.emplace_back(lower(k), v);
     }
     CannedResponse response;
+    std::function<CannedResponse(const RecordedRequest&)> answer;
+    {
+      std::lock_guard lock(mutex_);
+      answer = answer_;
+    }
+    if (answer) response = answer(r);
     {
       std::unique_lock lock(mutex_);
       auto it = responses_.find(req.path);
-      response = it != responses_.end() ? it->second : default_response_;
+      if (!answer) response = it != responses_.end() ? it->second : default_response_;
       requests_.push_back(std::move(r));
       changed_.notify_all();
       if (response.delay.count() > 0) {
@@ -157,6 +163,11 @@ void HttpTestServer::respond(CannedResponse response) {
 void HttpTestServer::respond(const std::string& path, CannedResponse response) {
   std::lock_guard lock(mutex_);
   responses_[path] = std::move(response);
+}
+
+void HttpTestServer::answer_with(std::function<CannedResponse(const RecordedRequest&)> answer) {
+  std::lock_guard lock(mutex_);
+  answer_ = std::move(answer);
 }
 
 std::vector<RecordedRequest> HttpTestServer::requests() const {

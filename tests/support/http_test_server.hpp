@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -76,6 +77,9 @@ class HttpTestServer {
   void respond(CannedResponse response);
   // The response for one path (exact match).
   void respond(const std::string& path, CannedResponse response);
+  // Answers every request by calling `answer` (a fake service that reads the request); replaces canned
+  // responses. Called on the server's threads, outside its lock.
+  void answer_with(std::function<CannedResponse(const RecordedRequest&)> answer);
 
   std::vector<RecordedRequest> requests() const;
   std::size_t request_count() const;
@@ -95,6 +99,7 @@ class HttpTestServer {
   bool stopping_ = false;
   CannedResponse default_response_;
   std::map<std::string, CannedResponse> responses_;
+  std::function<CannedResponse(const RecordedRequest&)> answer_;
   std::vector<RecordedRequest> requests_;
 };
 

@@ -35,9 +35,10 @@ struct EmailContent {
   std::string sender;                   // envelope sender and From address
   std::string sender_name;              // From display name (UTF-8; RFC 2047-encoded when not ASCII)
   std::vector<std::string> recipients;  // every one receives the message
-  std::string subject;                  // empty = the hook's name
-  // Optional HTML alternative. "{{data}}" in it is replaced by the event's text, HTML-escaped.
-  // Empty = text/plain only.
+  // subject, message and html are Mustache templates over the event (docs/hooks.md, "Templates").
+  std::string subject;  // empty = the hook's name
+  std::string message;  // the text body; empty = the event's data as text
+  // Optional HTML alternative ({{x}} HTML-escaped; "{{data}}" is the event's text). Empty = text/plain only.
   std::string html;
 };
 

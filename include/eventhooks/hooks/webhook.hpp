@@ -17,11 +17,15 @@ struct WebHookOptions {
   std::string url;
   Headers headers;     // extra request headers
   std::string secret;  // "whsec_<base64>": sign with Standard Webhooks (webhook-id/-timestamp/-signature)
+  // The body as a JSON object (or array) whose strings are Mustache templates over the event (docs/hooks.md,
+  // "Templates"), rendered value by value, so the body is valid JSON whatever the data holds. null = the
+  // event's data as the body (Payload::to_json_body).
+  nlohmann::ordered_json body;
   HttpHookOptions http;
 };
 
-// POST url, Content-Type: application/json, body = Payload::to_json_body(); `webhook-id: <event id>` on every
-// request (the idempotency key), signed when a secret is set.
+// POST url, Content-Type: application/json, body = Payload::to_json_body() (or `body` rendered);
+// `webhook-id: <event id>` on every request (the idempotency key), signed when a secret is set.
 class EVENTHOOKS_EXPORT WebHook final : public HttpHook {
  public:
   explicit WebHook(WebHookOptions options);
@@ -43,11 +47,12 @@ struct MattermostOptions {
   std::string host;   // https://chat.example.com
   std::string token;  // the incoming webhook's token (secret)
   std::string username, channel, icon_url, icon_emoji;
+  std::string message;  // a Mustache template of the text (docs/hooks.md, "Templates"); empty = the data
   HttpHookOptions http;
 };
 
-// POST {host}/hooks/{token}, body {"text": <Payload::to_text()>, ...}, `webhook-id: <event id>`. Empty data
-// is an error, nothing sent.
+// POST {host}/hooks/{token}, body {"text": <message or Payload::to_text()>, ...}, `webhook-id: <event id>`.
+// Empty data is an error, nothing sent.
 class EVENTHOOKS_EXPORT MattermostWebHook final : public HttpHook {
  public:
   explicit MattermostWebHook(MattermostOptions options);
