@@ -10,18 +10,19 @@
 namespace eventhooks::detail {
 namespace {
 
+// A list-valued key sent to the service as is (Slack's blocks, Discord's embeds): a YAML/JSON list, or that
+// list as JSON text (what the services' own builders give). Returned as JSON text; empty when not set.
+std::string json_list_key(ConfigReader& keys, const std::string& key, const std::string& what) {
+  const nlohmann::json* raw = keys.raw(key);
+  if (raw == nullptr || raw->is_null()) return {};
+  if (raw->is_string()) return raw->get<std::string>();
+  if (raw->is_array()) return raw->dump();
+  keys.fail(key, "must be a list of " + what + " (or that list as JSON text)");
+  return {};
+}
+
 HookPtr build_slack(HookCommon common, ConfigReader& keys) {
-  // Blocks as YAML/JSON (a list) or as the JSON text Slack's Block Kit Builder gives.
-  std::string blocks;
-  if (const nlohmann::json* raw = keys.raw("blocks"); raw != nullptr && !raw->is_null()) {
-    if (raw->is_string()) {
-      blocks = raw->get<std::string>();
-    } else if (raw->is_array()) {
-      blocks = raw->dump();
-    } else {
-      keys.fail("blocks", "must be a list of Block Kit blocks (or that list as JSON text)");
-    }
-  }
+  std::string blocks = json_list_key(keys, "blocks", "Block Kit blocks");
   SlackOptions options{
       .common = std::move(common),
       .url = keys.secret_url("url", true),
@@ -43,6 +44,7 @@ HookPtr build_discord(HookCommon common, ConfigReader& keys) {
       .username = keys.optional_string("username"),
       .avatar_url = keys.optional_string("avatar_url"),
       .title = keys.optional_string("title"),
+      .embeds = json_list_key(keys, "embeds", "Discord embed objects"),
       .message = keys.optional_string("message"),
       .http = read_http_options(keys),
   };

@@ -70,6 +70,18 @@ DiscordWebHook::DiscordWebHook(DiscordOptions options)
   const std::string who = "DiscordWebHook '" + name() + "'";
   require_http_url(who, "url", options_.url);
   templates_ = detail::make_notify_templates(who, options_.message, options_.title);
+  if (!options_.embeds.empty()) {
+    auto embeds = nlohmann::json::parse(options_.embeds, nullptr, false);
+    if (embeds.is_discarded() || !embeds.is_array() || embeds.empty()) {
+      throw ConfigError(who, "embeds", "must be a non-empty JSON array of embed objects");
+    }
+    for (const auto& embed : embeds) {
+      if (!embed.is_object()) throw ConfigError(who, "embeds", "every embed must be a JSON object");
+    }
+    if (embeds.size() + (options_.title.empty() ? 0 : 1) > 10) {
+      throw ConfigError(who, "embeds", "Discord takes at most 10 embeds per message (the title's counts)");
+    }
+  }
 }
 
 DiscordWebHook::~DiscordWebHook() {
@@ -79,19 +91,30 @@ DiscordWebHook::~DiscordWebHook() {
 std::string DiscordWebHook::describe() const {
   std::string out = "DiscordWebHook '" + name() + "' -> " + redact_url_path(options_.url);
   if (!options_.title.empty()) out += " (embed)";
+  if (!options_.embeds.empty()) out += " (embeds)";
   return out;
 }
 
 Result<HttpRequest> DiscordWebHook::render(const Event& event) const {
-  auto text = required_message_text(templates_->message, event, type(), name());
-  if (!text) return text.error();
-  nlohmann::ordered_json body;
-  if (options_.title.empty()) {
-    body["content"] = std::move(text).value();
-  } else {
-    body["embeds"] = nlohmann::ordered_json::array(
-        {{{"title", templates_->title.render(event)}, {"description", std::move(text).value()}}});
+  // With embeds of its own, the message is optional (Discord takes content, embeds or both).
+  std::string text = detail::message_text(templates_->message, event);
+  if (text.empty() && options_.embeds.empty()) {
+    auto refused = required_message_text(templates_->message, event, type(), name());
+    return refused.error();
   }
+  nlohmann::ordered_json body;
+  nlohmann::ordered_json embeds = nlohmann::ordered_json::array();
+  if (options_.title.empty()) {
+    if (!text.empty()) body["content"] = std::move(text);
+  } else {
+    nlohmann::ordered_json first{{"title", templates_->title.render(event)}};
+    if (!text.empty()) first["description"] = std::move(text);
+    embeds.push_back(std::move(first));
+  }
+  if (!options_.embeds.empty()) {
+    for (auto& embed : nlohmann::ordered_json::parse(options_.embeds)) embeds.push_back(std::move(embed));
+  }
+  if (!embeds.empty()) body["embeds"] = std::move(embeds);
   if (!options_.username.empty()) body["username"] = options_.username;
   if (!options_.avatar_url.empty()) body["avatar_url"] = options_.avatar_url;
   // wait=true: Discord answers 200 with the message it created (or an error), not a blind 204.

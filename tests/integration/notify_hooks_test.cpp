@@ -132,6 +132,35 @@ TEST(DiscordWebHook, Title_SendsOneEmbed) {
   EXPECT_EQ(body["embeds"][0]["description"], "disk full on db-1");
 }
 
+TEST(DiscordWebHook, Embeds_SentAsGivenAfterTheTitlesEmbed) {
+  HttpTestServer server;
+  test::fake_discord(server, kDiscordId, kDiscordToken);
+  auto hook =
+      build({{"type", "DiscordWebHook"},
+             {"url", server.url("/api/webhooks/") + kDiscordId + "/" + kDiscordToken},
+             {"title", "Disk"},
+             {"embeds",
+              nlohmann::json::array(
+                  {{{"title", "Runbook"}, {"url", "https://runbooks.example/disk"}, {"color", 15158332}}})}});
+  ASSERT_TRUE(fire(*hook).delivered());
+  const auto body = body_of(server);
+  ASSERT_EQ(body["embeds"].size(), 2U);
+  EXPECT_EQ(body["embeds"][0]["title"], "Disk");
+  EXPECT_EQ(body["embeds"][1]["title"], "Runbook");
+  EXPECT_EQ(body["embeds"][1]["color"], 15158332);
+}
+
+TEST(DiscordWebHook, Embeds_NotAListOrMoreThanTen_ConfigError) {
+  const std::string url = "https://discord.com/api/webhooks/1/" + std::string(kDiscordToken);
+  EXPECT_THROW(build({{"type", "DiscordWebHook"}, {"url", url}, {"embeds", "{\"title\": \"x\"}"}}),
+               ConfigError);
+  EXPECT_THROW(build({{"type", "DiscordWebHook"}, {"url", url}, {"embeds", nlohmann::json::array({1, 2})}}),
+               ConfigError);
+  nlohmann::json eleven = nlohmann::json::array();
+  for (int i = 0; i < 11; ++i) eleven.push_back({{"title", "e" + std::to_string(i)}});
+  EXPECT_THROW(build({{"type", "DiscordWebHook"}, {"url", url}, {"embeds", eleven}}), ConfigError);
+}
+
 TEST(DiscordWebHook, RateLimited_RetryAfterFromTheBodyRoundedUp) {
   HttpTestServer server;
   test::fake_discord(server, kDiscordId, kDiscordToken, Scenario::rate_limit);

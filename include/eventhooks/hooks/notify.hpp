@@ -54,12 +54,15 @@ struct DiscordOptions {
   std::string username, avatar_url;
   // Non-empty: the message goes out as one embed with this title and the text as its description.
   std::string title;
+  // Optional: a JSON array of Discord embed objects, sent as is after the title's embed (at most 10 in all).
+  // With embeds the message may be empty.
+  std::string embeds;
   std::string message;
   HttpHookOptions http;
 };
 
 // POST url?wait=true (so Discord answers with the created message, whose id is the receipt's), body
-// {"content": text, "username", "avatar_url"} or {"embeds": [{"title", "description"}]}. A 429's
+// {"content": text, "username", "avatar_url"} or {"embeds": [{"title", "description"}, <embeds>...]}. A 429's
 // `retry_after` (seconds, fractional) becomes the retry delay.
 class EVENTHOOKS_EXPORT DiscordWebHook final : public HttpHook {
  public:
