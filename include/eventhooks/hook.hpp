@@ -35,7 +35,8 @@ class EVENTHOOKS_EXPORT Hook {
   const Realms& realms() const noexcept { return common_.realms; }
   bool enabled() const noexcept { return common_.enabled; }
 
-  // The realm rule of the Python eventhooks library (and `enabled`): would a trigger with this realm fire this hook?
+  // The realm rule of the Python eventhooks library (and `enabled`): would a trigger with this realm fire
+  // this hook?
   bool allows(std::optional<std::string_view> realm) const noexcept;
 
   // Synchronous: make an Event named after the hook, check realms, send, return what happened.

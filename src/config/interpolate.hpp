@@ -6,7 +6,6 @@
 #include <string>
 #include <string_view>
 
-
 namespace eventhooks::detail {
 
 // [A-Za-z_][A-Za-z0-9_]*

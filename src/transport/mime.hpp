@@ -40,8 +40,7 @@ std::string format_rfc5322_date(std::chrono::system_clock::time_point time);
 // starting with "." or "From " is escaped too, so no transport ever has to dot-stuff or mangle it.
 std::string quoted_printable(std::string_view text);
 // "<id.hook@domain>" from the event's idempotency key, the hook's name and the sender's domain.
-std::string make_message_id(std::string_view event_id, std::string_view hook_name,
-                                              std::string_view sender);
+std::string make_message_id(std::string_view event_id, std::string_view hook_name, std::string_view sender);
 
 // The whole message, CRLF line ends, ready for SMTP DATA. Validates every address and header value first:
 // nothing is built from bad input.

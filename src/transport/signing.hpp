@@ -7,7 +7,6 @@
 #include <string>
 #include <string_view>
 
-
 namespace eventhooks::detail {
 
 // Exported (though private) so that the unit tests can check them against the published test vector.
@@ -22,6 +21,6 @@ std::optional<std::string> base64_decode(std::string_view text);
 std::optional<std::string> decode_webhook_secret(std::string_view secret);
 // "v1,<base64 HMAC-SHA256(key, id.timestamp.body)>"
 std::string sign_webhook(std::string_view key, std::string_view id, std::int64_t timestamp,
-                                           std::string_view body);
+                         std::string_view body);
 
 }  // namespace eventhooks::detail

@@ -39,10 +39,9 @@ struct SigV4Signature {
 // Signs the request as botocore's SigV4Auth does: every given header is signed (names lower-cased, values
 // trimmed and inner spaces collapsed), plus host and x-amz-date (and x-amz-security-token for session
 // tokens).
-Result<SigV4Signature> sigv4_sign(const SigV4Request& request,
-                                                    const AwsCredentials& credentials,
-                                                    std::string_view region, std::string_view service,
-                                                    std::chrono::system_clock::time_point now);
+Result<SigV4Signature> sigv4_sign(const SigV4Request& request, const AwsCredentials& credentials,
+                                  std::string_view region, std::string_view service,
+                                  std::chrono::system_clock::time_point now);
 
 std::string sha256_hex(std::string_view data);
 std::string hmac_sha256(std::string_view key, std::string_view data);  // raw bytes
@@ -52,8 +51,7 @@ std::string aws_uri_encode(std::string_view text, bool keep_slash);
 // The standard chain: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, then the profile
 // (AWS_PROFILE, else `profile` when given, else "default") of AWS_SHARED_CREDENTIALS_FILE or
 // ~/.aws/credentials.
-std::optional<AwsCredentials> aws_credentials_from_environment(
-    std::string_view profile = {});
+std::optional<AwsCredentials> aws_credentials_from_environment(std::string_view profile = {});
 // The region: `configured` when set, else AWS_REGION, else AWS_DEFAULT_REGION; empty when none.
 std::string aws_region(std::string_view configured);
 // The endpoint: `configured`, else AWS_ENDPOINT_URL_SES, else AWS_ENDPOINT_URL, else

@@ -30,7 +30,7 @@ struct SmtpClientOptions {
   int port = 587;
   SmtpMode mode = SmtpMode::starttls;
   std::string username;
-  std::string password;                               // secret
+  std::string password;  // secret
   // connect: TCP + TLS handshake; total: one whole exchange, connect included.
   Timeouts timeouts{.connect = std::chrono::seconds(10), .total = std::chrono::seconds(60)};
   TlsOptions tls;
