@@ -17,10 +17,11 @@ test_pkgs=(
   clang libclang-rt-14-dev
 )
 # The Python module (python/, docs/python.md): pybind11 and its tests and build backend, all from Debian (no
-# Python package index is needed or used); python3-requests for the benchmark's pure-Python reference.
+# Python package index is needed or used); python3-requests for the benchmark's pure-Python reference, python3-pika
+# for the tests to set up the broker as the README example expects it.
 python_pkgs=(
   python3-dev python3-pybind11 pybind11-dev python3-pytest python3-setuptools python3-wheel python3-pip python3-venv
-  python3-requests
+  python3-requests python3-pika
 )
 
 missing=()

@@ -160,6 +160,19 @@ class Broker:
         return [f"--server={self.host}", f"--port={self.port}", f"--username={self.user}",
                 f"--password={self.password}"]
 
+    def bind_topic(self, exchange, queue, binding_key):
+        """Declares a durable topic exchange and a queue bound to it, as an application using the Python
+        eventhooks library would have set up its broker (with pika, Debian's python3-pika)."""
+        import pika
+        params = pika.ConnectionParameters(host=self.host, port=self.port,
+                                           credentials=pika.PlainCredentials(self.user, self.password))
+        with pika.BlockingConnection(params) as connection:
+            channel = connection.channel()
+            channel.exchange_declare(exchange=exchange, exchange_type="topic", durable=True)
+            channel.queue_declare(queue=queue, durable=True)
+            channel.queue_purge(queue=queue)
+            channel.queue_bind(queue=queue, exchange=exchange, routing_key=binding_key)
+
     def get(self, queue):
         """The next message's body in `queue`, or None when it is empty."""
         r = subprocess.run(["amqp-get", *self._args(), f"--queue={queue}"], capture_output=True, timeout=30)
