@@ -5,6 +5,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build/release}
 mkdir -p "$root/build/bench"
+# The benchmark executables are not part of the default build.
+cmake --build "$build" --target benches -j "${JOBS:-$(nproc)}" >/dev/null
 out=$root/build/bench/results.md
 {
   echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores"
