@@ -22,9 +22,8 @@ using eventhooks::NetworkPolicy;
 using eventhooks::NetworkRules;
 
 NetworkPolicy strict() {
-  return NetworkPolicy(NetworkRules{.deny = {"203.0.113.0/24", "2001:db8::/32"},
-                                    .allow = {"10.20.0.5/32"},
-                                    .deny_private = true});
+  return NetworkPolicy(NetworkRules{
+      .deny = {"203.0.113.0/24", "2001:db8::/32"}, .allow = {"10.20.0.5/32"}, .deny_private = true});
 }
 
 sockaddr_in v4_address(const char* text) {
@@ -100,7 +99,8 @@ BENCHMARK(BM_Reference_SocketAndClose);
 // check included; arg 0 = default policy, 1 = deny_private with 127.0.0.1 allowed (the longest rule walk).
 void BM_RoundTrip_NewConnection(benchmark::State& state) {
   httplib::Server server;
-  server.Post("/hook", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
+  server.Post("/hook",
+              [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
   const int port = server.bind_to_any_port("127.0.0.1");
   std::thread serving([&] { server.listen_after_bind(); });
   server.wait_until_ready();

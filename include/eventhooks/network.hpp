@@ -25,7 +25,7 @@ struct EVENTHOOKS_EXPORT IpAddress {
   // "127.0.0.1", "::1", "::ffff:10.0.0.1"; no zone ("%eth0"), no brackets, no port.
   static std::optional<IpAddress> parse(std::string_view text);
   static IpAddress v4(std::uint32_t host_order);
-  bool is_v4() const noexcept;  // an IPv4 address (or its mapped form)
+  bool is_v4() const noexcept;    // an IPv4 address (or its mapped form)
   std::string to_string() const;  // IPv4 as a.b.c.d, IPv6 in RFC 5952 form
   bool operator==(const IpAddress&) const = default;
 };

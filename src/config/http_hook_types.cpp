@@ -17,6 +17,7 @@ HttpHookOptions read_http_options(ConfigReader& keys) {
       .tls = keys.tls(),
       .follow_redirects = keys.optional_bool("follow_redirects", false),
       .network = keys.network(),
+      .client = nullptr,
   };
 }
 

@@ -5,8 +5,8 @@
 #include <amqp_tcp_socket.h>
 #include <openssl/ssl.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>

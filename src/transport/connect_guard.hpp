@@ -14,16 +14,15 @@
 #include "eventhooks/error.hpp"
 #include "eventhooks/network.hpp"
 
-
-
 namespace eventhooks::detail {
 
 // The IP address of a socket address, or nothing for a family that is not IPv4 or IPv6.
 std::optional<IpAddress> ip_of(const sockaddr* address);
 
 struct ConnectGuard {
-  const NetworkPolicy* policy = nullptr;  // null: every connection is refused (a handle used outside a transfer)
-  std::string refused;                    // the first refusal of this transfer ("127.0.0.1 (loopback ...)")
+  const NetworkPolicy* policy =
+      nullptr;          // null: every connection is refused (a handle used outside a transfer)
+  std::string refused;  // the first refusal of this transfer ("127.0.0.1 (loopback ...)")
 
   // Judges one address; on refusal records it and returns false.
   bool admit(const sockaddr* address);

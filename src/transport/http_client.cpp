@@ -282,8 +282,8 @@ struct Exchange {
   curl_slist* headers = nullptr;
   char errbuf[CURL_ERROR_SIZE] = {0};
   detail::ConnectGuard guard;  // every connection this request opens (redirects, proxy) is judged here
-  HttpClient::Callback done;  // asynchronous exchanges only
-  bool check_status = false;  // asynchronous: apply send()'s status rules before `done`
+  HttpClient::Callback done;   // asynchronous exchanges only
+  bool check_status = false;   // asynchronous: apply send()'s status rules before `done`
 
   Exchange() = default;
   Exchange(const Exchange&) = delete;

@@ -87,7 +87,7 @@ struct SmtpClient::Handle {
   curl_slist* recipients = nullptr;
   Transcript transcript;
   Upload upload;
-  ConnectGuard guard;  // the session's connection is judged when libcurl opens it
+  ConnectGuard guard;   // the session's connection is judged when libcurl opens it
   std::string from;     // "<sender>": libcurl keeps a copy, but only until the handle is reset
   std::string message;  // send_async(): the message lives here until the exchange ends
   ~Handle() {

@@ -568,7 +568,8 @@ TEST_F(CliTest, Validate_BadCidr_Exit3AtItsLine) {
       "hooks: {}\n");
   const CliRun r = run("validate -c hooks.yaml");
   EXPECT_EQ(r.code, 3) << r.out << r.err;
-  EXPECT_NE(r.err.find("hooks.yaml:2: key 'network.deny': item 1: '10.0.0.0/33'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("hooks.yaml:2: key 'network.deny': item 1: '10.0.0.0/33'"), std::string::npos)
+      << r.err;
 }
 
 // --- send: service URLs, no config ------------------------------------------------------------------------

@@ -14,10 +14,10 @@
 #include <future>
 #include <string>
 
-#include "eventhooks/http.hpp"
 #include "eventhooks/hooks/email.hpp"
 #include "eventhooks/hooks/rabbitmq.hpp"
 #include "eventhooks/hooks/webhook.hpp"
+#include "eventhooks/http.hpp"
 #include "eventhooks/network.hpp"
 #include "http_test_server.hpp"
 #include "test_env.hpp"

@@ -94,7 +94,8 @@ TEST(Cidr, BadCidrsSayWhatIsWrong) {
 
 TEST(NetworkPolicy, DefaultRefusesCloudMetadataOnly) {
   const NetworkPolicy policy;
-  for (const char* denied : {"169.254.169.254", "fd00:ec2::254", "100.100.100.200", "::ffff:169.254.169.254"}) {
+  for (const char* denied :
+       {"169.254.169.254", "fd00:ec2::254", "100.100.100.200", "::ffff:169.254.169.254"}) {
     const auto why = policy.refusal(ip(denied));
     ASSERT_TRUE(why.has_value()) << denied;
     EXPECT_NE(why->find("cloud metadata"), std::string::npos) << *why;
@@ -112,8 +113,8 @@ TEST(NetworkPolicy, DenyPrivateRefusesEveryPrivateBlock) {
         "::ffff:127.0.0.1", "::ffff:10.0.0.1"}) {
     EXPECT_FALSE(policy.allows(ip(denied))) << denied;
   }
-  for (const char* allowed : {"8.8.8.8", "172.32.0.1", "100.128.0.1", "192.169.0.1", "2001:db8::1",
-                              "1.1.1.1", "64:ff9b::808:808"}) {
+  for (const char* allowed : {"8.8.8.8", "172.32.0.1", "100.128.0.1", "192.169.0.1", "2001:db8::1", "1.1.1.1",
+                              "64:ff9b::808:808"}) {
     EXPECT_TRUE(policy.allows(ip(allowed))) << allowed;
   }
   const auto why = policy.refusal(ip("127.0.0.1"));
@@ -131,9 +132,9 @@ TEST(NetworkPolicy, Nat64FormsAreJudgedAsTheIpv4AddressTheyCarry) {
 }
 
 TEST(NetworkPolicy, AllowWinsOverEveryDeny) {
-  const NetworkPolicy policy(
-      NetworkRules{.deny = {"203.0.113.0/24"}, .allow = {"127.0.0.1/32", "203.0.113.9", "169.254.169.254"},
-                   .deny_private = true});
+  const NetworkPolicy policy(NetworkRules{.deny = {"203.0.113.0/24"},
+                                          .allow = {"127.0.0.1/32", "203.0.113.9", "169.254.169.254"},
+                                          .deny_private = true});
   EXPECT_TRUE(policy.allows(ip("127.0.0.1")));
   EXPECT_TRUE(policy.allows(ip("::ffff:127.0.0.1")));
   EXPECT_FALSE(policy.allows(ip("127.0.0.2")));
@@ -253,7 +254,8 @@ TEST(NetworkConfig, BadCidrInAHookIsReportedAtTheHooksKey) {
       "    url: http://example.com/\n"
       "    network:\n"
       "      deny: [not-an-address]\n");
-  EXPECT_NE(e.find("hooks.yaml:6: hook 'web': key 'network.deny': item 1: 'not-an-address'"), std::string::npos)
+  EXPECT_NE(e.find("hooks.yaml:6: hook 'web': key 'network.deny': item 1: 'not-an-address'"),
+            std::string::npos)
       << e;
 }
 
