@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <thread>
 
@@ -103,7 +104,7 @@ void BM_RoundTrip_NewConnection(benchmark::State& state) {
               [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
   const int port = server.bind_to_any_port("127.0.0.1");
   std::thread serving([&] { server.listen_after_bind(); });
-  server.wait_until_ready();
+  while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 
   eventhooks::HttpOptions options;
   if (state.range(0) == 1) {

@@ -110,7 +110,7 @@ TEST(NetworkGuard_Http, NameResolvingToLoopback_AllowedByAllow) {
   const Outcome out = hook.trigger("hello");
   ASSERT_TRUE(out.delivered()) << out.detail();
   ASSERT_EQ(server.request_count(), 1u);
-  EXPECT_EQ(server.requests()[0].body, "hello");
+  EXPECT_EQ(server.requests()[0].body, R"("hello")");  // a string event, sent as JSON
 }
 
 TEST(NetworkGuard_Http, RefusedAddress_NoTcpConnectionIsMade) {
@@ -148,7 +148,7 @@ TEST(NetworkGuard_Http, RedirectToAnAllowedAddress_Followed) {
   const Outcome out = hook.trigger("followed");
   ASSERT_TRUE(out.delivered()) << out.detail();
   ASSERT_EQ(target.request_count(), 1u);
-  EXPECT_EQ(target.requests()[0].body, "followed");
+  EXPECT_EQ(target.requests()[0].body, R"("followed")");
 }
 
 TEST(NetworkGuard_Http, RedirectNotFollowedByDefault) {

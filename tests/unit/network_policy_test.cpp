@@ -279,7 +279,7 @@ TEST(NetworkConfig, HookWithoutNetworkHasNoNetworkKey) {
       "    path: out.jsonl\n"
       "    network:\n"
       "      deny_private: true\n");
-  EXPECT_NE(e.find("hooks.yaml:5: hook 'file': key 'network'"), std::string::npos) << e;
+  EXPECT_NE(e.find("hooks.yaml:5: hook 'file': unknown key 'network'"), std::string::npos) << e;
 }
 
 }  // namespace
