@@ -48,7 +48,7 @@ sockaddr_in6 v6_address(const char* text) {
 // What libcurl's open-socket callback does per address: sockaddr to address, the policy's verdict.
 template <typename Sockaddr>
 void judge(benchmark::State& state, const NetworkPolicy& policy, const Sockaddr& address) {
-  eventhooks::detail::ConnectGuard guard{.policy = &policy, .refused = {}};
+  eventhooks::detail::ConnectGuard guard{.policy = &policy, .refused = {}, .last_refused = false};
   for (auto _ : state) {
     guard.reset();
     benchmark::DoNotOptimize(guard.admit(reinterpret_cast<const sockaddr*>(&address)));

@@ -50,8 +50,9 @@ bool ConnectGuard::admit(const sockaddr* address) {
   } else {
     why = policy->refusal(*ip);
   }
+  last_refused = why.has_value();
   if (!why) return true;
-  if (refused.empty()) refused = (ip ? ip->to_string() : std::string("the address")) + " (" + *why + ")";
+  refused = (ip ? ip->to_string() : std::string("the address")) + " (" + *why + ")";
   return false;
 }
 
@@ -59,14 +60,15 @@ bool ConnectGuard::admit_peer(int fd) {
   sockaddr_storage peer{};
   socklen_t length = sizeof peer;
   if (fd < 0 || ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0) {
-    if (refused.empty()) refused = "the peer (its address cannot be read, so it cannot be judged)";
+    refused = "the peer (its address cannot be read, so it cannot be judged)";
+    last_refused = true;
     return false;
   }
   return admit(reinterpret_cast<const sockaddr*>(&peer));
 }
 
 std::optional<Error> ConnectGuard::forbidden(std::string_view what) const {
-  if (refused.empty()) return std::nullopt;
+  if (!last_refused) return std::nullopt;
   return Error::permanent(ErrorCode::forbidden,
                           std::string(what) + ": connection to " + refused +
                               " refused by the network policy; nothing was sent (docs/network.md: "

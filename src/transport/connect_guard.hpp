@@ -20,17 +20,24 @@ namespace eventhooks::detail {
 std::optional<IpAddress> ip_of(const sockaddr* address);
 
 struct ConnectGuard {
-  const NetworkPolicy* policy =
-      nullptr;          // null: every connection is refused (a handle used outside a transfer)
-  std::string refused;  // the first refusal of this transfer ("127.0.0.1 (loopback ...)")
+  // null: every connection is refused (a handle used outside a transfer)
+  const NetworkPolicy* policy = nullptr;
+  std::string refused;  // the latest refusal of this transfer ("127.0.0.1 (loopback ...)")
+  // Whether the latest address judged was refused. A transfer that failed after an allowed address was
+  // tried (happy eyeballs' other family refused, the allowed one down) fails for that address's reason.
+  bool last_refused = false;
 
   // Judges one address; on refusal records it and returns false.
   bool admit(const sockaddr* address);
   // Judges the peer of a connected socket (getpeername); refused when the peer cannot be read.
   bool admit_peer(int fd);
-  // The error of a failed transfer that had a refusal: permanent, `forbidden`, naming the address.
+  // The error of a failed transfer whose latest connection attempt was refused: permanent, `forbidden`,
+  // naming the address.
   std::optional<Error> forbidden(std::string_view what) const;
-  void reset() { refused.clear(); }
+  void reset() {
+    refused.clear();
+    last_refused = false;
+  }
 };
 
 // Sets CURLOPT_OPENSOCKETFUNCTION on `curl`; `guard` (CURLOPT_OPENSOCKETDATA) may be changed per transfer
