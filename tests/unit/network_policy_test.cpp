@@ -2,6 +2,9 @@
 // IPv4-mapped and NAT64 forms, allow over deny; the `network:` config block and its errors at file:line.
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+
+#include <cstring>
 #include <string>
 
 #include "eventhooks/config.hpp"
@@ -9,6 +12,7 @@
 #include "eventhooks/hooks/rabbitmq.hpp"
 #include "eventhooks/hooks/webhook.hpp"
 #include "eventhooks/network.hpp"
+#include "transport/connect_guard.hpp"
 
 namespace eventhooks {
 namespace {
@@ -159,6 +163,50 @@ TEST(NetworkPolicy, BadCidrIsAConfigErrorAtItsKey) {
     EXPECT_EQ(e.key(), "allow");
     EXPECT_NE(e.problem().find("from 0 to 32"), std::string::npos) << e.what();
   }
+}
+
+// --- the transports' guard: libcurl's open-socket callback judges each address it tries --------------------
+
+sockaddr_in v4_sockaddr(const char* text) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  std::memcpy(&a.sin_addr, &ip(text).bytes[12], 4);
+  return a;
+}
+
+bool admit(detail::ConnectGuard& guard, const char* text) {
+  const sockaddr_in a = v4_sockaddr(text);
+  return guard.admit(reinterpret_cast<const sockaddr*>(&a));
+}
+
+TEST(ConnectGuard, LastAddressRefused_TheFailureIsForbiddenNamingIt) {
+  const NetworkPolicy policy = private_denied();
+  detail::ConnectGuard guard{.policy = &policy, .refused = {}, .last_refused = false};
+  EXPECT_TRUE(admit(guard, "93.184.216.34"));  // a redirect's first hop, allowed
+  EXPECT_FALSE(admit(guard, "10.0.0.7"));      // the next hop, refused
+  const auto e = guard.forbidden("POST https://example.com/");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code, ErrorCode::forbidden);
+  EXPECT_FALSE(e->retryable);
+  EXPECT_NE(
+      e->message.find("POST https://example.com/: connection to 10.0.0.7 (private (RFC 1918) 10.0.0.0/8"),
+      std::string::npos)
+      << e->message;
+}
+
+TEST(ConnectGuard, AllowedAddressTriedLast_TheFailureKeepsItsOwnReason) {
+  // Happy eyeballs: one address refused, the next allowed (and then, say, down): not `forbidden`.
+  const NetworkPolicy policy = private_denied();
+  detail::ConnectGuard guard{.policy = &policy, .refused = {}, .last_refused = false};
+  EXPECT_FALSE(admit(guard, "127.0.0.1"));
+  EXPECT_TRUE(admit(guard, "93.184.216.34"));
+  EXPECT_FALSE(guard.forbidden("POST https://example.com/").has_value());
+}
+
+TEST(ConnectGuard, WithoutAPolicyEverythingIsRefused) {
+  detail::ConnectGuard guard;  // an idle handle's: no transfer, no connection
+  EXPECT_FALSE(admit(guard, "93.184.216.34"));
+  EXPECT_TRUE(guard.forbidden("x").has_value());
 }
 
 // --- config ------------------------------------------------------------------------------------------------
