@@ -12,6 +12,7 @@
 #include "eventhooks/export.hpp"
 #include "eventhooks/hook_entry.hpp"
 #include "eventhooks/hook_registry.hpp"
+#include "eventhooks/network.hpp"
 
 namespace eventhooks {
 
@@ -24,6 +25,7 @@ struct Config {
   std::vector<HookEntry> hooks;  // in file order; disabled hooks included (they never fire)
   std::optional<OutboxConfig> outbox;
   nlohmann::json defaults;  // the `defaults:` block as read
+  NetworkRules network;     // the `network:` block: every hook's network policy starts from it
 
   // The hook of that name, or nullptr.
   EVENTHOOKS_EXPORT HookPtr find(std::string_view name) const;

@@ -25,6 +25,7 @@ enum class ErrorCode {
   protocol,       // the peer said something unexpected (malformed reply, STARTTLS not offered, ...)
   http_status,    // the server answered with a non-2xx HTTP status
   auth,           // credentials rejected
+  forbidden,      // the network policy refused the address connected to (docs/network.md); nothing was sent
   rejected,       // the server refused this message (SMTP 5xx, SES MessageRejected, AMQP nack/return)
   throttled,      // the server asked us to slow down (HTTP 429, SES Throttling)
   unavailable,    // the server is temporarily unable to take the message (HTTP 503, SMTP 4xx, broker down)

@@ -16,6 +16,7 @@
 #include "eventhooks/hooks/webhook.hpp"
 #include "eventhooks/http.hpp"
 #include "eventhooks/logger.hpp"
+#include "eventhooks/network.hpp"
 #include "eventhooks/outbox.hpp"
 #include "eventhooks/outcome.hpp"
 #include "eventhooks/payload.hpp"

@@ -20,6 +20,7 @@
 #include "eventhooks/export.hpp"
 #include "eventhooks/hook.hpp"
 #include "eventhooks/hook_entry.hpp"
+#include "eventhooks/network.hpp"
 #include "eventhooks/timeouts.hpp"
 #include "eventhooks/tls.hpp"
 
@@ -30,8 +31,9 @@ namespace eventhooks {
 class EVENTHOOKS_EXPORT ConfigReader {
  public:
   using Locator = std::function<SourceLocation(std::string_view key)>;
+  // `network`: the file's top-level `network:` rules, which every hook's network() starts from.
   ConfigReader(std::string hook_name, const nlohmann::json& object, Locator locate = {},
-               const nlohmann::json* defaults = nullptr);
+               const nlohmann::json* defaults = nullptr, const NetworkRules* network = nullptr);
 
   const std::string& hook_name() const noexcept { return hook_name_; }
   bool has(std::string_view key) const;
@@ -62,6 +64,9 @@ class EVENTHOOKS_EXPORT ConfigReader {
   // `timeout` (total) and `connect_timeout`, in seconds, each > 0; unset keys keep `fallback`'s values
   // (after the file's `defaults:` block). Every hook type that talks to a network reads them this way.
   Timeouts timeouts(Timeouts fallback);
+  // The hook's network policy: the file's `network:` rules, extended by the hook's own `network:` block
+  // (its deny and allow lists are added, its deny_private replaces the file's). docs/network.md.
+  NetworkPolicy network();
   // The raw value, marked as used (nullptr when absent).
   const nlohmann::json* raw(std::string_view key);
 
@@ -81,6 +86,7 @@ class EVENTHOOKS_EXPORT ConfigReader {
   const nlohmann::json& object_;
   Locator locate_;
   const nlohmann::json* defaults_;
+  const NetworkRules* network_;
   mutable std::set<std::string, std::less<>> used_;  // every key asked for, present or not
   std::string prefix_;                               // "retry." for a nested reader
 };
@@ -105,12 +111,15 @@ class EVENTHOOKS_EXPORT HookRegistry {
   // a type, from a service URL: {"url": "ntfy://host/topic", "realms": [...], <keys overriding the URL's>}
   // (docs/urls.md). Throws ConfigError (unknown type with the nearest name suggested, unknown key, missing
   // key, bad value).
+  // `network`: the file's `network:` rules (none: the defaults of docs/network.md).
   HookPtr build(const std::string& name, const nlohmann::json& config,
-                const ConfigReader::Locator& locate = {}, const nlohmann::json* defaults = nullptr) const;
+                const ConfigReader::Locator& locate = {}, const nlohmann::json* defaults = nullptr,
+                const NetworkRules* network = nullptr) const;
 
  private:
   HookPtr build_from_service_url(const std::string& name, const nlohmann::json& config, ConfigReader& keys,
-                                 const ConfigReader::Locator& locate, const nlohmann::json* defaults) const;
+                                 const ConfigReader::Locator& locate, const nlohmann::json* defaults,
+                                 const NetworkRules* network) const;
 
   std::map<std::string, HookBuilder, std::less<>> builders_;
 };

@@ -15,6 +15,7 @@
 
 #include "eventhooks/error.hpp"
 #include "eventhooks/export.hpp"
+#include "eventhooks/network.hpp"
 #include "eventhooks/timeouts.hpp"
 #include "eventhooks/tls.hpp"
 
@@ -25,13 +26,18 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 struct HttpOptions {
   Timeouts timeouts;  // connect: TCP + TLS handshake (10 s); total: the whole request (30 s)
   TlsOptions tls;
-  bool follow_redirects = false;  // a 3xx is a failure unless this is on
+  // A 3xx is a failure unless this is on; followed redirects (at most 5, http and https only) connect
+  // through the same network policy as the first request.
+  bool follow_redirects = false;
   // The response body is read up to this, the rest dropped.
   std::size_t max_response_bytes = std::size_t{64} * 1024;
   std::string user_agent = "eventhooks/0.1";
   // Proxies come from http_proxy / HTTPS_PROXY / ALL_PROXY / NO_PROXY unless set here (libcurl's rules:
   // `http_proxy` is read in lower case only).
   std::string proxy;
+  // Which addresses connections may go to, judged at connect time after DNS (docs/network.md): through a
+  // proxy, the proxy's address is what is judged. Default: cloud metadata addresses refused.
+  NetworkPolicy network;
   // Threads that drive send_async()/perform_async() requests (each a libcurl multi handle with its own
   // connections), started on the first asynchronous request. One carries some 30,000 small requests/s on
   // loopback; more only help with more cores free.

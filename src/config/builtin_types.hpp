@@ -19,7 +19,7 @@ void register_rabbitmq_hook_type(HookRegistry& registry);  // RabbitMqHook
 // SlackWebHook, DiscordWebHook, TeamsWebHook, TelegramHook, NtfyHook, GotifyHook, PagerDutyHook
 void register_notify_hook_types(HookRegistry& registry);
 
-// The transport keys every HTTP hook takes: timeouts and TLS.
+// The transport keys every HTTP hook takes: timeouts, TLS, follow_redirects and network.
 HttpHookOptions read_http_options(ConfigReader& keys);
 // The key a secret was read from: `key_file` when that was given, else `key`.
 std::string secret_key_name(ConfigReader& keys, const std::string& key);

@@ -17,6 +17,7 @@
 
 #include "config/interpolate.hpp"
 #include "config/located_error.hpp"
+#include "config/network_keys.hpp"
 #include "config/retry_keys.hpp"
 #include "eventhooks/config.hpp"
 
@@ -369,6 +370,18 @@ Config parse_config(std::string_view text, const std::string& source, const Hook
     outbox.finish();
   });
 
+  // network: the SSRF guard's rules (docs/network.md). A bad block stops the hooks from being built: they
+  // would otherwise be built with a policy the user did not write.
+  bool network_ok = !converter.has_errors_in("network");
+  collect([&] {
+    ConfigReader network = top.nested("network");
+    if (!network_ok) return;
+    network_ok = false;
+    config.network = detail::read_network_rules(network, {});
+    network.finish();
+    network_ok = true;
+  });
+
   const nlohmann::json* hooks = top.raw("hooks");
   collect([&] {
     top.finish();
@@ -377,7 +390,7 @@ Config parse_config(std::string_view text, const std::string& source, const Hook
     if (hooks == nullptr) top.fail("hooks", "is required: a mapping of hook name to its settings");
     if (!hooks->is_object()) top.fail("hooks", "must be a mapping of hook name to its settings");
   });
-  if (hooks == nullptr || !hooks->is_object()) throw_all(errors);
+  if (hooks == nullptr || !hooks->is_object() || !network_ok) throw_all(errors);
 
   // Hooks in file order (nlohmann::json sorts keys; the YAML node keeps them as written).
   const YAML::Node hook_nodes = root["hooks"];
@@ -394,8 +407,8 @@ Config parse_config(std::string_view text, const std::string& source, const Hook
     const nlohmann::json& settings = hooks->at(name);
     collect([&] {
       HookEntry entry;
-      entry.hook = registry.build(name, settings, locate, &config.defaults);
-      ConfigReader keys(name, settings, locate, &config.defaults);
+      entry.hook = registry.build(name, settings, locate, &config.defaults, &config.network);
+      ConfigReader keys(name, settings, locate, &config.defaults, &config.network);
       entry.retry = detail::read_retry_policy(keys);
       entry.location = SourceLocation{source, hook_line};
       config.hooks.push_back(std::move(entry));

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "config/located_error.hpp"
+#include "config/network_keys.hpp"
 #include "config/suggest.hpp"
 #include "core/text.hpp"
 #include "eventhooks/config.hpp"
@@ -74,8 +75,12 @@ std::string where_text(const ConfigReader::Locator& locate, const std::string& f
 }  // namespace
 
 ConfigReader::ConfigReader(std::string hook_name, const nlohmann::json& object, Locator locate,
-                           const nlohmann::json* defaults)
-    : hook_name_(std::move(hook_name)), object_(object), locate_(std::move(locate)), defaults_(defaults) {}
+                           const nlohmann::json* defaults, const NetworkRules* network)
+    : hook_name_(std::move(hook_name)),
+      object_(object),
+      locate_(std::move(locate)),
+      defaults_(defaults),
+      network_(network) {}
 
 bool ConfigReader::has(std::string_view key) const {
   used_.emplace(key);  // asking is knowing: finish() accepts the key
@@ -344,13 +349,23 @@ Timeouts ConfigReader::timeouts(Timeouts fallback) {
   return t;
 }
 
+NetworkPolicy ConfigReader::network() {
+  NetworkRules rules = network_ != nullptr ? *network_ : NetworkRules{};
+  if (has("network")) {
+    ConfigReader block = nested("network");
+    rules = detail::read_network_rules(block, std::move(rules));
+    block.finish();
+  }
+  return NetworkPolicy(rules);  // every CIDR was checked by read_network_rules
+}
+
 ConfigReader ConfigReader::nested(std::string_view key) {
   const nlohmann::json* v = raw(key);
   if (v != nullptr && !v->is_null() && !v->is_object()) fail(key, "must be a mapping, got " + type_name(*v));
   const nlohmann::json& inner = (v != nullptr && v->is_object()) ? *v : empty_object();
   const nlohmann::json* inner_defaults = fallback(key);
   if (inner_defaults != nullptr && !inner_defaults->is_object()) inner_defaults = nullptr;
-  ConfigReader reader(hook_name_, inner, locate_, inner_defaults);
+  ConfigReader reader(hook_name_, inner, locate_, inner_defaults, network_);
   reader.prefix_ = prefix_ + std::string(key) + ".";
   return reader;
 }

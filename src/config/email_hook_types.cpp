@@ -71,6 +71,7 @@ HookPtr build_simple_email(HookCommon common, ConfigReader& keys) {
   read_email_content(keys, options.email);
   options.timeouts = keys.timeouts(SimpleEmailOptions{}.timeouts);
   options.tls = keys.tls();
+  options.network = keys.network();
   return std::make_shared<SimpleEmailHook>(std::move(options));
 }
 
@@ -84,7 +85,7 @@ HookPtr build_ses_email(HookCommon common, ConfigReader& keys) {
   options.endpoint_url = keys.url("endpoint_url", false);
   options.configuration_set = keys.optional_string("configuration_set");
   options.profile = keys.optional_string("profile");
-  options.http = {.timeouts = keys.timeouts(HttpHookOptions{}.timeouts), .tls = keys.tls()};
+  options.http = read_http_options(keys);
   return std::make_shared<AwsSesEmailHook>(std::move(options));
 }
 

@@ -51,15 +51,16 @@ std::vector<std::string> HookRegistry::types() const {
 }
 
 HookPtr HookRegistry::build(const std::string& name, const nlohmann::json& config,
-                            const ConfigReader::Locator& locate, const nlohmann::json* defaults) const {
-  ConfigReader keys(name, config, locate, defaults);
+                            const ConfigReader::Locator& locate, const nlohmann::json* defaults,
+                            const NetworkRules* network) const {
+  ConfigReader keys(name, config, locate, defaults, network);
   if (name.empty()) keys.fail("", "a hook needs a name");
   if (!config.is_object()) keys.fail("", "must be a mapping of keys (type, realms, ...)");
 
   // No type, a service URL (docs/urls.md): the URL says the type and its keys; the hook's own keys
   // override them. With a type, `url` is that type's own key (a WebHook's URL, an AMQP URI).
   if (!keys.has("type") && (keys.has("url_file") || is_service_url(config.value("url", nlohmann::json())))) {
-    return build_from_service_url(name, config, keys, locate, defaults);
+    return build_from_service_url(name, config, keys, locate, defaults, network);
   }
   const std::string type = keys.required_string("type");
   auto builder = builders_.find(type);
@@ -115,7 +116,8 @@ HookPtr HookRegistry::build(const std::string& name, const nlohmann::json& confi
 
 HookPtr HookRegistry::build_from_service_url(const std::string& name, const nlohmann::json& config,
                                              ConfigReader& keys, const ConfigReader::Locator& locate,
-                                             const nlohmann::json* defaults) const {
+                                             const nlohmann::json* defaults,
+                                             const NetworkRules* network) const {
   const std::string url_key = keys.has("url_file") ? "url_file" : "url";
   nlohmann::json expanded;
   try {
@@ -134,7 +136,7 @@ HookPtr HookRegistry::build_from_service_url(const std::string& name, const nloh
       return locate(key.empty() || config.contains(top) ? key : std::string_view(url_key));
     };
   }
-  return build(name, expanded, at_url, defaults);
+  return build(name, expanded, at_url, defaults, network);
 }
 
 HookPtr eventhook_factory(const std::string& name, const nlohmann::json& config) {

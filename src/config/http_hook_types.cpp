@@ -12,7 +12,13 @@
 namespace eventhooks::detail {
 
 HttpHookOptions read_http_options(ConfigReader& keys) {
-  return HttpHookOptions{.timeouts = keys.timeouts(HttpHookOptions{}.timeouts), .tls = keys.tls()};
+  return HttpHookOptions{
+      .timeouts = keys.timeouts(HttpHookOptions{}.timeouts),
+      .tls = keys.tls(),
+      .follow_redirects = keys.optional_bool("follow_redirects", false),
+      .network = keys.network(),
+      .client = nullptr,
+  };
 }
 
 std::string secret_key_name(ConfigReader& keys, const std::string& key) {

@@ -36,6 +36,7 @@ HookPtr build_rabbitmq(HookCommon common, ConfigReader& keys) {
 
   o.heartbeat = std::chrono::seconds(keys.optional_int("heartbeat", defaults.heartbeat.count(), 0, 3600));
   o.timeouts = keys.timeouts(defaults.timeouts);
+  o.network = keys.network();
 
   if (keys.has("declare")) {
     ConfigReader d = keys.nested("declare");

@@ -15,6 +15,7 @@ const char* to_string(ErrorCode code) noexcept {
     case ErrorCode::protocol: return "protocol";
     case ErrorCode::http_status: return "http_status";
     case ErrorCode::auth: return "auth";
+    case ErrorCode::forbidden: return "forbidden";
     case ErrorCode::rejected: return "rejected";
     case ErrorCode::throttled: return "throttled";
     case ErrorCode::unavailable: return "unavailable";

@@ -89,6 +89,7 @@ SimpleEmailHook::SimpleEmailHook(SimpleEmailOptions options)
   smtp.password = password_;
   smtp.timeouts = options_.timeouts;
   smtp.tls = options_.tls;
+  smtp.network = options_.network;
   client_ = std::make_shared<detail::SmtpClient>(std::move(smtp));
 }
 

@@ -13,6 +13,8 @@ std::shared_ptr<HttpClient> client_for(const HttpHookOptions& http) {
   HttpOptions options;
   options.timeouts = http.timeouts;
   options.tls = http.tls;
+  options.follow_redirects = http.follow_redirects;
+  options.network = http.network;
   return std::make_shared<HttpClient>(std::move(options));
 }
 

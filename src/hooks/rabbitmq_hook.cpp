@@ -53,6 +53,7 @@ RabbitMqHook::RabbitMqHook(RabbitMqOptions options)
       .declare = options_.declare,
       .declare_routing_key = options_.routing_key,
       .log_name = who,
+      .network = options_.network,
   });
 }
 

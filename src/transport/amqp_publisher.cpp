@@ -3,8 +3,10 @@
 #include <amqp.h>
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +25,7 @@
 #include "core/batch_scheduling.hpp"
 #include "eventhooks/logger.hpp"
 #include "eventhooks/redact.hpp"
+#include "transport/connect_guard.hpp"
 
 namespace eventhooks::detail {
 namespace {
@@ -142,6 +145,7 @@ struct AmqpPublisher::State {
   int failures = 0;
   Clock::time_point next_attempt{};
   std::optional<Error> last_connect_error;
+  ConnectGuard guard;  // the broker's address, judged on each connection before a byte is sent
   std::mt19937 rng{std::random_device{}()};
   std::thread io;
 
@@ -192,8 +196,22 @@ struct AmqpPublisher::State {
     timeval rpc = to_timeval(opt.connect_timeout);
     amqp_set_rpc_timeout(conn, &rpc);
 
+    // rabbitmq-c has no open-socket hook: it resolves and connects inside amqp_socket_open. The connected
+    // socket's peer is judged before anything is written: for TLS at the start of the handshake (before the
+    // ClientHello), otherwise right after the connect (before the AMQP header and login). docs/network.md.
+    guard.policy = &opt.network;
+    guard.reset();
+    if (ep.tls) {
+      auto* ctx = static_cast<SSL_CTX*>(amqp_ssl_socket_get_context(socket));
+      SSL_CTX_set_app_data(ctx, this);
+      SSL_CTX_set_info_callback(ctx, &State::judge_tls_peer);
+    }
     timeval tv = to_timeval(opt.connect_timeout);
     const int status = amqp_socket_open_noblock(socket, ep.host.c_str(), ep.effective_port(), &tv);
+    if (auto refused = guard.forbidden(what)) return fail_connect(*std::move(refused));
+    if (status == AMQP_STATUS_OK && !guard.admit_peer(amqp_get_sockfd(conn))) {
+      return fail_connect(*guard.forbidden(what));
+    }
     if (status != AMQP_STATUS_OK) {
       Error e = error_from_status(status, what);
       // rabbitmq-c keeps the reason (refused, unreachable) to itself; errno is stale after its non-blocking
@@ -227,6 +245,17 @@ struct AmqpPublisher::State {
     last_connect_error.reset();
     logger()->info("{}: connected to {}", opt.log_name, where);
     return std::nullopt;
+  }
+
+  // OpenSSL's info callback on this connection's SSL_CTX: at the start of the handshake, before the
+  // ClientHello is written, a refused peer gets its socket shut down, so the handshake fails without sending.
+  static void judge_tls_peer(const SSL* ssl, int where, int /*ret*/) {
+    if ((where & SSL_CB_HANDSHAKE_START) == 0) return;
+    auto* self = static_cast<State*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+    if (self == nullptr) return;
+    int fd = SSL_get_fd(ssl);
+    if (fd < 0 && self->conn != nullptr) fd = amqp_get_sockfd(self->conn);
+    if (!self->guard.admit_peer(fd) && fd >= 0) ::shutdown(fd, SHUT_RDWR);
   }
 
   std::optional<Error> open_channel(const std::string& what) {

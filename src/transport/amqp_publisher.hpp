@@ -22,6 +22,7 @@ struct AmqpPublisherOptions {
   std::optional<RabbitMqDeclare> declare;
   std::string declare_routing_key;  // binding key for declare.bind
   std::string log_name;             // "RabbitMqHook 'x'" for log lines
+  NetworkPolicy network;            // judges the broker's address once connected, before a byte is sent
   bool batch_scheduling = true;     // the I/O thread runs as batch work (core/batch_scheduling.hpp)
 };
 

@@ -16,6 +16,7 @@
 
 #include "core/text.hpp"
 #include "eventhooks/redact.hpp"
+#include "transport/connect_guard.hpp"
 #include "transport/curl_global.hpp"
 #include "transport/curl_multi.hpp"
 
@@ -280,8 +281,9 @@ struct Exchange {
   Transfer transfer;
   curl_slist* headers = nullptr;
   char errbuf[CURL_ERROR_SIZE] = {0};
-  HttpClient::Callback done;  // asynchronous exchanges only
-  bool check_status = false;  // asynchronous: apply send()'s status rules before `done`
+  detail::ConnectGuard guard;  // every connection this request opens (redirects, proxy) is judged here
+  HttpClient::Callback done;   // asynchronous exchanges only
+  bool check_status = false;   // asynchronous: apply send()'s status rules before `done`
 
   Exchange() = default;
   Exchange(const Exchange&) = delete;
@@ -315,6 +317,7 @@ CURL* new_handle(const HttpOptions& o) {
 
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+  detail::guard_connections(curl, nullptr);  // an idle handle opens nothing; configure() points it at a guard
   return curl;
 }
 
@@ -355,6 +358,8 @@ void configure(CURL* curl, Exchange& x, const HttpOptions& o) {
   }
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &x.transfer);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &x.transfer);
+  x.guard.policy = &o.network;
+  detail::point_at(curl, &x.guard);
 }
 
 // An idle handle must not point into an exchange that is gone.
@@ -364,11 +369,19 @@ void forget_request(CURL* curl) {
   curl_easy_setopt(curl, CURLOPT_POSTFIELDS, nullptr);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, nullptr);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, nullptr);
+  detail::point_at(curl, nullptr);
 }
 
 // What libcurl's result code and the handle's status make of the exchange.
 Result<HttpResponse> complete(CURLcode rc, CURL* curl, Exchange& x, const HttpOptions& o) {
-  if (rc != CURLE_OK) return curl_error(rc, curl, x.errbuf, *x.req, where_of(*x.req), o);
+  if (rc != CURLE_OK) {
+    const std::string where = where_of(*x.req);
+    if (auto refused = x.guard.forbidden(x.req->method + " " + where)) {
+      refused->message = make_scrubber(*x.req, where)(std::move(refused->message));
+      return *std::move(refused);
+    }
+    return curl_error(rc, curl, x.errbuf, *x.req, where, o);
+  }
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   x.transfer.response.status = static_cast<int>(status);

@@ -7,6 +7,7 @@
 
 #include "eventhooks/logger.hpp"
 #include "eventhooks/redact.hpp"
+#include "transport/connect_guard.hpp"
 #include "transport/curl_global.hpp"
 
 namespace eventhooks::detail {
@@ -86,6 +87,7 @@ struct SmtpClient::Handle {
   curl_slist* recipients = nullptr;
   Transcript transcript;
   Upload upload;
+  ConnectGuard guard;   // the session's connection is judged when libcurl opens it
   std::string from;     // "<sender>": libcurl keeps a copy, but only until the handle is reset
   std::string message;  // send_async(): the message lives here until the exchange ends
   ~Handle() {
@@ -130,6 +132,8 @@ std::unique_ptr<SmtpClient::Handle> SmtpClient::borrow() {
   curl_easy_setopt(c, CURLOPT_READDATA, &h->upload);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &capture_reply);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &h->transcript);
+  h->guard.policy = &options_.network;
+  guard_connections(c, &h->guard);
   if (options_.mode == SmtpMode::plain) {
     curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_NONE));
   } else {
@@ -170,6 +174,7 @@ bool SmtpClient::prepare(Handle& h, const std::vector<std::string>& recipients) 
   curl_easy_setopt(c, CURLOPT_MAIL_RCPT, h.recipients);
   curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(h.upload.data.size()));
   h.transcript = Transcript{};
+  h.guard.reset();
   return true;
 }
 
@@ -252,6 +257,9 @@ Result<Receipt> SmtpClient::conclude(Handle& h, CURLcode rc, std::size_t recipie
   };
 
   Result<Receipt> result = [&]() -> Result<Receipt> {
+    if (rc != CURLE_OK) {
+      if (auto refused = h.guard.forbidden("SMTP " + where)) return *std::move(refused);
+    }
     switch (rc) {
       case CURLE_OK:
         if (code != 250) {

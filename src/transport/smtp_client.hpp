@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "eventhooks/error.hpp"
+#include "eventhooks/network.hpp"
 #include "eventhooks/outcome.hpp"
 #include "eventhooks/timeouts.hpp"
 #include "eventhooks/tls.hpp"
@@ -34,6 +35,7 @@ struct SmtpClientOptions {
   // connect: TCP + TLS handshake; total: one whole exchange, connect included.
   Timeouts timeouts{.connect = std::chrono::seconds(10), .total = std::chrono::seconds(60)};
   TlsOptions tls;
+  NetworkPolicy network;         // judged for every connection, after DNS (docs/network.md)
   bool batch_scheduling = true;  // send_async()'s I/O thread runs as batch work (see HttpOptions)
 };
 

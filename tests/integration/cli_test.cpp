@@ -511,6 +511,67 @@ TEST_F(CliTest, Secrets_NeverPrinted_InListDryRunTriggerOrLogs) {
   EXPECT_EQ(everything.find("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), std::string::npos) << everything;
 }
 
+// --- network policy (docs/network.md) -------------------------------------------------------------------
+
+TEST_F(CliTest, Trigger_AddressRefusedByTheNetworkPolicy_ShowsForbiddenAndExits1) {
+  test::HttpTestServer server;
+  config(
+      "network:\n"
+      "  deny_private: true\n"
+      "hooks:\n"
+      "  local:\n"
+      "    type: WebHook\n"
+      "    url: http://localhost:" +
+      std::to_string(server.port()) +
+      "/in\n"
+      "    connect_timeout: 2\n");
+  const CliRun r = run("trigger -c hooks.yaml --data '{\"x\": 1}'");
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  const auto cols = columns(lines_of(r.out).at(0));
+  EXPECT_EQ(cols.at(0), "local");
+  EXPECT_EQ(cols.at(1), "failed");
+  EXPECT_EQ(cols.at(2), "forbidden:") << r.out;
+  EXPECT_NE(r.out.find("denied by deny_private"), std::string::npos) << r.out;
+  EXPECT_EQ(server.request_count(), 0u);
+
+  const CliRun json = run("trigger -c hooks.yaml --json --data x");
+  EXPECT_EQ(json.code, 1) << json.out << json.err;
+  const auto line = nlohmann::json::parse(lines_of(json.out).at(0));
+  EXPECT_EQ(line["error"]["code"], "forbidden");
+  EXPECT_EQ(line["error"]["retryable"], false);
+  const std::string message = line["error"]["message"];
+  EXPECT_TRUE(message.find("connection to 127.0.0.1 (") != std::string::npos ||
+              message.find("connection to ::1 (") != std::string::npos)
+      << message;
+}
+
+TEST_F(CliTest, Trigger_AllowedByTheNetworkPolicy_Delivers) {
+  test::HttpTestServer server;
+  config(
+      "network:\n"
+      "  deny_private: true\n"
+      "  allow: [127.0.0.1/32]\n"
+      "hooks:\n"
+      "  local:\n"
+      "    type: WebHook\n"
+      "    url: http://localhost:" +
+      std::to_string(server.port()) + "/in\n");
+  const CliRun r = run("trigger -c hooks.yaml --data x");
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(server.request_count(), 1u);
+}
+
+TEST_F(CliTest, Validate_BadCidr_Exit3AtItsLine) {
+  config(
+      "network:\n"
+      "  deny: [10.0.0.0/33]\n"
+      "hooks: {}\n");
+  const CliRun r = run("validate -c hooks.yaml");
+  EXPECT_EQ(r.code, 3) << r.out << r.err;
+  EXPECT_NE(r.err.find("hooks.yaml:2: key 'network.deny': item 1: '10.0.0.0/33'"), std::string::npos)
+      << r.err;
+}
+
 // --- send: service URLs, no config ------------------------------------------------------------------------
 
 TEST_F(CliTest, Send_NtfyUrl_DeliversWithTitleAndPrintsLikeTrigger) {

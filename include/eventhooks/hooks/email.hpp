@@ -13,6 +13,7 @@
 
 #include "eventhooks/hook.hpp"
 #include "eventhooks/hooks/http_hook.hpp"
+#include "eventhooks/network.hpp"
 #include "eventhooks/timeouts.hpp"
 #include "eventhooks/tls.hpp"
 
@@ -52,6 +53,8 @@ struct SimpleEmailOptions {
   // An SMTP exchange (connect, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA) takes longer than one HTTP request.
   Timeouts timeouts{.connect = std::chrono::seconds(10), .total = std::chrono::seconds(60)};
   TlsOptions tls;
+  // Which addresses the hook may connect to, judged at connect time (docs/network.md).
+  NetworkPolicy network;
 };
 
 // SimpleEmailHook of the Python eventhooks library. Consecutive sends reuse the SMTP session.

@@ -7,6 +7,7 @@
 
 #include "eventhooks/hook.hpp"
 #include "eventhooks/http.hpp"
+#include "eventhooks/network.hpp"
 #include "eventhooks/timeouts.hpp"
 #include "eventhooks/tls.hpp"
 
@@ -16,8 +17,14 @@ namespace eventhooks {
 struct HttpHookOptions {
   Timeouts timeouts;  // connect 10 s, total 30 s
   TlsOptions tls;
-  // Share one client (and its connection pool) among hooks; null = the hook makes its own from the two
-  // settings above. A shared client's own timeouts and TLS options apply.
+  // Follow 3xx redirects (at most 5); each one connects through `network` like the first request. Off: a 3xx
+  // is a permanent http_status failure naming where it pointed.
+  bool follow_redirects = false;
+  // Which addresses the hook may connect to, judged at connect time (docs/network.md). Default: cloud
+  // metadata addresses refused.
+  NetworkPolicy network;
+  // Share one client (and its connection pool) among hooks; null = the hook makes its own from the
+  // settings above. A shared client's own timeouts, TLS options, redirects and network policy apply.
   std::shared_ptr<HttpClient> client;
 };
 

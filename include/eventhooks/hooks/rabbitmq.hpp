@@ -14,6 +14,7 @@
 
 #include "eventhooks/hook.hpp"
 #include "eventhooks/http.hpp"
+#include "eventhooks/network.hpp"
 #include "eventhooks/timeouts.hpp"
 #include "eventhooks/tls.hpp"
 
@@ -72,6 +73,9 @@ struct RabbitMqOptions {
   std::chrono::seconds heartbeat{30};  // 0 = none
   // connect: TCP + TLS + AMQP login; total: one publish, until the broker's confirm.
   Timeouts timeouts{.connect = std::chrono::seconds(5), .total = std::chrono::seconds(10)};
+  // Which addresses the hook may connect to: the broker's address is judged once connected, before the
+  // first byte (docs/network.md, "RabbitMQ").
+  NetworkPolicy network;
 };
 
 // One AMQP message as this hook would publish it (no I/O). Value type.
