@@ -61,13 +61,19 @@ class HookCounters {
     while (i < kBoundsUs.size() && us > kBoundsUs[i]) ++i;
     return i;
   }
-  static constexpr auto kBoundsUs = [] {
-    std::array<std::int64_t, LatencyHistogram::bounds.size()> out{};
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      out[i] = static_cast<std::int64_t>(LatencyHistogram::bounds[i] * 1e6 + 0.5);
-    }
-    return out;
-  }();
+  // LatencyHistogram::bounds in whole microseconds, so that placing an attempt needs no floating point.
+  static constexpr std::array<std::int64_t, LatencyHistogram::bounds.size()> kBoundsUs{
+      500,     1'000,   2'500,     5'000,     10'000,    25'000,     50'000,    100'000,
+      250'000, 500'000, 1'000'000, 2'500'000, 5'000'000, 10'000'000, 30'000'000};
+  static_assert(
+      [] {
+        for (std::size_t i = 0; i < kBoundsUs.size(); ++i) {
+          const double diff = static_cast<double>(kBoundsUs[i]) - LatencyHistogram::bounds[i] * 1e6;
+          if (diff > 0.5 || diff < -0.5) return false;
+        }
+        return true;
+      }(),
+      "kBoundsUs must follow LatencyHistogram::bounds");
 
   const std::string hook_, type_;
   std::atomic<std::uint64_t> delivered_{0};

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "delivery/hook_counters.hpp"
 #include "eventhooks/metrics.hpp"
 #include "eventhooks/prometheus.hpp"
 
@@ -181,4 +182,27 @@ TEST(RenderPrometheus, ApplicationFamiliesGoInTheSameWriter) {
   EXPECT_TRUE(contains(w.text(), "myapp_http_requests_total{status=\"202\"} 3\n"));
   // A family the library already wrote cannot be written again under the same name.
   EXPECT_THROW(w.counter("eventhooks_events_fired_total", "again"), std::invalid_argument);
+}
+
+TEST(HookCounters, AnAttemptOnABoundCountsInThatBucketAndOneAboveInTheNext) {
+  detail::HookCounters c("a", "WebHook");
+  c.attempt_settled(std::chrono::microseconds(500));         // le="0.0005"
+  c.attempt_settled(std::chrono::microseconds(501));         // le="0.001"
+  c.attempt_settled(std::chrono::microseconds(-3));          // a clock step back: the first bucket
+  c.attempt_settled(std::chrono::microseconds(30'000'001));  // above 30 s: +Inf only
+  c.failed(ErrorCode::timeout, false);
+  c.failed(ErrorCode::timeout, true);
+  c.failed(ErrorCode::tls, false);
+  const auto m = c.snapshot();
+  EXPECT_EQ(m.latency.counts[0], 2u);
+  EXPECT_EQ(m.latency.counts[1], 1u);
+  EXPECT_EQ(m.latency.counts.back(), 1u);
+  EXPECT_EQ(m.latency.count(), 4u);
+  EXPECT_DOUBLE_EQ(m.latency.sum_seconds, 30.001002);
+  ASSERT_EQ(m.failures.size(), 2u);  // in ErrorCode order, only codes that occurred
+  EXPECT_EQ(m.failures[0].code, ErrorCode::timeout);
+  EXPECT_EQ(m.failures[0].retried, 1u);
+  EXPECT_EQ(m.failures[0].dead, 1u);
+  EXPECT_EQ(m.failures[1].code, ErrorCode::tls);
+  EXPECT_EQ(m.dead(), 2u);
 }
