@@ -48,7 +48,7 @@ void BM_RenderPrometheus(benchmark::State& state) {
     bytes = text.size();
     benchmark::DoNotOptimize(text);
   }
-  state.counters["bytes"] = static_cast<double>(bytes);
+  state.SetLabel(std::to_string(bytes) + " bytes");
 }
 BENCHMARK(BM_RenderPrometheus);
 
