@@ -95,9 +95,8 @@ struct Dispatcher::Impl {
 
   // The last kLatencySamples attempt latencies (all hooks), for metrics()' p50/p99. Written without a lock:
   // a sample being overwritten while metrics() copies the ring only shifts a percentile by one sample.
-  std::unique_ptr<std::atomic<std::int64_t>[]> latencies {
-    new std::atomic<std::int64_t>[kLatencySamples] {}
-  };
+  std::unique_ptr<std::atomic<std::int64_t>[]> latencies =
+      std::make_unique<std::atomic<std::int64_t>[]>(kLatencySamples);
   std::atomic<std::uint64_t> lat_count{0};
 
   void report(const Error& e) const {
