@@ -15,6 +15,9 @@ test_pkgs=(
   postfix nginx-light wrk hyperfine curl openssl nodejs npm
   clang-format clang-tidy sqlite3 procps time
   clang libclang-rt-14-dev
+  # tests/integration/metrics_test.cpp reads the /metrics text with Prometheus' own parsers: `promtool check
+  # metrics` (prometheus, never started as a service) and the Python prometheus_client parser.
+  prometheus python3-prometheus-client
 )
 # The Python module (python/, docs/python.md): pybind11 and its tests and build backend, all from Debian (no
 # Python package index is needed or used); python3-requests for the benchmark's pure-Python reference, python3-pika
