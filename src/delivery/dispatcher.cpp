@@ -470,6 +470,10 @@ void Dispatcher::start() {
   for (std::size_t i = 0; i < d.opt.workers; ++i) d.workers.emplace_back([&d] { d.work_loop(); });
 }
 
+void Dispatcher::wake() {
+  impl_->wake_fetcher();
+}
+
 bool Dispatcher::flush(std::chrono::milliseconds timeout) {
   auto& d = *impl_;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
