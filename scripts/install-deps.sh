@@ -8,13 +8,16 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config git
   libcurl4-openssl-dev libssl-dev librabbitmq-dev libsqlite3-dev
   nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libkainjow-mustache-dev
+  libcpp-httplib-dev
 )
+# python3-prometheus-client: tests/integration/serve_test.cpp reads /metrics with Prometheus's own parser.
 test_pkgs=(
-  libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
   rabbitmq-server amqp-tools python3-aiosmtpd python3-botocore
   postfix nginx-light wrk hyperfine curl openssl nodejs npm
   clang-format clang-tidy sqlite3 procps time
   clang libclang-rt-14-dev
+  python3-prometheus-client
 )
 # The Python module (python/, docs/python.md): pybind11 and its tests and build backend, all from Debian (no
 # Python package index is needed or used); python3-requests for the benchmark's pure-Python reference, python3-pika

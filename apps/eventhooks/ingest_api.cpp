@@ -73,7 +73,10 @@ IngestApi::IngestApi(const Config& config, const ServeConfig& serve, std::shared
     : config_(config), serve_(serve), outbox_(std::move(outbox)), dispatcher_(dispatcher) {}
 
 void IngestApi::install(httplib::Server& server) {
-  auto send = [](httplib::Response& res, const Answer& a) {
+  // Every answer is counted before it is written, so a client that reads /metrics after its own request
+  // was answered always finds it counted.
+  auto send = [this](httplib::Response& res, const Answer& a) {
+    count(a.status);
     res.status = a.status;
     for (const auto& [k, v] : a.headers) res.set_header(k, v);
     res.set_content(a.body, "application/json");
@@ -119,13 +122,15 @@ void IngestApi::install(httplib::Server& server) {
   });
   server.Get("/readyz", [this, send](const httplib::Request&, httplib::Response& res) { send(res, ready()); });
   server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    count(200);
     res.set_content(metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
   });
 
   // Answers the library makes itself (413 over max_body, 404 for no route) get the same JSON shape.
-  server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
-                                                                   httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+  server.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
+                                                                       httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours, counted
+    count(res.status);
     std::string_view code = "error";
     std::string message = "HTTP " + std::to_string(res.status);
     if (res.status == 413) {
@@ -141,7 +146,7 @@ void IngestApi::install(httplib::Server& server) {
     res.set_content(error_body(code, message), "application/json");
     return httplib::Server::HandlerResponse::Handled;
   }));
-  server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+  server.set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "unknown exception";
     try {
       std::rethrow_exception(ep);
@@ -151,11 +156,11 @@ void IngestApi::install(httplib::Server& server) {
     }
     logger()->error("serve: request failed: {}", what);
     res.status = 500;
+    count(500);
     res.set_content(error_body("internal", "internal error"), "application/json");
   });
-  // Counted once per answer, whoever made it (a route, the error handler, the library's 413).
-  server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    count(res.status);
+  // The access log (at -v): method, path and status, never a header.
+  server.set_logger([](const httplib::Request& req, const httplib::Response& res) {
     if (logger()->should_log(spdlog::level::debug))
       logger()->debug("serve: {} {} {}", req.method, req.path, res.status);
   });
