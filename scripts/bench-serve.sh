@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `eventhooks serve` figures of issue 11, each next to its reference in the same run:
 #  1. ingest: accepted events/s and p99 latency of the 202 with 32 keep-alive connections (wrk, bench/serve_post.lua)
-#     against `serve --no-deliver` on a SQLite outbox on disk (synchronous=FULL: every 202 is durable), next to
-#     wrk against nginx answering 202 with a body of the same size. After each serve round the outbox is
-#     counted: it must hold a job for every 202 wrk received (at most 32 more: requests wrk cut off at the end);
+#     against `serve --no-deliver` on a SQLite outbox on disk, with `synchronous: full` (every 202 fsynced:
+#     survives a power loss) and `normal` (every 202 committed: survives kill -9), next to wrk against nginx
+#     answering 202 with a body of the same size. The disk's own fsync latency is printed with them (dd
+#     oflag=dsync). After each serve round the outbox is counted: it must hold a job for every 202 wrk received
+#     (at most 32 more: requests wrk cut off at the end);
 #  2. end to end: events posted for SECONDS to `serve` delivering to a local nginx sink, deliveries/s until the
 #     outbox is drained, next to `eventhooks worker --once` draining a backlog of the same size to the same sink.
 # Prints markdown tables. Usage: scripts/bench-serve.sh [BUILD_DIR] [SECONDS] [ROUNDS]
@@ -29,7 +31,7 @@ mkdir -p "$work/nginx202" "$work/sink"
 ref_url=$(start_nginx_sink "$work/nginx202" 202 '{"id":"01938a4c-7f1a-7c3e-9d2b-5a6e4f3c2b1a","hooks":["bench"]}')
 sink_url=$(start_nginx_sink "$work/sink")
 
-# config DIR [HOOK_URL]: a serve config with its outbox in DIR.
+# config DIR [SYNCHRONOUS]: a serve config with its outbox in DIR, delivering to the nginx sink.
 config() {
   mkdir -p "$1"
   cat >"$1/hooks.yaml" <<YAML
@@ -37,10 +39,11 @@ serve:
   api_keys: [$EVENTHOOKS_BENCH_KEY]
 outbox:
   path: $1/outbox.db
+  synchronous: ${2:-full}
 hooks:
   bench:
     type: WebHook
-    url: ${2:-$sink_url}
+    url: $sink_url
 YAML
 }
 # start_serve DIR ARGS...: serve on a free port; sets serve_pid and prints the base URL.
@@ -69,30 +72,47 @@ wrk_run() {
 }
 jobs_in() { sqlite3 "$1" "SELECT count(*) FROM jobs"; }
 
-ref_rates=() ref_p99=() serve_rates=() serve_p99=()
-for r in $(seq "$rounds"); do
-  read -r rps p99 _ _ < <(wrk_run "$ref_url")
-  ref_rates+=("$rps") ref_p99+=("$p99")
-  dir=$work/ingest$r
-  config "$dir"
+# serve_round SYNCHRONOUS ROUND: one wrk run against `serve --no-deliver`; prints "REQ_PER_S P99_MS" after
+# checking that the outbox holds a job for every 202.
+serve_round() {
+  local dir=$work/ingest-$1-$2 url rps p99 n bad stored
+  config "$dir" "$1"
   url=$(start_serve "$dir" --no-deliver)
   read -r rps p99 n bad < <(wrk_run "$url/v1/events")
   stop_serve
   stored=$(jobs_in "$dir/outbox.db")
   if [ "$bad" != 0 ] || [ "$stored" -lt "$n" ] || [ "$stored" -gt $((n + 32)) ]; then
-    echo "bench-serve: round $r: wrk saw $n answers ($bad not 2xx) but the outbox holds $stored jobs" >&2
+    echo "bench-serve: $1 round $2: wrk saw $n answers ($bad not 2xx) but the outbox holds $stored jobs" >&2
     exit 1
   fi
-  serve_rates+=("$rps") serve_p99+=("$p99")
+  echo "$rps $p99"
+}
+fsync_ms() {
+  dd if=/dev/zero of="$work/dsync" bs=4k count=100 oflag=dsync 2>&1 | awk '/copied/ {printf "%.2f", $(NF-3) * 1000 / 100}'
+  rm -f "$work/dsync"
+}
+
+ref_rates=() ref_p99=() full_rates=() full_p99=() normal_rates=() normal_p99=() dsync=()
+for r in $(seq "$rounds"); do
+  read -r rps p99 _ _ < <(wrk_run "$ref_url")
+  ref_rates+=("$rps") ref_p99+=("$p99")
+  read -r rps p99 < <(serve_round full "$r")
+  full_rates+=("$rps") full_p99+=("$p99")
+  read -r rps p99 < <(serve_round normal "$r")
+  normal_rates+=("$rps") normal_p99+=("$p99")
+  dsync+=("$(fsync_ms)")
 done
 echo "| ingest, 32 keep-alive connections, wrk -t2 | requests/s | ratio | p99 latency |"
 echo "|---|---:|---:|---:|"
 ref=$(median_of "${ref_rates[@]}")
 printf '| nginx answering 202 (reference) | %.0f | 100 %% | %.2f ms |\n' "$ref" "$(median_of "${ref_p99[@]}")"
-awk -v a="$(median_of "${serve_rates[@]}")" -v r="$ref" -v p="$(median_of "${serve_p99[@]}")" \
-  'BEGIN {printf "| `eventhooks serve --no-deliver`, every 202 committed (synchronous=FULL) | %.0f | %.0f %% | %.2f ms |\n", a, 100*a/r, p}'
+awk -v a="$(median_of "${full_rates[@]}")" -v r="$ref" -v p="$(median_of "${full_p99[@]}")" \
+  'BEGIN {printf "| `eventhooks serve --no-deliver`, `synchronous: full` (each 202 fsynced) | %.0f | %.0f %% | %.2f ms |\n", a, 100*a/r, p}'
+awk -v a="$(median_of "${normal_rates[@]}")" -v r="$ref" -v p="$(median_of "${normal_p99[@]}")" \
+  'BEGIN {printf "| `eventhooks serve --no-deliver`, `synchronous: normal` (each 202 committed) | %.0f | %.0f %% | %.2f ms |\n", a, 100*a/r, p}'
 echo
-echo "Medians of $rounds alternating rounds of ${secs} s each; after every serve round the outbox held a job for each 202."
+echo "Medians of $rounds alternating rounds of ${secs} s each; after every serve round the outbox held a job for"
+echo "each 202. The disk's fsync latency meanwhile (4 KiB write with O_DSYNC, median): $(median_of "${dsync[@]}") ms."
 echo
 
 # End to end: post for SECONDS while serve delivers, then until the outbox is drained.

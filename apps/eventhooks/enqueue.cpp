@@ -16,7 +16,9 @@ Result<std::shared_ptr<Outbox>> open_outbox_creating_folder(const OutboxConfig& 
                               "cannot create the outbox's folder '" + folder.string() + "': " + ec.message());
     }
   }
-  return open_sqlite_outbox({.path = config.path, .keep_delivered = config.keep_delivered});
+  return open_sqlite_outbox({.path = config.path,
+                             .synchronous_full = config.synchronous_full,
+                             .keep_delivered = config.keep_delivered});
 }
 
 std::vector<std::string> select_hooks(const Config& config, const Event& event,

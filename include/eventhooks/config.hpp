@@ -22,6 +22,10 @@ struct OutboxConfig {
   // How long delivered jobs are kept (so `eventhooks serve` can report them); 0 = deleted at once.
   // Default: 24 h when the file has a `serve:` section, else 0.
   std::chrono::milliseconds keep_delivered{0};
+  // `synchronous: full` (default): every commit is fsynced, so what was acknowledged survives a power loss.
+  // `normal`: commits survive the process being killed but not the machine losing power (SQLite WAL
+  // synchronous=NORMAL), for disks whose fsync is slow.
+  bool synchronous_full = true;
 };
 
 // The `serve:` section: the HTTP ingest API of `eventhooks serve` (docs/serve.md).

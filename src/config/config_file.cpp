@@ -378,6 +378,9 @@ Config parse_config(std::string_view text, const std::string& source, const Hook
       config.outbox->keep_delivered = outbox.optional_seconds("keep_delivered", keep_default);
       if (config.outbox->keep_delivered < std::chrono::milliseconds(0))
         outbox.fail("keep_delivered", "must not be negative");
+      const std::string sync = outbox.optional_string("synchronous", "full");
+      if (sync != "full" && sync != "normal") outbox.fail("synchronous", "must be 'full' or 'normal'");
+      config.outbox->synchronous_full = sync == "full";
     }
     outbox.finish();
   });
