@@ -9,6 +9,10 @@
 //   bench_dispatch e2e URL DIR N          deliveries/s: N events pre-stored in a SQLite outbox, delivered by
 //   a
 //                                         Dispatcher (4 threads) to the HTTP sink at URL
+//   bench_dispatch deliver N              deliveries/s of the engine alone: N events for 4 no-op hooks stored
+//   in
+//                                         the in-memory outbox, then delivered by 2 workers (the hot path
+//                                         of settle(), where the metrics counters are kept)
 //   bench_dispatch fill DIR N URL         writes DIR/hooks.yaml (WebHook -> URL, outbox DIR/outbox.db) and
 //                                         stores N events, for timing `eventhooks worker --once` from a
 //                                         script
@@ -74,6 +78,28 @@ int fire_latency(int n, bool delivering) {
   std::printf("delivering=%d fires=%d p50_ns=%lld p99_ns=%lld p999_ns=%lld\n", delivering ? 1 : 0, n,
               static_cast<long long>(at(0.5)), static_cast<long long>(at(0.99)),
               static_cast<long long>(at(0.999)));
+  return 0;
+}
+
+// The engine's own cost per delivery: nothing is sent, so claim, lanes, settle and the counters are all
+// that is measured.
+int deliver_rate(int n) {
+  constexpr int kHooks = 4;
+  Dispatcher d({.workers = 2, .queue_capacity = static_cast<std::size_t>(n) * kHooks + 2, .start = false});
+  for (int h = 0; h < kHooks; ++h) d.add_hook(std::make_shared<NullHook>("h" + std::to_string(h)));
+  for (int i = 0; i < n; ++i) {
+    if (auto r = d.fire(sample_payload(i)); !r) {
+      std::fprintf(stderr, "fire failed: %s\n", r.error().message.c_str());
+      return 1;
+    }
+  }
+  const auto t0 = Clock::now();
+  d.start();
+  if (!d.flush(std::chrono::minutes(5))) std::fprintf(stderr, "flush timed out\n");
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  const auto delivered = d.metrics().delivered;
+  std::printf("deliveries=%llu secs=%.3f per_s=%.0f ns_per_delivery=%.0f\n",
+              static_cast<unsigned long long>(delivered), secs, delivered / secs, secs * 1e9 / delivered);
   return 0;
 }
 
@@ -188,6 +214,7 @@ int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "fire" && argc >= 3) return fire_latency(std::stoi(argv[2]), true);
   if (mode == "fire-queue-only" && argc >= 3) return fire_latency(std::stoi(argv[2]), false);
+  if (mode == "deliver" && argc >= 3) return deliver_rate(std::stoi(argv[2]));
   if (mode == "enqueue" && argc >= 5) return enqueue_rate(argv[2], std::stoi(argv[3]), std::stoi(argv[4]));
   if (mode == "e2e" && argc >= 5) return end_to_end(argv[2], argv[3], std::stoi(argv[4]));
   if (mode == "fill" && argc >= 5) {
@@ -196,7 +223,8 @@ int main(int argc, char** argv) {
     fill(argv[2], std::stoi(argv[3]));
     return 0;
   }
-  std::fprintf(stderr,
-               "usage: bench_dispatch fire N | enqueue DIR N THREADS | e2e URL DIR N | fill DIR N URL\n");
+  std::fprintf(
+      stderr,
+      "usage: bench_dispatch fire N | deliver N | enqueue DIR N THREADS | e2e URL DIR N | fill DIR N URL\n");
   return 2;
 }

@@ -8,7 +8,7 @@ mkdir -p "$root/build/bench"
 out=$root/build/bench/results.md
 {
   echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores"
-  for s in http smtp amqp delivery python; do
+  for s in http smtp amqp delivery metrics python; do
     script=$root/scripts/bench-$s.sh
     [ -x "$script" ] || continue
     echo; echo "## $s"; echo

@@ -10,14 +10,15 @@ build_pkgs=(
   nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libkainjow-mustache-dev
   libcpp-httplib-dev
 )
-# python3-prometheus-client: tests/integration/serve_test.cpp reads /metrics with Prometheus's own parser.
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   rabbitmq-server amqp-tools python3-aiosmtpd python3-botocore
   postfix nginx-light wrk hyperfine curl openssl nodejs npm
   clang-format clang-tidy sqlite3 procps time
   clang libclang-rt-14-dev
-  python3-prometheus-client
+  # tests/integration/metrics_test.cpp and serve_test.cpp read the /metrics text with Prometheus' own parsers:
+  # `promtool check metrics` (prometheus, never started as a service) and the Python prometheus_client parser.
+  prometheus python3-prometheus-client
 )
 # The Python module (python/, docs/python.md): pybind11 and its tests and build backend, all from Debian (no
 # Python package index is needed or used); python3-requests for the benchmark's pure-Python reference, python3-pika

@@ -16,6 +16,7 @@
 #include "eventhooks/export.hpp"
 #include "eventhooks/hook.hpp"
 #include "eventhooks/hook_entry.hpp"
+#include "eventhooks/metrics.hpp"
 #include "eventhooks/outbox.hpp"
 #include "eventhooks/payload.hpp"
 #include "eventhooks/retry.hpp"
@@ -54,26 +55,8 @@ struct DispatcherOptions {
   bool batch_scheduling = true;
 };
 
-struct DispatcherMetrics {
-  std::uint64_t fired = 0;       // events accepted by fire()
-  std::uint64_t enqueued = 0;    // jobs created (one per matching hook)
-  std::uint64_t attempts = 0;    // deliveries tried
-  std::uint64_t delivered = 0;   // confirmed by the transport
-  std::uint64_t failed = 0;      // attempts that failed (each is then retried or dead)
-  std::uint64_t retried = 0;     // failures scheduled for another attempt
-  std::uint64_t dead = 0;        // jobs given up (dead letters)
-  std::uint64_t rejected = 0;    // fire() calls refused (queue full, outbox error, stopped)
-  std::uint64_t dropped = 0;     // jobs dropped by the drop_oldest overflow policy
-  std::uint64_t polls = 0;       // times the outbox was asked for work (an idle dispatcher barely polls)
-  std::size_t queue_depth = 0;   // jobs pending in the outbox (due now or later), in flight excluded
-  std::size_t in_flight = 0;     // claimed by this dispatcher, not settled
-  std::size_t dead_letters = 0;  // dead letters stored in the outbox
-  // Attempt latency (hook send time) over the last 4096 attempts.
-  std::chrono::microseconds latency_p50{0}, latency_p99{0}, latency_max{0};
-
-  // "delivered=.. failed=.. retried=.. dead=.. depth=.. in_flight=.. p50=..ms p99=..ms"
-  EVENTHOOKS_EXPORT std::string to_string() const;
-};
+// The name of MetricsSnapshot before it carried per-hook figures (0.2).
+using DispatcherMetrics = MetricsSnapshot;
 
 class EVENTHOOKS_EXPORT Dispatcher {
  public:
@@ -114,7 +97,9 @@ class EVENTHOOKS_EXPORT Dispatcher {
   // flush() first to deliver them. Idempotent.
   void shutdown();
 
-  DispatcherMetrics metrics() const;
+  // Counters, per-hook outcomes and latency histograms, and the outbox's depth (one outbox stats() call).
+  // Each counter only grows; the figures are read one after another, not all at one instant.
+  MetricsSnapshot metrics() const;
   const std::shared_ptr<Outbox>& outbox() const noexcept;
 
  private:

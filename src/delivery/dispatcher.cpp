@@ -23,18 +23,10 @@
 #include <spdlog/spdlog.h>
 
 #include "core/batch_scheduling.hpp"
+#include "delivery/hook_counters.hpp"
 #include "eventhooks/logger.hpp"
 
 namespace eventhooks {
-
-std::string DispatcherMetrics::to_string() const {
-  return fmt::format(
-      "fired={} delivered={} failed={} retried={} dead={} rejected={} dropped={} depth={} in_flight={} "
-      "dead_letters={} latency p50={:.1f}ms p99={:.1f}ms max={:.1f}ms",
-      fired, delivered, failed, retried, dead, rejected, dropped, queue_depth, in_flight, dead_letters,
-      static_cast<double>(latency_p50.count()) / 1000.0, static_cast<double>(latency_p99.count()) / 1000.0,
-      static_cast<double>(latency_max.count()) / 1000.0);
-}
 
 namespace {
 
@@ -46,6 +38,7 @@ double unit_random() {
 struct Slot {
   HookPtr hook;
   RetryPolicy retry;
+  std::shared_ptr<detail::HookCounters> counters;  // never null
 };
 
 struct Lane {
@@ -77,6 +70,8 @@ struct Dispatcher::Impl {
 
   mutable std::shared_mutex hooks_mu;
   std::map<std::string, Slot, std::less<>> hooks;
+  // Every hook's counters by (name, type), kept when the hook goes: a Prometheus counter never goes back.
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<detail::HookCounters>> counters;
 
   mutable std::mutex mu;  // everything below up to the threads
   std::condition_variable work_cv, fetch_cv, settle_cv;
@@ -96,11 +91,14 @@ struct Dispatcher::Impl {
 
   std::atomic<bool> accepting{true};
   std::atomic<std::uint64_t> fired{0}, enqueued{0}, attempts{0}, delivered{0}, failed{0}, retried{0}, dead{0},
-      rejected{0}, dropped{0}, polls{0};
+      orphaned{0}, rejected{0}, dropped{0}, polls{0};
 
-  mutable std::mutex lat_mu;
-  std::vector<std::int64_t> latencies = std::vector<std::int64_t>(kLatencySamples, 0);
-  std::size_t lat_count = 0;
+  // The last kLatencySamples attempt latencies (all hooks), for metrics()' p50/p99. Written without a lock:
+  // a sample being overwritten while metrics() copies the ring only shifts a percentile by one sample.
+  std::unique_ptr<std::atomic<std::int64_t>[]> latencies {
+    new std::atomic<std::int64_t>[kLatencySamples] {}
+  };
+  std::atomic<std::uint64_t> lat_count{0};
 
   void report(const Error& e) const {
     if (opt.on_error) {
@@ -131,9 +129,15 @@ struct Dispatcher::Impl {
   }
 
   void record_latency(std::chrono::microseconds us) {
-    std::lock_guard lock(lat_mu);
-    latencies[lat_count % kLatencySamples] = us.count();
-    ++lat_count;
+    const auto i = lat_count.fetch_add(1, std::memory_order_relaxed);
+    latencies[i % kLatencySamples].store(us.count(), std::memory_order_relaxed);
+  }
+
+  // Called with hooks_mu held exclusively, when a hook is registered.
+  Slot make_slot(HookPtr hook, RetryPolicy retry) {
+    auto& c = counters[{hook->name(), std::string(hook->type())}];
+    if (!c) c = std::make_shared<detail::HookCounters>(hook->name(), std::string(hook->type()));
+    return Slot{std::move(hook), retry, c};
   }
 
   void fetch_loop() {
@@ -288,6 +292,7 @@ struct Dispatcher::Impl {
     auto r =
         outbox->dead_letter(job, fmt::format("hook '{}' is no longer in the configuration", job.hook), false);
     ++dead;
+    ++orphaned;
     if (!r) report(r.error());
   }
 
@@ -331,6 +336,7 @@ struct Dispatcher::Impl {
   // was rescheduled (the fetcher must look at due times again).
   bool settle(Job& job, const Slot& slot, const Outcome& out) {
     record_latency(out.elapsed);
+    slot.counters->attempt_settled(out.elapsed);
     if (opt.on_attempt) {
       try {
         opt.on_attempt(job, out);
@@ -339,6 +345,7 @@ struct Dispatcher::Impl {
     }
     if (out.delivered()) {
       ++delivered;
+      slot.counters->delivered();
       if (auto r = outbox->ack(job); !r) report(r.error());  // the lease runs out: delivered again (dup)
       return false;
     }
@@ -348,6 +355,7 @@ struct Dispatcher::Impl {
         std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
                                                    std::chrono::system_clock::now() - job.event.created_at));
     auto decision = slot.retry.decide(job.attempts + 1, err, age, unit_random());
+    slot.counters->failed(err.code, decision.retry);
     if (decision.retry) {
       ++retried;
       if (auto r = outbox->retry_at(job, decision.delay, err.to_string()); !r) report(r.error());
@@ -407,19 +415,19 @@ void Dispatcher::add_hook(HookPtr hook, RetryPolicy retry) {
   {
     std::unique_lock lock(impl_->hooks_mu);
     const auto name = hook->name();
-    impl_->hooks[name] = Slot{std::move(hook), retry};
+    impl_->hooks[name] = impl_->make_slot(std::move(hook), retry);
   }
   impl_->wake_fetcher();
 }
 
 void Dispatcher::set_hooks(const std::vector<HookEntry>& entries) {
-  std::map<std::string, Slot, std::less<>> next;
   for (const auto& e : entries) {
     if (!e.hook) throw ConfigError("Dispatcher::set_hooks: null hook");
-    next[e.hook->name()] = Slot{e.hook, e.retry};
   }
   {
     std::unique_lock lock(impl_->hooks_mu);
+    std::map<std::string, Slot, std::less<>> next;
+    for (const auto& e : entries) next[e.hook->name()] = impl_->make_slot(e.hook, e.retry);
     impl_->hooks = std::move(next);
   }
   impl_->wake_fetcher();
@@ -556,9 +564,9 @@ void Dispatcher::shutdown() {
   }
 }
 
-DispatcherMetrics Dispatcher::metrics() const {
+MetricsSnapshot Dispatcher::metrics() const {
   auto& d = *impl_;
-  DispatcherMetrics m;
+  MetricsSnapshot m;
   m.fired = d.fired;
   m.enqueued = d.enqueued;
   m.attempts = d.attempts;
@@ -566,6 +574,7 @@ DispatcherMetrics Dispatcher::metrics() const {
   m.failed = d.failed;
   m.retried = d.retried;
   m.dead = d.dead;
+  m.orphaned = d.orphaned;
   m.rejected = d.rejected;
   m.dropped = d.dropped;
   m.polls = d.polls;
@@ -575,14 +584,20 @@ DispatcherMetrics Dispatcher::metrics() const {
   }
   if (auto s = d.outbox->stats()) {
     m.queue_depth = s->pending;
+    m.retries_waiting = s->pending - std::min(s->pending, s->due);
+    m.outbox_in_flight = s->in_flight;
     m.dead_letters = s->dead;
+  } else {
+    m.outbox_ok = false;
   }
-  std::vector<std::int64_t> lat;
   {
-    std::lock_guard lock(d.lat_mu);
-    const auto n = std::min(d.lat_count, kLatencySamples);
-    lat.assign(d.latencies.begin(), d.latencies.begin() + static_cast<std::ptrdiff_t>(n));
+    std::shared_lock lock(d.hooks_mu);
+    m.hooks.reserve(d.counters.size());
+    for (const auto& [key, counters] : d.counters) m.hooks.push_back(counters->snapshot());
   }
+  const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(d.lat_count, kLatencySamples));
+  std::vector<std::int64_t> lat(n);
+  for (std::size_t i = 0; i < n; ++i) lat[i] = d.latencies[i].load(std::memory_order_relaxed);
   if (!lat.empty()) {
     std::sort(lat.begin(), lat.end());
     auto at = [&](double q) {

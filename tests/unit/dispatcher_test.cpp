@@ -299,6 +299,9 @@ TEST(Dispatcher_Config, HookRemovedWithJobsPending_JobsBecomeDeadLettersWithARea
   EXPECT_EQ(dead[0].hook, "old");
   EXPECT_NE(dead[0].dead_reason.find("no longer in the configuration"), std::string::npos);
   EXPECT_EQ(dead[0].attempts, 0);
+  const auto m = d.metrics();
+  EXPECT_EQ(m.orphaned, 1u);  // counted apart: not an attempt of the hook
+  EXPECT_EQ(m.dead, 1u);
 }
 
 TEST(Dispatcher_Config, HooksFromAConfig_UseTheirRetryPolicy) {
@@ -420,6 +423,81 @@ TEST(Dispatcher_Metrics, ReportDepthAndLatency) {
   EXPECT_EQ(m.fired, 2u);
   EXPECT_GE(m.latency_max, m.latency_p50);
   EXPECT_NE(m.to_string().find("delivered=2"), std::string::npos) << m.to_string();
+}
+
+namespace {
+const HookMetrics* find_hook(const MetricsSnapshot& m, const std::string& name) {
+  for (const auto& h : m.hooks) {
+    if (h.hook == name) return &h;
+  }
+  return nullptr;
+}
+}  // namespace
+
+TEST(Dispatcher_Metrics, CountEachHooksOutcomesByErrorCode) {
+  auto flaky =
+      std::make_shared<ScriptedHook>("flaky", Realms{}, [](const Event&, int call) -> Result<Receipt> {
+        if (call <= 2) return unavailable();
+        return ok_receipt();
+      });
+  auto gone = std::make_shared<ScriptedHook>(
+      "gone", Realms{}, [](const Event&, int) -> Result<Receipt> { return not_found(); });
+  Dispatcher d;
+  d.add_hook(flaky, fast_retry());
+  d.add_hook(gone, fast_retry());
+  d.add_hook(always_ok("ok"));
+  ASSERT_TRUE(d.fire(Payload("x")).ok());
+  ASSERT_TRUE(d.flush(10s));
+  const auto m = d.metrics();
+  ASSERT_EQ(m.hooks.size(), 3u);
+  const auto* f = find_hook(m, "flaky");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->type, "Scripted");
+  EXPECT_EQ(f->delivered, 1u);
+  ASSERT_EQ(f->failures.size(), 1u);
+  EXPECT_EQ(f->failures[0].code, ErrorCode::unavailable);
+  EXPECT_EQ(f->failures[0].retried, 2u);
+  EXPECT_EQ(f->failures[0].dead, 0u);
+  EXPECT_EQ(f->latency.count(), 3u);  // every settled attempt, failed ones included
+  const auto* g = find_hook(m, "gone");
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->delivered, 0u);
+  ASSERT_EQ(g->failures.size(), 1u);
+  EXPECT_EQ(g->failures[0].code, ErrorCode::http_status);
+  EXPECT_EQ(g->failures[0].dead, 1u);
+  EXPECT_EQ(g->retried(), 0u);
+  EXPECT_EQ(find_hook(m, "ok")->delivered, 1u);
+  EXPECT_EQ(find_hook(m, "ok")->latency.count(), 1u);
+}
+
+TEST(Dispatcher_Metrics, ReplacedHookKeepsCountingAndRemovedHookKeepsItsCounters) {
+  Dispatcher d;
+  d.add_hook(always_ok("a"));
+  d.add_hook(always_ok("b"));
+  ASSERT_TRUE(d.fire(Payload("x")).ok());
+  ASSERT_TRUE(d.flush(10s));
+  d.set_hooks({HookEntry{.hook = always_ok("a"), .retry = {}, .location = {}}});  // b is gone
+  ASSERT_TRUE(d.fire(Payload("y")).ok());
+  ASSERT_TRUE(d.flush(10s));
+  const auto m = d.metrics();
+  ASSERT_EQ(m.hooks.size(), 2u);
+  EXPECT_EQ(find_hook(m, "a")->delivered, 2u);  // counters never go back: Prometheus reads a reset as one
+  EXPECT_EQ(find_hook(m, "b")->delivered, 1u);
+}
+
+TEST(Dispatcher_Metrics, RetryQueueHoldsFailuresWaitingForTheirRetry) {
+  auto down = std::make_shared<ScriptedHook>(
+      "down", Realms{}, [](const Event&, int) -> Result<Receipt> { return unavailable(); });
+  Dispatcher d;
+  d.add_hook(down, RetryPolicy{.max_attempts = 5, .initial_delay = 1h, .jitter = false});
+  ASSERT_TRUE(d.fire(Payload("x")).ok());
+  ASSERT_TRUE(d.fire(Payload("y")).ok());
+  ASSERT_TRUE(eventually([&] { return d.metrics().retries_waiting == 2; })) << d.metrics().to_string();
+  const auto m = d.metrics();
+  EXPECT_TRUE(m.outbox_ok);
+  EXPECT_EQ(m.queue_depth, 2u);
+  EXPECT_EQ(m.outbox_in_flight, 0u);
+  EXPECT_EQ(find_hook(m, "down")->retried(), 2u);
 }
 
 TEST(Dispatcher_Scheduling, DeliveryThreadsRunAsBatchWorkByDefault) {
