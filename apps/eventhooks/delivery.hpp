@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include "eventhooks/config.hpp"
 #include "eventhooks/dispatcher.hpp"
 #include "eventhooks/outbox.hpp"
+#include "eventhooks/prometheus.hpp"
 
 namespace eventhooks::cli {
 
@@ -39,6 +41,28 @@ std::shared_ptr<Outbox> open_delivery_outbox(const Config& config, const std::st
 // errors are logged under `who`.
 std::unique_ptr<Dispatcher> start_delivery(const Config& config, std::shared_ptr<Outbox> outbox,
                                            std::size_t threads, const std::string& who);
+
+// The delivery engine's Prometheus families for this process (docs/metrics.md): `dispatcher`'s snapshot, or,
+// without one (`serve --no-deliver`), the same families with this process's counters at 0 and the outbox's
+// depth, so a scrape config fits every process.
+void write_delivery_metrics(PrometheusWriter& out, const Dispatcher* dispatcher, Outbox& outbox);
+
+// `eventhooks worker --metrics ADDR:PORT`: GET /metrics (and /healthz) on an HTTP server of its own, answered
+// on its own threads with what `render` returns. Stops when destroyed.
+class MetricsEndpoint {
+ public:
+  // nullptr when the address cannot be bound; `error` says why.
+  static std::unique_ptr<MetricsEndpoint> start(const ServeConfig::Address& address,
+                                                std::function<std::string()> render, std::string& error);
+  ~MetricsEndpoint();
+  const std::string& url() const { return url_; }
+
+ private:
+  MetricsEndpoint() = default;
+  struct Server;
+  std::unique_ptr<Server> server_;
+  std::string url_;
+};
 
 // Logs "WHO: <metrics>" every `every` while running (the caller calls tick() in its loop).
 class SummaryLog {

@@ -8,8 +8,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "enqueue.hpp"
 #include <spdlog/spdlog.h>
+#include "delivery.hpp"
+#include "enqueue.hpp"
+#include "eventhooks/prometheus.hpp"
 
 #include "eventhooks/logger.hpp"
 
@@ -34,7 +36,8 @@ std::string error_body(std::string_view code, const std::string& message) {
 std::string media_type(const std::string& content_type) {
   std::string t = content_type.substr(0, content_type.find(';'));
   t.erase(std::remove(t.begin(), t.end(), ' '), t.end());
-  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(t.begin(), t.end(), t.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return t;
 }
 
@@ -88,15 +91,15 @@ void IngestApi::install(httplib::Server& server) {
     constexpr std::string_view kBearer = "Bearer ";
     std::string_view presented;
     if (header.size() > kBearer.size() &&
-        std::equal(kBearer.begin(), kBearer.end(), header.begin(),
-                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
-                                               std::tolower(static_cast<unsigned char>(b)); })) {
+        std::equal(kBearer.begin(), kBearer.end(), header.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        })) {
       presented = std::string_view(header).substr(kBearer.size());
     }
     if (!presented.empty() && serve_.accepts_key(presented)) return true;
-    Answer a = Answer::error(401, "unauthorized",
-                             header.empty() ? "missing 'Authorization: Bearer <API key>'"
-                                            : "the API key is not valid");
+    Answer a = Answer::error(
+        401, "unauthorized",
+        header.empty() ? "missing 'Authorization: Bearer <API key>'" : "the API key is not valid");
     a.headers.emplace_back("WWW-Authenticate", "Bearer");
     send(res, a);
     return false;
@@ -104,61 +107,63 @@ void IngestApi::install(httplib::Server& server) {
 
   server.Post("/v1/events", [this, send, authorized](const httplib::Request& req, httplib::Response& res) {
     if (!authorized(req, res)) return;
-    send(res, post_event(req.get_header_value("Content-Type"), req.body,
-                         req.get_header_value("Idempotency-Key")));
+    send(res,
+         post_event(req.get_header_value("Content-Type"), req.body, req.get_header_value("Idempotency-Key")));
   });
-  server.Get(R"(/v1/events/([^/]+))", [this, send, authorized](const httplib::Request& req,
-                                                                 httplib::Response& res) {
-    if (!authorized(req, res)) return;
-    send(res, get_event(req.matches[1]));
-  });
-  server.Post(R"(/v1/events/([^/]+)/retry)", [this, send, authorized](const httplib::Request& req,
-                                                                        httplib::Response& res) {
-    if (!authorized(req, res)) return;
-    send(res, retry_event(req.matches[1]));
-  });
+  server.Get(R"(/v1/events/([^/]+))",
+             [this, send, authorized](const httplib::Request& req, httplib::Response& res) {
+               if (!authorized(req, res)) return;
+               send(res, get_event(req.matches[1]));
+             });
+  server.Post(R"(/v1/events/([^/]+)/retry)",
+              [this, send, authorized](const httplib::Request& req, httplib::Response& res) {
+                if (!authorized(req, res)) return;
+                send(res, retry_event(req.matches[1]));
+              });
   server.Get("/healthz", [send](const httplib::Request&, httplib::Response& res) {
     send(res, Answer::json(200, Json{{"status", "ok"}}));
   });
-  server.Get("/readyz", [this, send](const httplib::Request&, httplib::Response& res) { send(res, ready()); });
+  server.Get("/readyz",
+             [this, send](const httplib::Request&, httplib::Response& res) { send(res, ready()); });
   server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     count(200);
     res.set_content(metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
   });
 
   // Answers the library makes itself (413 over max_body, 404 for no route) get the same JSON shape.
-  server.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
-                                                                       httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours, counted
-    count(res.status);
-    std::string_view code = "error";
-    std::string message = "HTTP " + std::to_string(res.status);
-    if (res.status == 413) {
-      code = "too_large";
-      message = "the request body is larger than serve.max_body";
-    } else if (res.status == 400) {
-      code = "bad_request";
-      message = "malformed HTTP request (a POST needs a Content-Length, 0 for no body)";
-    } else if (res.status == 404) {
-      code = "not_found";
-      message = "no route for " + req.method + " " + req.path;
-    }
-    res.set_content(error_body(code, message), "application/json");
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  server.set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    logger()->error("serve: request failed: {}", what);
-    res.status = 500;
-    count(500);
-    res.set_content(error_body("internal", "internal error"), "application/json");
-  });
+  server.set_error_handler(
+      httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours, counted
+        count(res.status);
+        std::string_view code = "error";
+        std::string message = "HTTP " + std::to_string(res.status);
+        if (res.status == 413) {
+          code = "too_large";
+          message = "the request body is larger than serve.max_body";
+        } else if (res.status == 400) {
+          code = "bad_request";
+          message = "malformed HTTP request (a POST needs a Content-Length, 0 for no body)";
+        } else if (res.status == 404) {
+          code = "not_found";
+          message = "no route for " + req.method + " " + req.path;
+        }
+        res.set_content(error_body(code, message), "application/json");
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  server.set_exception_handler(
+      [this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown exception";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        logger()->error("serve: request failed: {}", what);
+        res.status = 500;
+        count(500);
+        res.set_content(error_body("internal", "internal error"), "application/json");
+      });
   // The access log (at -v): method, path and status, never a header.
   server.set_logger([](const httplib::Request& req, const httplib::Response& res) {
     if (logger()->should_log(spdlog::level::debug))
@@ -181,7 +186,8 @@ IngestApi::Answer IngestApi::post_event(const std::string& content_type, const s
       doc = Json::parse(body);
     } catch (const Json::parse_error& e) {
       // nlohmann's message names the byte ("parse error at line 1, column 9: ...").
-      return Answer::error(400, "bad_json", fmt::format("the body is not valid JSON (byte {}): {}", e.byte, e.what()));
+      return Answer::error(400, "bad_json",
+                           fmt::format("the body is not valid JSON (byte {}): {}", e.byte, e.what()));
     }
     if (!doc.is_object()) return Answer::error(400, "invalid_event", "the body must be a JSON object");
     for (const auto& [key, value] : doc.items()) {
@@ -192,9 +198,11 @@ IngestApi::Answer IngestApi::post_event(const std::string& content_type, const s
           return Answer::error(400, "invalid_event", "'" + key + "' must be a non-empty string");
         (key == "name" ? name : realm.emplace()) = value.get<std::string>();
       } else if (key == "hooks") {
-        if (!value.is_array()) return Answer::error(400, "invalid_event", "'hooks' must be a list of hook names");
+        if (!value.is_array())
+          return Answer::error(400, "invalid_event", "'hooks' must be a list of hook names");
         for (const auto& h : value) {
-          if (!h.is_string()) return Answer::error(400, "invalid_event", "'hooks' must be a list of hook names");
+          if (!h.is_string())
+            return Answer::error(400, "invalid_event", "'hooks' must be a list of hook names");
           only_hooks.push_back(h.get<std::string>());
         }
       } else {
@@ -224,7 +232,8 @@ IngestApi::Answer IngestApi::post_event(const std::string& content_type, const s
     const bool known = std::any_of(config_.hooks.begin(), config_.hooks.end(), [&](const HookEntry& e) {
       return e.hook && e.hook->allows(std::string_view(*realm));
     });
-    if (!known) return Answer::error(422, "unknown_realm", "no hook in the config fires for realm '" + *realm + "'");
+    if (!known)
+      return Answer::error(422, "unknown_realm", "no hook in the config fires for realm '" + *realm + "'");
   }
   const auto hooks = select_hooks(config_, event, only_hooks);
   Json answer{{"id", event.id}, {"hooks", hooks}};
@@ -232,7 +241,8 @@ IngestApi::Answer IngestApi::post_event(const std::string& content_type, const s
 
   Result<void> stored;
   if (!idempotency_key.empty()) {
-    auto once = outbox_->enqueue_once(event, hooks, {.key = idempotency_key, .answer = ok.body, .ttl = kIdempotencyTtl});
+    auto once = outbox_->enqueue_once(event, hooks,
+                                      {.key = idempotency_key, .answer = ok.body, .ttl = kIdempotencyTtl});
     if (once && once->replayed) {
       ++replayed_;
       Answer replay{202, once->answer, {{"Idempotent-Replayed", "true"}}};
@@ -258,10 +268,12 @@ IngestApi::Answer IngestApi::post_event(const std::string& content_type, const s
 IngestApi::Answer IngestApi::get_event(const std::string& id) {
   auto jobs = outbox_->event_jobs(id);
   if (!jobs) {
-    if (jobs.error().code == ErrorCode::config) return Answer::error(501, "unsupported", jobs.error().message);
+    if (jobs.error().code == ErrorCode::config)
+      return Answer::error(501, "unsupported", jobs.error().message);
     return Answer::error(503, "outbox_unavailable", jobs.error().message);
   }
-  if (jobs->empty()) return Answer::error(404, "not_found", "no event with id '" + id + "' (or it was pruned)");
+  if (jobs->empty())
+    return Answer::error(404, "not_found", "no event with id '" + id + "' (or it was pruned)");
   const Event& e = jobs->front().event;
   Json deliveries = Json::array();
   for (const auto& job : jobs.value()) {
@@ -303,7 +315,8 @@ IngestApi::Answer IngestApi::ready() const {
   if (draining_) reasons.push_back("shutting down");
   if (auto s = outbox_->stats(); !s) reasons.push_back("outbox: " + s.error().message);
   if (!reasons.empty()) return Answer::json(503, Json{{"status", "not ready"}, {"reasons", reasons}});
-  return Answer::json(200, Json{{"status", "ready"}, {"delivery", dispatcher_ ? "in process" : "external workers"}});
+  return Answer::json(
+      200, Json{{"status", "ready"}, {"delivery", dispatcher_ ? "in process" : "external workers"}});
 }
 
 void IngestApi::count(int status) {
@@ -312,28 +325,22 @@ void IngestApi::count(int status) {
 }
 
 std::string IngestApi::metrics_text() const {
-  std::string out;
-  out += "# HELP eventhooks_ingest_events_accepted_total Events stored by POST /v1/events (202, replays excluded).\n";
-  out += "# TYPE eventhooks_ingest_events_accepted_total counter\n";
-  out += fmt::format("eventhooks_ingest_events_accepted_total {}\n", accepted_.load());
-  out += "# HELP eventhooks_ingest_idempotent_replays_total Requests answered from an Idempotency-Key.\n";
-  out += "# TYPE eventhooks_ingest_idempotent_replays_total counter\n";
-  out += fmt::format("eventhooks_ingest_idempotent_replays_total {}\n", replayed_.load());
-  out += "# HELP eventhooks_ingest_http_requests_total HTTP requests answered, by status.\n";
-  out += "# TYPE eventhooks_ingest_http_requests_total counter\n";
-  {
-    std::lock_guard lock(counts_mu_);
-    for (const auto& [status, n] : requests_by_status_)
-      out += fmt::format("eventhooks_ingest_http_requests_total{{status=\"{}\"}} {}\n", status, n);
+  PrometheusWriter out;
+  write_delivery_metrics(out, dispatcher_, *outbox_);
+  out.counter("eventhooks_ingest_events_accepted_total",
+              "Events stored by POST /v1/events and answered 202 (idempotent replays excluded).")
+      .sample({}, accepted_.load());
+  out.counter("eventhooks_ingest_idempotent_replays_total",
+              "POST /v1/events answered with the stored answer of an earlier Idempotency-Key.")
+      .sample({}, replayed_.load());
+  out.counter("eventhooks_ingest_http_requests_total",
+              "HTTP requests answered by eventhooks serve, by status.");
+  std::lock_guard lock(counts_mu_);
+  for (const auto& [status, n] : requests_by_status_) {
+    const std::string code = std::to_string(status);
+    out.sample({{"status", code}}, n);
   }
-  if (auto s = outbox_->stats()) {
-    out += "# HELP eventhooks_outbox_jobs Jobs in the outbox, by state.\n";
-    out += "# TYPE eventhooks_outbox_jobs gauge\n";
-    out += fmt::format("eventhooks_outbox_jobs{{state=\"pending\"}} {}\n", s->pending);
-    out += fmt::format("eventhooks_outbox_jobs{{state=\"in_flight\"}} {}\n", s->in_flight);
-    out += fmt::format("eventhooks_outbox_jobs{{state=\"dead\"}} {}\n", s->dead);
-  }
-  return out;
+  return std::move(out).text();
 }
 
 }  // namespace eventhooks::cli

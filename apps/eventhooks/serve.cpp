@@ -8,9 +8,9 @@
 #include <memory>
 #include <thread>
 
+#include <spdlog/spdlog.h>
 #include "commands.hpp"
 #include "delivery.hpp"
-#include <spdlog/spdlog.h>
 
 #include "eventhooks/logger.hpp"
 #include "ingest_api.hpp"
@@ -127,7 +127,8 @@ void add_serve_command(CLI::App& app, GlobalOptions& /*global*/, CommandRunner& 
   cmd->add_option("-c,--config", options->config,
                   "Config file (YAML or JSON) with `serve:` and `outbox: {path: ...}`")
       ->required();
-  cmd->add_option("--listen", options->listen, "HOST:PORT to listen on (overrides serve.listen; port 0: any)");
+  cmd->add_option("--listen", options->listen,
+                  "HOST:PORT to listen on (overrides serve.listen; port 0: any)");
   cmd->add_flag("--no-deliver", options->no_deliver,
                 "Only store events; separate `eventhooks worker` processes deliver them");
   cmd->add_option("--threads", options->workers, "Delivery threads")->check(CLI::Range(1, 256));

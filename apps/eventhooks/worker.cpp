@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -25,6 +26,7 @@ struct WorkerOptions {
   bool once = false;
   std::size_t workers = 4;
   double summary_seconds = 60;
+  std::string metrics;  // ADDR:PORT of a /metrics endpoint; empty: none
 };
 
 // Shown on a terminal only, and only for a backlog worth watching.
@@ -40,7 +42,33 @@ int run_worker(const WorkerOptions& options) {
   std::size_t backlog = 0;
   if (auto s = outbox->stats()) backlog = s->due;
 
+  std::optional<ServeConfig::Address> metrics_address;
+  if (!options.metrics.empty()) {
+    metrics_address = ServeConfig::parse_address(options.metrics);
+    if (!metrics_address) {
+      print_error("--metrics '" + options.metrics + "' is not HOST:PORT (e.g. 127.0.0.1:9464)");
+      return exit_usage;
+    }
+  }
   auto dispatcher = start_delivery(*config, outbox, options.workers, "worker");
+  std::unique_ptr<MetricsEndpoint> metrics;
+  if (metrics_address) {
+    std::string error;
+    metrics = MetricsEndpoint::start(
+        *metrics_address,
+        [&dispatcher, &outbox] {
+          PrometheusWriter out;
+          write_delivery_metrics(out, dispatcher.get(), *outbox);
+          return std::move(out).text();
+        },
+        error);
+    if (!metrics) {
+      print_error("worker --metrics: " + error);
+      dispatcher->shutdown();
+      return exit_internal;
+    }
+    logger()->info("worker: metrics on {}/metrics", metrics->url());
+  }
   logger()->info("worker: delivering from {} with {} thread(s), {} job(s) due", outbox->describe(),
                  options.workers, backlog);
 
@@ -67,6 +95,7 @@ int run_worker(const WorkerOptions& options) {
   if (stop_signal) {
     logger()->info("worker: {} received, finishing in-flight deliveries", StopSignals::name(stop_signal));
   }
+  metrics.reset();
   dispatcher->shutdown();
   logger()->info("worker: stopped; {}", dispatcher->metrics().to_string());
   return exit_ok;
@@ -85,6 +114,8 @@ void add_worker_command(CLI::App& app, GlobalOptions& /*global*/, CommandRunner&
   cmd->add_option("--threads", options->workers, "Delivery threads")->check(CLI::Range(1, 256));
   cmd->add_option("--summary-interval", options->summary_seconds, "Seconds between metric summary log lines")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--metrics", options->metrics,
+                  "Serve Prometheus metrics on HOST:PORT (GET /metrics; port 0: any free port)");
   cmd->callback([options, &run] { run = [options] { return run_worker(*options); }; });
 }
 

@@ -373,8 +373,8 @@ Config parse_config(std::string_view text, const std::string& source, const Hook
       if (p.is_relative())
         config.outbox->path = (std::filesystem::path(base_dir) / p).lexically_normal().string();
       // `serve` reports delivered events, so with a `serve:` section they are kept a day by default.
-      const std::chrono::milliseconds keep_default = top.has("serve") ? std::chrono::hours(24)
-                                                                       : std::chrono::milliseconds(0);
+      const std::chrono::milliseconds keep_default =
+          top.has("serve") ? std::chrono::hours(24) : std::chrono::milliseconds(0);
       config.outbox->keep_delivered = outbox.optional_seconds("keep_delivered", keep_default);
       if (config.outbox->keep_delivered < std::chrono::milliseconds(0))
         outbox.fail("keep_delivered", "must not be negative");

@@ -89,7 +89,8 @@ ServeConfig read_serve_config(ConfigReader& keys, const std::string& base_dir) {
   ServeConfig serve;
   if (auto listen = keys.maybe_string("listen")) {
     auto address = ServeConfig::parse_address(*listen);
-    if (!address) keys.fail("listen", "'" + *listen + "' is not HOST:PORT (e.g. 127.0.0.1:8642 or [::1]:8642)");
+    if (!address)
+      keys.fail("listen", "'" + *listen + "' is not HOST:PORT (e.g. 127.0.0.1:8642 or [::1]:8642)");
     serve.listen = *address;
   }
   auto add_key = [&](std::string_view entry, std::string_view key_name) {
@@ -113,8 +114,9 @@ ServeConfig read_serve_config(ConfigReader& keys, const std::string& base_dir) {
     }
   }
   if (serve.api_key_hashes.empty()) {
-    keys.fail("api_keys", "is required: at least one API key (in api_keys or api_keys_file); the ingest API "
-                          "is never open to anyone");
+    keys.fail("api_keys",
+              "is required: at least one API key (in api_keys or api_keys_file); the ingest API "
+              "is never open to anyone");
   }
   serve.max_body = static_cast<std::size_t>(
       keys.optional_int("max_body", static_cast<std::int64_t>(serve.max_body), 1, std::int64_t{1} << 30));

@@ -8,11 +8,13 @@ namespace eventhooks {
 Outbox::~Outbox() = default;
 
 Error Outbox::unsupported(const char* what) const {
-  return Error::permanent(ErrorCode::config,
-                          fmt::format("outbox {} does not support {} (the SQLite outbox does)", describe(), what));
+  return Error::permanent(
+      ErrorCode::config,
+      fmt::format("outbox {} does not support {} (the SQLite outbox does)", describe(), what));
 }
 
-Result<EnqueueOnceResult> Outbox::enqueue_once(const Event& /*event*/, const std::vector<std::string>& /*hooks*/,
+Result<EnqueueOnceResult> Outbox::enqueue_once(const Event& /*event*/,
+                                               const std::vector<std::string>& /*hooks*/,
                                                const IdempotencyKey& /*key*/) {
   return unsupported("idempotency keys");
 }

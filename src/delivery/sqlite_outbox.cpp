@@ -261,7 +261,8 @@ class SqliteOutbox final : public Outbox {
         q.bind(1, key.key).bind(2, now);
         if (q.step()) return EnqueueOnceResult{.replayed = true, .answer = q.col_text(0)};
       }
-      Stmt q(c.db, c.cache, "INSERT OR REPLACE INTO idempotency (key, answer, expires_at) VALUES (?1, ?2, ?3)");
+      Stmt q(c.db, c.cache,
+             "INSERT OR REPLACE INTO idempotency (key, answer, expires_at) VALUES (?1, ?2, ?3)");
       q.bind(1, key.key).bind(2, key.answer).bind(3, now + key.ttl.count());
       q.step();
       insert_jobs(c, event, payload, hooks);
@@ -284,10 +285,11 @@ class SqliteOutbox final : public Outbox {
     return run<std::size_t>([&](Ctx& c) {
       const auto now = now_ms();
       // Dead jobs, and pending ones that failed and wait for their retry (not one being delivered now).
-      Stmt q(c.db, c.cache,
-             "UPDATE jobs SET state = 0, attempts = 0, next_attempt_at = ?1, claimed_by = NULL, dead_reason = "
-             "NULL, updated_at = ?1 WHERE event_id = ?2 AND (state = 1 OR (state = 0 AND attempts > 0 AND "
-             "(claimed_by IS NULL OR next_attempt_at <= ?1)))");
+      Stmt q(
+          c.db, c.cache,
+          "UPDATE jobs SET state = 0, attempts = 0, next_attempt_at = ?1, claimed_by = NULL, dead_reason = "
+          "NULL, updated_at = ?1 WHERE event_id = ?2 AND (state = 1 OR (state = 0 AND attempts > 0 AND "
+          "(claimed_by IS NULL OR next_attempt_at <= ?1)))");
       q.bind(1, now).bind(2, event_id);
       q.step();
       return static_cast<std::size_t>(q.changes());

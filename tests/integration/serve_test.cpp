@@ -125,8 +125,7 @@ class ServeTest : public ::testing::Test {
       if (at == std::string::npos) return false;
       url = text.substr(at + 13, text.find(' ', at + 13) - (at + 13));
       return true;
-    }))
-        << read_file(log_);
+    })) << read_file(log_);
     base_ = url;
     return url;
   }
@@ -178,7 +177,8 @@ TEST_F(ServeTest, Auth_NoKeyAndWrongKeyAre401_RightKeyIs202_AndNoKeyIsEverLogged
   EXPECT_EQ(right.json()["id"].get<std::string>().size(), 36u);
   EXPECT_EQ(right.json()["hooks"], Json({"sink"}));
   // The status routes need the key too.
-  EXPECT_EQ(http("GET", base_ + "/v1/events/" + right.json()["id"].get<std::string>(), "", "", "").status, 401);
+  EXPECT_EQ(http("GET", base_ + "/v1/events/" + right.json()["id"].get<std::string>(), "", "", "").status,
+            401);
   EXPECT_EQ(stop(), 0);
   const std::string log = all_logs();
   EXPECT_NE(log.find("POST /v1/events 401"), std::string::npos) << "requests are logged at -v";
@@ -226,7 +226,8 @@ TEST_F(ServeTest, UnknownHookOrRealm_Is422AndNothingStored) {
   EXPECT_EQ(hook.json()["error"]["code"], "unknown_hook");
   EXPECT_NE(hook.body.find("'nope'"), std::string::npos);
   // `sink` has no realms, so it fires for any realm: with only `ops`, an unknown realm selects nothing.
-  write_config("  ops:\n    type: FileHook\n    path: " + (dir_ / "ops.jsonl").string() + "\n    realms: [ops]\n");
+  write_config("  ops:\n    type: FileHook\n    path: " + (dir_ / "ops.jsonl").string() +
+               "\n    realms: [ops]\n");
   EXPECT_EQ(stop(), 0);
   start();
   const Reply realm = post(R"({"data": 1, "realm": "nowhere"})");
@@ -272,8 +273,7 @@ TEST_F(ServeTest, EventStatus_DeadThenRetriedThenDelivered) {
   ASSERT_TRUE(eventually([&] {
     status = http("GET", url).json();
     return status["deliveries"][0]["state"] == "dead";
-  }))
-      << status.dump();
+  })) << status.dump();
   EXPECT_EQ(status["name"], "deploy");
   EXPECT_EQ(status["realm"], "prod");
   EXPECT_EQ(status["data"], Json({{"v", 3}}));
@@ -361,16 +361,21 @@ TEST_F(ServeTest, Sigterm_AnswersTheRequestInProgressFinishesDeliveriesAndExitsZ
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   const std::string body = R"({"data": "half sent"})";
-  const std::string head = "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kApiKey) +
+  const std::string head = "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                           std::string(kApiKey) +
                            "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
-                           std::to_string(body.size()) + "\r\n\r\n";
+                           std::to_string(body.size()) + "\r\nExpect: 100-continue\r\n\r\n";
   ASSERT_EQ(write(fd, head.data(), head.size()), static_cast<ssize_t>(head.size()));
+  // "100 Continue": the server has read the headers, so this request is in progress when SIGTERM comes.
+  char buf[4096];
+  const ssize_t got = read(fd, buf, sizeof buf);
+  ASSERT_GT(got, 0);
+  ASSERT_EQ(std::string(buf, static_cast<std::size_t>(got)).rfind("HTTP/1.1 100", 0), 0u);
   ASSERT_EQ(kill(pid_, SIGTERM), 0);
   // The listener closes: new connections are refused while the old one is still served.
   ASSERT_TRUE(eventually([&] { return http("GET", url + "/healthz").status == 0; }));
   ASSERT_EQ(write(fd, body.data(), body.size()), static_cast<ssize_t>(body.size()));
   std::string answer;
-  char buf[4096];
   for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) answer.append(buf, static_cast<std::size_t>(n));
   close(fd);
   ASSERT_EQ(answer.rfind("HTTP/1.1 202", 0), 0u) << answer;
@@ -392,39 +397,84 @@ TEST_F(ServeTest, Sigterm_AnswersTheRequestInProgressFinishesDeliveriesAndExitsZ
   EXPECT_EQ(outbox->stats().value().in_flight, 0u);
 }
 
-TEST_F(ServeTest, Metrics_ParsedByPrometheusClient_CountWhatWasSent) {
+namespace {
+
+// Checks `text` with `promtool check metrics`, then reads it with the Python prometheus_client parser
+// (tests/support/parse_prometheus.py): every sample as "name{label=value,...}" -> value.
+std::map<std::string, double> parse_metrics(const test::TempDir& dir, const std::string& text) {
+  const auto file = dir / "metrics.txt";
+  std::ofstream(file) << text;
+  std::string out;
+  EXPECT_EQ(test::run_command("promtool check metrics < '" + file.string() + "'", &out), 0) << out << text;
+  EXPECT_EQ(
+      test::run_command("/usr/bin/python3 " EVENTHOOKS_SOURCE_DIR "/tests/support/parse_prometheus.py '" +
+                            file.string() + "'",
+                        &out),
+      0)
+      << out << text;
+  std::map<std::string, double> samples;
+  for (const auto& s : Json::parse(out)) {
+    std::string key = s["name"];
+    std::string labels;
+    for (const auto& [k, v] : s["labels"].items())
+      labels += (labels.empty() ? "" : ",") + k + "=" + v.get<std::string>();
+    if (!labels.empty()) key += "{" + labels + "}";
+    samples[key] = s["value"];
+  }
+  return samples;
+}
+
+}  // namespace
+
+TEST_F(ServeTest, Metrics_PassPromtoolAndCountWhatWasSent) {
   file_hooks();
   start();
   for (int i = 0; i < 3; ++i) ASSERT_EQ(post(R"({"data": 1})").status, 202);
-  for (int i = 0; i < 2; ++i) EXPECT_EQ(http("POST", base_ + "/v1/events", "{}", "application/json", "").status, 401);
+  for (int i = 0; i < 2; ++i)
+    EXPECT_EQ(http("POST", base_ + "/v1/events", "{}", "application/json", "").status, 401);
   EXPECT_EQ(post(R"({"data": 1, "hooks": ["nope"]})").status, 422);
   EXPECT_EQ(http("GET", base_ + "/healthz").status, 200);
   const Reply ready = http("GET", base_ + "/readyz");
   EXPECT_EQ(ready.status, 200) << ready.body;
+  ASSERT_TRUE(eventually([&] { return lines("sink.jsonl") == 3; }));
   const Reply metrics = http("GET", base_ + "/metrics");
   ASSERT_EQ(metrics.status, 200);
-  std::ofstream(dir_ / "metrics.txt") << metrics.body;
-  // Prometheus's Python client parses the exposition format strictly; print every sample as JSON.
-  std::ofstream(dir_ / "parse.py")
-      << "import json, sys\n"
-         "from prometheus_client.parser import text_string_to_metric_families\n"
-         "out = {}\n"
-         "for family in text_string_to_metric_families(open(sys.argv[1]).read()):\n"
-         "    for s in family.samples:\n"
-         "        key = s.name + ''.join('{%s=%s}' % kv for kv in sorted(s.labels.items()))\n"
-         "        out[key] = s.value\n"
-         "print(json.dumps(out))\n";
-  std::string output;
-  ASSERT_EQ(test::run_command("/usr/bin/python3 '" + (dir_ / "parse.py").string() + "' '" +
-                                  (dir_ / "metrics.txt").string() + "'",
-                              &output),
-            0)
-      << output << metrics.body;
-  const Json samples = Json::parse(output);
-  EXPECT_EQ(samples["eventhooks_ingest_events_accepted_total"], 3.0) << output;
-  EXPECT_EQ(samples["eventhooks_ingest_http_requests_total{status=202}"], 3.0) << output;
-  EXPECT_EQ(samples["eventhooks_ingest_http_requests_total{status=401}"], 2.0) << output;
-  EXPECT_EQ(samples["eventhooks_ingest_http_requests_total{status=422}"], 1.0) << output;
+  auto samples = parse_metrics(dir_, metrics.body);
+  EXPECT_EQ(samples["eventhooks_ingest_events_accepted_total"], 3.0);
+  EXPECT_EQ(samples["eventhooks_ingest_http_requests_total{status=202}"], 3.0);
+  EXPECT_EQ(samples["eventhooks_ingest_http_requests_total{status=401}"], 2.0);
+  EXPECT_EQ(samples["eventhooks_ingest_http_requests_total{status=422}"], 1.0);
   // healthz, readyz and this scrape itself
-  EXPECT_EQ(samples["eventhooks_ingest_http_requests_total{status=200}"], 3.0) << output;
+  EXPECT_EQ(samples["eventhooks_ingest_http_requests_total{status=200}"], 3.0);
+  // The delivery engine's own families, from the same Dispatcher as `eventhooks worker`.
+  EXPECT_EQ(samples["eventhooks_deliveries_total{error_code=,hook=sink,outcome=delivered,type=FileHook}"],
+            3.0);
+  EXPECT_EQ(samples["eventhooks_outbox_jobs{state=pending}"], 0.0);
+}
+
+TEST_F(ServeTest, WorkerMetricsOption_ServesTheEngineFamilies) {
+  file_hooks();
+  {
+    auto outbox = open_sqlite_outbox({.path = (dir_ / "outbox.db").string()}).value();
+    ASSERT_TRUE(outbox->enqueue(Event::make("e", Payload("x")), {"sink"}).ok());
+  }
+  const auto log = dir_ / "worker.log";
+  pid_ = test::spawn_cli({"worker", "-c", config_.string(), "--metrics", "127.0.0.1:0"}, log);
+  std::string url;
+  ASSERT_TRUE(eventually([&] {
+    const std::string text = read_file(log);
+    const auto at = text.find("metrics on http://");
+    if (at == std::string::npos) return false;
+    url = text.substr(at + 11, text.find(' ', at + 11) - (at + 11));
+    url = url.substr(0, url.find('\n'));
+    return true;
+  })) << read_file(log);
+  ASSERT_TRUE(eventually([&] { return lines("sink.jsonl") == 1; }));
+  const Reply metrics = http("GET", url, "", "", "");
+  ASSERT_EQ(metrics.status, 200) << url;
+  auto samples = parse_metrics(dir_, metrics.body);
+  EXPECT_EQ(samples["eventhooks_deliveries_total{error_code=,hook=sink,outcome=delivered,type=FileHook}"],
+            1.0);
+  EXPECT_EQ(samples.count("eventhooks_ingest_events_accepted_total"), 0u);  // a worker ingests nothing
+  EXPECT_EQ(stop(), 0);
 }

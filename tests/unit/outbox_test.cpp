@@ -481,7 +481,8 @@ TEST(SqliteOutbox_DiskFull, EnqueueFailsLoudlyAndNothingAcknowledgedIsMissing) {
 
 namespace {
 
-std::shared_ptr<Outbox> sqlite_outbox(const test::TempDir& dir, std::chrono::milliseconds keep_delivered = {}) {
+std::shared_ptr<Outbox> sqlite_outbox(const test::TempDir& dir,
+                                      std::chrono::milliseconds keep_delivered = {}) {
   auto r = open_sqlite_outbox({.path = (dir / "outbox.db").string(), .keep_delivered = keep_delivered});
   EXPECT_TRUE(r.ok()) << r.error().message;
   return r.value();
@@ -558,7 +559,8 @@ TEST(SqliteOutbox_RequeueEvent, DeadAndFailedJobsAreDueAgainDeliveredOnesStay) {
   auto outbox = sqlite_outbox(dir, 1h);
   const auto e = sample_event();
   ASSERT_TRUE(outbox->enqueue(e, {"dead", "failed", "done"}).ok());
-  for (const auto& job : outbox->claim({}).value()) {
+  const auto claimed = outbox->claim({}).value();
+  for (const auto& job : claimed) {
     if (job.hook == "dead") ASSERT_TRUE(outbox->dead_letter(job, "HTTP 404").ok());
     if (job.hook == "failed") ASSERT_TRUE(outbox->retry_at(job, 1h, "HTTP 503").ok());
     if (job.hook == "done") ASSERT_TRUE(outbox->ack(job).ok());
@@ -576,18 +578,19 @@ TEST(SqliteOutbox_Schema, VersionOneFile_IsUpgradedAndItsJobsKept) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   // The schema eventhooks 0.1 wrote.
-  ASSERT_EQ(sqlite3_exec(db,
-                         "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL,"
-                         " event_name TEXT NOT NULL, realm TEXT, payload TEXT NOT NULL, created_at INTEGER NOT "
-                         "NULL, hook TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, state INTEGER NOT NULL "
-                         "DEFAULT 0, next_attempt_at INTEGER NOT NULL, claimed_by TEXT, last_error TEXT, "
-                         "dead_reason TEXT, updated_at INTEGER NOT NULL);"
-                         "CREATE INDEX jobs_due ON jobs(state, next_attempt_at);"
-                         "INSERT INTO jobs (event_id, event_name, payload, created_at, hook, next_attempt_at, "
-                         "updated_at) VALUES ('e1', 'old', '{\"text\":\"hi\"}', 0, 'a', 0, 0);"
-                         "PRAGMA user_version=1;",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db,
+                   "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL,"
+                   " event_name TEXT NOT NULL, realm TEXT, payload TEXT NOT NULL, created_at INTEGER NOT "
+                   "NULL, hook TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, state INTEGER NOT NULL "
+                   "DEFAULT 0, next_attempt_at INTEGER NOT NULL, claimed_by TEXT, last_error TEXT, "
+                   "dead_reason TEXT, updated_at INTEGER NOT NULL);"
+                   "CREATE INDEX jobs_due ON jobs(state, next_attempt_at);"
+                   "INSERT INTO jobs (event_id, event_name, payload, created_at, hook, next_attempt_at, "
+                   "updated_at) VALUES ('e1', 'old', '{\"text\":\"hi\"}', 0, 'a', 0, 0);"
+                   "PRAGMA user_version=1;",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK);
   sqlite3_close(db);
   auto outbox = sqlite_outbox(dir);
   ASSERT_EQ(outbox->event_jobs("e1").value().size(), 1u);
