@@ -11,7 +11,7 @@
 # Prints markdown tables. Usage: scripts/bench-serve.sh [BUILD_DIR] [SECONDS] [ROUNDS]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$root/build/release}
+build=$(cd "${1:-$root/build/release}" && pwd)
 secs=${2:-5}
 rounds=${3:-3}
 cli=$build/eventhooks
