@@ -17,6 +17,7 @@ secrets=(
   pw2Secret amqpPwSecret amqpPw2Secret slackSecretXyZ1234 discordSecretTok123 teamsSig1234
   telegramSecretToken tk_ntfySecretToken99 ntfyPassword99 AgotifySecretTok tokSecret
   TOPSECRETTOKEN MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+  ehk_serve_test_7Qm2vX9pL4 ehk_wrong_key_Zr81Kd0 ehk_cfg_first_Kz1 ehk_cfg_other_Kz2
 )
 found=0
 for s in "${secrets[@]}"; do

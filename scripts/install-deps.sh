@@ -8,15 +8,16 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config git
   libcurl4-openssl-dev libssl-dev librabbitmq-dev libsqlite3-dev
   nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libkainjow-mustache-dev
+  libcpp-httplib-dev
 )
 test_pkgs=(
-  libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
   rabbitmq-server amqp-tools python3-aiosmtpd python3-botocore
   postfix nginx-light wrk hyperfine curl openssl nodejs npm
   clang-format clang-tidy sqlite3 procps time
   clang libclang-rt-14-dev
-  # tests/integration/metrics_test.cpp reads the /metrics text with Prometheus' own parsers: `promtool check
-  # metrics` (prometheus, never started as a service) and the Python prometheus_client parser.
+  # tests/integration/metrics_test.cpp and serve_test.cpp read the /metrics text with Prometheus' own parsers:
+  # `promtool check metrics` (prometheus, never started as a service) and the Python prometheus_client parser.
   prometheus python3-prometheus-client
 )
 # The Python module (python/, docs/python.md): pybind11 and its tests and build backend, all from Debian (no

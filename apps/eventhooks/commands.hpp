@@ -36,5 +36,7 @@ void add_send_command(CLI::App& app, GlobalOptions& global, CommandRunner& run);
 // Delivery engine (issue 5): worker and outbox.
 void add_worker_command(CLI::App& app, GlobalOptions& global, CommandRunner& run);
 void add_outbox_command(CLI::App& app, GlobalOptions& global, CommandRunner& run);
+// The HTTP ingest API (issue 11).
+void add_serve_command(CLI::App& app, GlobalOptions& global, CommandRunner& run);
 
 }  // namespace eventhooks::cli

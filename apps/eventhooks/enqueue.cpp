@@ -16,11 +16,13 @@ Result<std::shared_ptr<Outbox>> open_outbox_creating_folder(const OutboxConfig& 
                               "cannot create the outbox's folder '" + folder.string() + "': " + ec.message());
     }
   }
-  return open_sqlite_outbox({.path = config.path});
+  return open_sqlite_outbox({.path = config.path,
+                             .synchronous_full = config.synchronous_full,
+                             .keep_delivered = config.keep_delivered});
 }
 
-Result<std::vector<std::string>> enqueue_event(Outbox& outbox, const Config& config, const Event& event,
-                                               const std::vector<std::string>& only_hooks) {
+std::vector<std::string> select_hooks(const Config& config, const Event& event,
+                                      const std::vector<std::string>& only_hooks) {
   std::optional<std::string_view> realm;
   if (event.realm) realm = *event.realm;
   std::vector<std::string> names;
@@ -32,6 +34,12 @@ Result<std::vector<std::string>> enqueue_event(Outbox& outbox, const Config& con
     }
     if (entry.hook->allows(realm)) names.push_back(entry.hook->name());
   }
+  return names;
+}
+
+Result<std::vector<std::string>> enqueue_event(Outbox& outbox, const Config& config, const Event& event,
+                                               const std::vector<std::string>& only_hooks) {
+  auto names = select_hooks(config, event, only_hooks);
   if (names.empty()) return names;
   if (auto stored = outbox.enqueue(event, names); !stored) return stored.error();
   return names;

@@ -16,6 +16,11 @@ namespace eventhooks::cli {
 // for its file: a fresh deployment's `trigger --enqueue` or `worker` must not fail for a missing folder.
 Result<std::shared_ptr<Outbox>> open_outbox_creating_folder(const OutboxConfig& config);
 
+// The config's hooks that `event` fires, by its realm (and only those in `only_hooks`, when given), in
+// config order.
+std::vector<std::string> select_hooks(const Config& config, const Event& event,
+                                      const std::vector<std::string>& only_hooks = {});
+
 // Selects the config's hooks by the event's realm (only those in `only_hooks`, when given) and stores one job
 // per hook in `outbox`, all in one write. Returns the names of the hooks that got a job (none: nothing
 // stored).

@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
   add_send_command(app, global, run);
   add_worker_command(app, global, run);
   add_outbox_command(app, global, run);
+  add_serve_command(app, global, run);
 
   if (const std::string problem = unknown_command(app, argc, argv); !problem.empty()) {
     print_error(problem);

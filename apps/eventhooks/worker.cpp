@@ -1,20 +1,19 @@
 // eventhooks worker: delivers the jobs of the config's SQLite outbox until SIGTERM/SIGINT (or, with --once,
 // until nothing is due). A signal lets in-flight deliveries finish; claimed jobs not started go back to the
 // outbox.
-#include <signal.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "commands.hpp"
-#include "enqueue.hpp"
+#include "delivery.hpp"
 #include "eventhooks/dispatcher.hpp"
 #include "eventhooks/logger.hpp"
 #include "output.hpp"
@@ -27,89 +26,78 @@ struct WorkerOptions {
   bool once = false;
   std::size_t workers = 4;
   double summary_seconds = 60;
+  std::string metrics;  // ADDR:PORT of a /metrics endpoint; empty: none
 };
 
 // Shown on a terminal only, and only for a backlog worth watching.
 constexpr std::size_t kProgressBacklog = 1000;
 
 int run_worker(const WorkerOptions& options) {
-  // Block the stop signals before any thread exists, so every thread inherits the mask and only the
-  // sigtimedwait() below receives them: no async-signal-safety concerns, no lost signal.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
+  StopSignals stop;  // before any thread exists
   auto config = load_config_or_report(options.config);
   if (!config) return exit_config;
-  if (!config->outbox) {
-    print_error(options.config + ": no outbox configured; the worker needs `outbox: {path: FILE}`");
-    return exit_config;
-  }
-  auto opened = open_outbox_creating_folder(*config->outbox);
-  if (!opened) {
-    print_error(opened.error().message);
-    return exit_internal;
-  }
-  auto outbox = opened.value();
-  if (auto recovered = outbox->recover(); !recovered) {
-    print_error(recovered.error().message);
-    return exit_internal;
-  } else if (recovered.value() > 0) {
-    logger()->warn(
-        "worker: {} job(s) claimed by a worker that is gone are due again (at-least-once: some may "
-        "have been delivered already)",
-        recovered.value());
-  }
+  int code = exit_ok;
+  auto outbox = open_delivery_outbox(*config, options.config, "the worker", code);
+  if (!outbox) return code;
   std::size_t backlog = 0;
   if (auto s = outbox->stats()) backlog = s->due;
 
-  Dispatcher dispatcher(config->hooks,
-                        {.workers = options.workers,
-                         .outbox = outbox,
-                         .on_error = [](const Error& e) { logger()->error("worker: {}", e.to_string()); },
-                         .start = false});
-  dispatcher.start();
+  std::optional<ServeConfig::Address> metrics_address;
+  if (!options.metrics.empty()) {
+    metrics_address = ServeConfig::parse_address(options.metrics);
+    if (!metrics_address) {
+      print_error("--metrics '" + options.metrics + "' is not HOST:PORT (e.g. 127.0.0.1:9464)");
+      return exit_usage;
+    }
+  }
+  auto dispatcher = start_delivery(*config, outbox, options.workers, "worker");
+  std::unique_ptr<MetricsEndpoint> metrics;
+  if (metrics_address) {
+    std::string error;
+    metrics = MetricsEndpoint::start(
+        *metrics_address,
+        [&dispatcher, &outbox] {
+          PrometheusWriter out;
+          write_delivery_metrics(out, dispatcher.get(), *outbox);
+          return std::move(out).text();
+        },
+        error);
+    if (!metrics) {
+      print_error("worker --metrics: " + error);
+      dispatcher->shutdown();
+      return exit_internal;
+    }
+    logger()->info("worker: metrics on {}/metrics", metrics->url());
+  }
   logger()->info("worker: delivering from {} with {} thread(s), {} job(s) due", outbox->describe(),
                  options.workers, backlog);
 
   const bool progress = isatty(STDERR_FILENO) && backlog >= kProgressBacklog;
   const auto started = std::chrono::steady_clock::now();
-  auto last_summary = started;
-  const auto summary_every = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(options.summary_seconds));
+  SummaryLog summary("worker", options.summary_seconds);
   int stop_signal = 0;
   for (;;) {
-    timespec tick{0, 200 * 1000 * 1000};
-    const int sig = sigtimedwait(&stop_signals, nullptr, &tick);
-    if (sig == SIGINT || sig == SIGTERM) {
-      stop_signal = sig;
-      break;
-    }
-    const auto now = std::chrono::steady_clock::now();
+    stop_signal = stop.wait(std::chrono::milliseconds(200));
+    if (stop_signal) break;
     if (progress) {
-      const auto m = dispatcher.metrics();
-      const double secs = std::chrono::duration<double>(now - started).count();
+      const auto m = dispatcher->metrics();
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       std::fprintf(stderr, "\r%llu/%zu delivered, %llu failed, %.0f/s   ",
                    static_cast<unsigned long long>(m.delivered), backlog,
                    static_cast<unsigned long long>(m.failed),
                    secs > 0 ? static_cast<double>(m.delivered) / secs : 0.0);
       std::fflush(stderr);
     }
-    if (now - last_summary >= summary_every) {
-      last_summary = now;
-      logger()->info("worker: {}", dispatcher.metrics().to_string());
-    }
-    if (options.once && dispatcher.wait_idle(std::chrono::milliseconds(0))) break;
+    summary.tick(*dispatcher);
+    if (options.once && dispatcher->wait_idle(std::chrono::milliseconds(0))) break;
   }
   if (progress) std::fprintf(stderr, "\n");
   if (stop_signal) {
-    logger()->info("worker: {} received, finishing in-flight deliveries",
-                   stop_signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    logger()->info("worker: {} received, finishing in-flight deliveries", StopSignals::name(stop_signal));
   }
-  dispatcher.shutdown();
-  logger()->info("worker: stopped; {}", dispatcher.metrics().to_string());
+  metrics.reset();
+  dispatcher->shutdown();
+  logger()->info("worker: stopped; {}", dispatcher->metrics().to_string());
   return exit_ok;
 }
 
@@ -126,6 +114,8 @@ void add_worker_command(CLI::App& app, GlobalOptions& /*global*/, CommandRunner&
   cmd->add_option("--threads", options->workers, "Delivery threads")->check(CLI::Range(1, 256));
   cmd->add_option("--summary-interval", options->summary_seconds, "Seconds between metric summary log lines")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--metrics", options->metrics,
+                  "Serve Prometheus metrics on HOST:PORT (GET /metrics; port 0: any free port)");
   cmd->callback([options, &run] { run = [options] { return run_worker(*options); }; });
 }
 

@@ -2,6 +2,8 @@
 // policies and the outbox settings. Config is a value; loading is safe from any thread.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,12 +20,40 @@ namespace eventhooks {
 
 struct OutboxConfig {
   std::string path;  // SQLite file
+  // How long delivered jobs are kept (so `eventhooks serve` can report them); 0 = deleted at once.
+  // Default: 24 h when the file has a `serve:` section, else 0.
+  std::chrono::milliseconds keep_delivered{0};
+  // `synchronous: full` (default): every commit is fsynced, so what was acknowledged survives a power loss.
+  // `normal`: commits survive the process being killed but not the machine losing power (SQLite WAL
+  // synchronous=NORMAL), for disks whose fsync is slow.
+  bool synchronous_full = true;
+};
+
+// The `serve:` section: the HTTP ingest API of `eventhooks serve` (docs/serve.md).
+struct ServeConfig {
+  struct Address {
+    std::string host;  // "127.0.0.1", "::1", "0.0.0.0"
+    int port = 0;
+  };
+  Address listen{"127.0.0.1", 8642};
+  // SHA-256 of every accepted API key (32 bytes each). The keys themselves are never kept.
+  std::vector<std::string> api_key_hashes;
+  std::size_t max_body = std::size_t{1} << 20;  // request bodies larger than this are answered 413
+  std::string cert_file, key_file;              // both set: HTTPS
+  std::size_t threads = 64;  // connections served at once (a kept-alive connection holds one)
+
+  // Whether `key` is one of the API keys: its SHA-256 compared with every stored hash in constant time
+  // (CRYPTO_memcmp), so neither the answer's timing nor a log line says anything about the keys.
+  EVENTHOOKS_EXPORT bool accepts_key(std::string_view key) const;
+  // "HOST:PORT", "[V6]:PORT"; nullopt when it is not one.
+  EVENTHOOKS_EXPORT static std::optional<Address> parse_address(std::string_view text);
 };
 
 struct Config {
   std::string source;            // the file's path, or "<string>"
   std::vector<HookEntry> hooks;  // in file order; disabled hooks included (they never fire)
   std::optional<OutboxConfig> outbox;
+  std::optional<ServeConfig> serve;
   nlohmann::json defaults;  // the `defaults:` block as read
   NetworkRules network;     // the `network:` block: every hook's network policy starts from it
 

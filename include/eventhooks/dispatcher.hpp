@@ -83,6 +83,9 @@ class EVENTHOOKS_EXPORT Dispatcher {
   Result<std::string> fire(const Event& event);
 
   void start();
+  // Jobs were stored in this dispatcher's outbox without fire() (Outbox::enqueue_once, an HTTP ingest):
+  // claim them now rather than at the next poll.
+  void wake();
   // Waits until the outbox holds nothing pending and nothing is in flight (retries scheduled later included).
   // False on timeout.
   bool flush(std::chrono::milliseconds timeout);

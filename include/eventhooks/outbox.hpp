@@ -19,14 +19,15 @@ namespace eventhooks {
 
 // One delivery job: one event for one hook.
 //
-// Life of a job: enqueue -> pending -> claim (leased to one worker) -> ack (gone) | retry_at (pending again,
-// later) | dead_letter (kept for a human) | release (pending again now). A claim that is never settled (the
+// Life of a job: enqueue -> pending -> claim (leased to one worker) -> ack (gone, or kept as delivered for a
+// while when the backend keeps delivered jobs) | retry_at (pending again, later) | dead_letter (kept for a
+// human) | release (pending again now). A claim that is never settled (the
 // worker crashed) expires with its lease and the job is due again: that is what makes delivery at-least-once.
 // The interface is shaped so a shared broker queue (RabbitMQ: claim = basic.get/consume, ack = basic.ack,
 // release = nack+requeue, retry_at = publish to a delay queue + ack, dead_letter = publish to a DLX + ack)
 // can implement it as well as a table.
 struct Job {
-  enum class State { pending, in_flight, dead };
+  enum class State { pending, in_flight, dead, delivered };
 
   std::string id;    // backend's id for the job (SQLite row id as text); stable while the job exists
   Event event;       // re-rendered on every attempt; event.id is the idempotency key
@@ -36,6 +37,7 @@ struct Job {
   std::chrono::system_clock::time_point next_attempt_at{};  // when pending: due time; in flight: lease end
   std::optional<std::string> last_error;                    // the last failed attempt's error, as text
   std::string dead_reason;                                  // when dead: why it was given up
+  std::chrono::system_clock::time_point updated_at{};       // last change (when delivered: delivery time)
 };
 
 EVENTHOOKS_EXPORT const char* to_string(Job::State state) noexcept;
@@ -51,6 +53,19 @@ struct OutboxStats {
   std::size_t due = 0;        // pending and due now
   std::size_t in_flight = 0;  // claimed, not settled
   std::size_t dead = 0;
+};
+
+// What enqueue_once() did: stored the event, or found the key already used and stored nothing.
+struct EnqueueOnceResult {
+  bool replayed = false;  // the key was used before (within its time to live): nothing was stored
+  std::string answer;     // the answer stored with the key the first time (this call's own when not replayed)
+};
+
+// The key of one enqueue_once() call and what to remember with it.
+struct IdempotencyKey {
+  std::string key;     // caller's key, scoped by the caller (e.g. per API key)
+  std::string answer;  // remembered and handed back on every replay (e.g. the HTTP response body)
+  std::chrono::milliseconds ttl{24 * 60 * 60 * 1000};  // after this the key may be used again
 };
 
 struct JobFilter {
@@ -102,6 +117,25 @@ class EVENTHOOKS_EXPORT Outbox {
 
   // "sqlite:/var/lib/x/outbox.db", "memory"
   virtual std::string describe() const = 0;
+
+  // Optional capabilities (the HTTP ingest API, `eventhooks serve`, uses them). A backend that lacks one
+  // keeps the default, which fails with ErrorCode::config and a message saying this outbox cannot do it.
+
+  // enqueue() unless `key.key` was used within its ttl: then nothing is stored and the first call's answer
+  // is returned. The check and the store are one transaction, so two concurrent calls with one key store
+  // the event once.
+  virtual Result<EnqueueOnceResult> enqueue_once(const Event& event, const std::vector<std::string>& hooks,
+                                                 const IdempotencyKey& key);
+  // Every job of one event (delivered ones too while the backend keeps them), oldest first. Empty when
+  // the event is unknown (or all of its jobs are gone).
+  virtual Result<std::vector<Job>> event_jobs(const std::string& event_id);
+  // The event's dead jobs, and its pending ones waiting to retry after a failed attempt, due now with
+  // attempts reset to 0 (what requeue() does for one job). Returns how many.
+  virtual Result<std::size_t> requeue_event(const std::string& event_id);
+
+ protected:
+  // The error of a capability this backend lacks.
+  Error unsupported(const char* what) const;
 };
 
 using OutboxPtr = std::shared_ptr<Outbox>;
@@ -129,6 +163,10 @@ struct SqliteOutboxOptions {
   std::chrono::milliseconds busy_timeout{5'000};  // wait this long for another writer before "locked"
   bool synchronous_full = true;                   // fsync every commit (power-loss safe); false = NORMAL
   std::size_t max_batch = 512;                    // writes grouped into one transaction at most
+  // 0: ack() deletes the job. Otherwise a delivered job is kept, as Job::State::delivered, this long (so
+  // the state of an event can be asked after its delivery, `eventhooks serve`), then pruned. Idempotency
+  // keys (enqueue_once) are pruned with their own ttl either way.
+  std::chrono::milliseconds keep_delivered{0};
 };
 
 // Opens (creating if missing) a SQLite outbox in WAL mode. Errors name the file and say what is wrong:

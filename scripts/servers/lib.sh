@@ -21,10 +21,11 @@ kill_pidfile() {
   kill -9 "$pid" 2>/dev/null || true
   rm -f "$f"
 }
-# start_nginx_sink WORKDIR: a keep-alive HTTP sink (Debian's nginx, one worker, `200 ok` to everything) on a free
-# loopback port, for the benchmarks. Prints its URL (…/hook); stop it with `kill_pidfile WORKDIR/nginx.pid`.
+# start_nginx_sink WORKDIR [STATUS [BODY]]: a keep-alive HTTP sink (Debian's nginx, one worker, `200 ok` to
+# everything unless told otherwise) on a free loopback port, for the benchmarks. Prints its URL (…/hook); stop
+# it with `kill_pidfile WORKDIR/nginx.pid`. BODY must not contain a single quote.
 start_nginx_sink() {
-  local work=$1 port
+  local work=$1 status=${2:-200} body=${3:-ok} port
   port=$(free_port)
   mkdir -p "$work/tmp"
   cat >"$work/nginx.conf" <<CONF
@@ -39,7 +40,7 @@ http {
   uwsgi_temp_path $work/tmp; scgi_temp_path $work/tmp;
   keepalive_requests 100000000; keepalive_timeout 60s;
   client_body_buffer_size 64k;
-  server { listen 127.0.0.1:$port; location / { return 200 "ok"; } }
+  server { listen 127.0.0.1:$port; location / { return $status '$body'; } }
 }
 CONF
   /usr/sbin/nginx -c "$work/nginx.conf" -p "$work"

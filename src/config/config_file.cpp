@@ -19,6 +19,7 @@
 #include "config/located_error.hpp"
 #include "config/network_keys.hpp"
 #include "config/retry_keys.hpp"
+#include "config/serve_keys.hpp"
 #include "eventhooks/config.hpp"
 
 namespace eventhooks {
@@ -359,6 +360,12 @@ Config parse_config(std::string_view text, const std::string& source, const Hook
     config.defaults = *d;
 
   collect([&] {
+    ConfigReader serve = top.nested("serve");
+    if (converter.has_errors_in("serve") || !top.has("serve")) return;
+    config.serve = detail::read_serve_config(serve, base_dir);
+  });
+
+  collect([&] {
     ConfigReader outbox = top.nested("outbox");
     if (converter.has_errors_in("outbox")) return;
     if (top.has("outbox")) {
@@ -366,6 +373,15 @@ Config parse_config(std::string_view text, const std::string& source, const Hook
       const std::filesystem::path p(config.outbox->path);
       if (p.is_relative())
         config.outbox->path = (std::filesystem::path(base_dir) / p).lexically_normal().string();
+      // `serve` reports delivered events, so with a `serve:` section they are kept a day by default.
+      const std::chrono::milliseconds keep_default =
+          top.has("serve") ? std::chrono::hours(24) : std::chrono::milliseconds(0);
+      config.outbox->keep_delivered = outbox.optional_seconds("keep_delivered", keep_default);
+      if (config.outbox->keep_delivered < std::chrono::milliseconds(0))
+        outbox.fail("keep_delivered", "must not be negative");
+      const std::string sync = outbox.optional_string("synchronous", "full");
+      if (sync != "full" && sync != "normal") outbox.fail("synchronous", "must be 'full' or 'normal'");
+      config.outbox->synchronous_full = sync == "full";
     }
     outbox.finish();
   });

@@ -246,7 +246,11 @@ struct Dispatcher::Impl {
       if (stopping) {
         // This thread's own delivery is done; asynchronous ones still running end (bounded by their
         // transport's timeouts) and are settled before the threads go. Lanes are released by shutdown().
-        if (async_in_flight == 0) return;
+        // The last one out wakes the others: they may be waiting for an outcome this thread settled.
+        if (async_in_flight == 0) {
+          work_cv.notify_all();
+          return;
+        }
         work_cv.wait(lock);
         continue;
       }
@@ -475,6 +479,10 @@ void Dispatcher::start() {
   d.started = true;
   d.fetcher = std::thread([&d] { d.fetch_loop(); });
   for (std::size_t i = 0; i < d.opt.workers; ++i) d.workers.emplace_back([&d] { d.work_loop(); });
+}
+
+void Dispatcher::wake() {
+  impl_->wake_fetcher();
 }
 
 bool Dispatcher::flush(std::chrono::milliseconds timeout) {

@@ -16,6 +16,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include "delivery/sqlite_api.hpp"
 #include "eventhooks/logger.hpp"
 #include "eventhooks/outbox.hpp"
@@ -23,7 +25,11 @@
 namespace eventhooks {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 1: jobs. 2: delivered jobs may be kept (state 2), jobs by event id, idempotency keys.
+constexpr int kSchemaVersion = 2;
+// Delivered jobs and used idempotency keys are pruned at most this often, inside a write batch.
+constexpr std::int64_t kPruneEveryMs = 10'000;
+constexpr int kPruneAtMost = 10'000;  // rows per prune, so one batch never stalls on a large backlog
 
 // SQLite is loaded on first use (sqlite_api.hpp); open_sqlite_outbox() makes sure it was before any
 // SqliteOutbox exists, so every call below finds the table.
@@ -105,7 +111,7 @@ class Stmt {
 const char* kJobColumns =
     "id, event_id, event_name, realm, payload, created_at, hook, attempts, state, next_attempt_at, "
     "claimed_by, "
-    "last_error, dead_reason";
+    "last_error, dead_reason, updated_at";
 
 std::string skip_clause(const std::vector<std::string>& skip, int first_param) {
   if (skip.empty()) return {};
@@ -184,7 +190,7 @@ class SqliteOutbox final : public Outbox {
                         "use a newer eventhooks",
                         options_.path, version, kSchemaVersion));
       }
-      if ((version == 0 && has_other && !has_jobs) || (version == kSchemaVersion && !has_jobs)) {
+      if ((version == 0 && has_other && !has_jobs) || (version >= 1 && !has_jobs)) {
         return Error::permanent(
             ErrorCode::io,
             fmt::format("outbox {}: the file is an SQLite database but not an eventhooks outbox",
@@ -202,7 +208,8 @@ class SqliteOutbox final : public Outbox {
         }
       }
       exec(options_.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-      if (!has_jobs) {
+      if (version < kSchemaVersion) {
+        // A fresh file, or one of schema 1 (whose jobs stay as they are): everything below is IF NOT EXISTS.
         exec("BEGIN IMMEDIATE");
         try {
           exec(
@@ -211,11 +218,16 @@ class SqliteOutbox final : public Outbox {
               " event_id TEXT NOT NULL, event_name TEXT NOT NULL, realm TEXT, payload TEXT NOT NULL,"
               " created_at INTEGER NOT NULL, hook TEXT NOT NULL,"
               " attempts INTEGER NOT NULL DEFAULT 0,"
-              " state INTEGER NOT NULL DEFAULT 0,"  // 0 pending (or claimed), 1 dead
-              " next_attempt_at INTEGER NOT NULL,"  // due time; while claimed: lease end
+              " state INTEGER NOT NULL DEFAULT 0,"  // 0 pending (or claimed), 1 dead, 2 delivered (kept)
+              " next_attempt_at INTEGER NOT NULL,"  // due time; while claimed: lease end; delivered: when
               " claimed_by TEXT, last_error TEXT, dead_reason TEXT,"
               " updated_at INTEGER NOT NULL)");
           exec("CREATE INDEX IF NOT EXISTS jobs_due ON jobs(state, next_attempt_at)");
+          exec("CREATE INDEX IF NOT EXISTS jobs_event ON jobs(event_id)");
+          exec(
+              "CREATE TABLE IF NOT EXISTS idempotency ("
+              " key TEXT PRIMARY KEY, answer TEXT NOT NULL, expires_at INTEGER NOT NULL)");
+          exec("CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency(expires_at)");
           exec(fmt::format("PRAGMA user_version={}", kSchemaVersion));
           exec("COMMIT");
         } catch (...) {
@@ -233,19 +245,55 @@ class SqliteOutbox final : public Outbox {
   Result<void> enqueue(const Event& event, const std::vector<std::string>& hooks) override {
     if (hooks.empty()) return {};
     const std::string payload = event.payload.to_stored().dump();
-    const auto created = to_ms(event.created_at);
     return done(run<bool>([&](Ctx& c) {
-      const auto now = now_ms();
-      for (const auto& h : hooks) {
-        Stmt q(c.db, c.cache,
-               "INSERT INTO jobs (event_id, event_name, realm, payload, created_at, hook, next_attempt_at,"
-               " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)");
-        q.bind(1, event.id).bind(2, event.name).bind(3, event.realm).bind(4, payload).bind(5, created);
-        q.bind(6, h).bind(7, now);
-        q.step();
-      }
+      insert_jobs(c, event, payload, hooks);
       return true;
     }));
+  }
+
+  Result<EnqueueOnceResult> enqueue_once(const Event& event, const std::vector<std::string>& hooks,
+                                         const IdempotencyKey& key) override {
+    const std::string payload = event.payload.to_stored().dump();
+    return run<EnqueueOnceResult>([&](Ctx& c) {
+      const auto now = now_ms();
+      {
+        Stmt q(c.db, c.cache, "SELECT answer FROM idempotency WHERE key = ?1 AND expires_at > ?2");
+        q.bind(1, key.key).bind(2, now);
+        if (q.step()) return EnqueueOnceResult{.replayed = true, .answer = q.col_text(0)};
+      }
+      Stmt q(c.db, c.cache,
+             "INSERT OR REPLACE INTO idempotency (key, answer, expires_at) VALUES (?1, ?2, ?3)");
+      q.bind(1, key.key).bind(2, key.answer).bind(3, now + key.ttl.count());
+      q.step();
+      insert_jobs(c, event, payload, hooks);
+      return EnqueueOnceResult{.replayed = false, .answer = key.answer};
+    });
+  }
+
+  Result<std::vector<Job>> event_jobs(const std::string& event_id) override {
+    return run<std::vector<Job>>([&](Ctx& c) {
+      Stmt q(c.db, c.cache, fmt::format("SELECT {} FROM jobs WHERE event_id = ?1 ORDER BY id", kJobColumns));
+      q.bind(1, event_id);
+      std::vector<Job> out;
+      const auto now = now_ms();
+      while (q.step()) out.push_back(read_job(q, now));
+      return out;
+    });
+  }
+
+  Result<std::size_t> requeue_event(const std::string& event_id) override {
+    return run<std::size_t>([&](Ctx& c) {
+      const auto now = now_ms();
+      // Dead jobs, and pending ones that failed and wait for their retry (not one being delivered now).
+      Stmt q(
+          c.db, c.cache,
+          "UPDATE jobs SET state = 0, attempts = 0, next_attempt_at = ?1, claimed_by = NULL, dead_reason = "
+          "NULL, updated_at = ?1 WHERE event_id = ?2 AND (state = 1 OR (state = 0 AND attempts > 0 AND "
+          "(claimed_by IS NULL OR next_attempt_at <= ?1)))");
+      q.bind(1, now).bind(2, event_id);
+      q.step();
+      return static_cast<std::size_t>(q.changes());
+    });
   }
 
   Result<std::vector<Job>> claim(const ClaimRequest& request) override {
@@ -277,8 +325,19 @@ class SqliteOutbox final : public Outbox {
 
   Result<void> ack(const Job& job) override {
     return done(run<bool>([&](Ctx& c) {
-      Stmt q(c.db, c.cache, "DELETE FROM jobs WHERE id = ?1 AND state = 0");
-      q.bind(1, std::stoll(job.id));
+      if (options_.keep_delivered.count() <= 0) {
+        Stmt q(c.db, c.cache, "DELETE FROM jobs WHERE id = ?1 AND state = 0");
+        q.bind(1, std::stoll(job.id));
+        q.step();
+        return true;
+      }
+      // Kept as delivered (state 2) until pruned; next_attempt_at holds the delivery time, which the
+      // jobs_due index then orders for pruning.
+      const auto now = now_ms();
+      Stmt q(c.db, c.cache,
+             "UPDATE jobs SET state = 2, attempts = attempts + 1, next_attempt_at = ?1, claimed_by = NULL,"
+             " updated_at = ?1 WHERE id = ?2 AND state = 0");
+      q.bind(1, now).bind(2, std::stoll(job.id));
       q.step();
       return true;
     }));
@@ -368,7 +427,7 @@ class SqliteOutbox final : public Outbox {
       OutboxStats s;
       Stmt q(c.db, c.cache,
              "SELECT state, claimed_by IS NOT NULL AND next_attempt_at > ?1, next_attempt_at <= ?1, count(*) "
-             "FROM jobs GROUP BY 1, 2, 3");
+             "FROM jobs WHERE state < 2 GROUP BY 1, 2, 3");
       q.bind(1, now_ms());
       while (q.step()) {
         const auto n = static_cast<std::size_t>(q.col_int(3));
@@ -387,7 +446,7 @@ class SqliteOutbox final : public Outbox {
 
   Result<std::vector<Job>> list(const JobFilter& filter) override {
     return run<std::vector<Job>>([&](Ctx& c) {
-      std::string where = "1";
+      std::string where = "state < 2";
       if (filter.which == JobFilter::Which::pending) where = "state = 0";
       if (filter.which == JobFilter::Which::dead) where = "state = 1";
       if (!filter.hook.empty()) where += " AND hook = ?2";
@@ -420,7 +479,7 @@ class SqliteOutbox final : public Outbox {
       Stmt q(
           c.db, c.cache,
           "UPDATE jobs SET state = 0, attempts = 0, next_attempt_at = ?1, dead_reason = NULL, updated_at = ?1"
-          " WHERE id = ?2 AND (state = 1 OR claimed_by IS NULL OR next_attempt_at <= ?1)");
+          " WHERE id = ?2 AND (state = 1 OR (state = 0 AND (claimed_by IS NULL OR next_attempt_at <= ?1)))");
       q.bind(1, now).bind(2, n);
       q.step();
       return q.changes() > 0;
@@ -579,6 +638,7 @@ class SqliteOutbox final : public Outbox {
             sqlite().exec(db_, "ROLLBACK TO r; RELEASE r", nullptr, nullptr, nullptr);
           }
         }
+        prune_if_due();
         try {
           exec("COMMIT");
         } catch (const DbFailure& f) {
@@ -599,6 +659,51 @@ class SqliteOutbox final : public Outbox {
     }
   }
 
+  void insert_jobs(Ctx& c, const Event& event, const std::string& payload,
+                   const std::vector<std::string>& hooks) {
+    const auto now = now_ms();
+    const auto created = to_ms(event.created_at);
+    for (const auto& h : hooks) {
+      Stmt q(c.db, c.cache,
+             "INSERT INTO jobs (event_id, event_name, realm, payload, created_at, hook, next_attempt_at,"
+             " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)");
+      q.bind(1, event.id).bind(2, event.name).bind(3, event.realm).bind(4, payload).bind(5, created);
+      q.bind(6, h).bind(7, now);
+      q.step();
+    }
+  }
+
+  // Inside the writer's open transaction: delivered jobs past keep_delivered and expired idempotency keys
+  // go, a bounded number at a time, in the same commit as the batch (no fsync of their own). A failure
+  // here is not the batch's: it is rolled back alone and tried again next time.
+  void prune_if_due() {
+    const auto now = now_ms();
+    if (now - last_prune_ms_ < kPruneEveryMs) return;
+    last_prune_ms_ = now;
+    Ctx ctx{db_, cache_};
+    try {
+      exec("SAVEPOINT prune");
+      {
+        Stmt q(ctx.db, ctx.cache,
+               "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 2 AND next_attempt_at < ?1 "
+               "LIMIT ?2)");
+        q.bind(1, now - options_.keep_delivered.count()).bind(2, std::int64_t{kPruneAtMost});
+        q.step();
+      }
+      {
+        Stmt q(ctx.db, ctx.cache,
+               "DELETE FROM idempotency WHERE key IN (SELECT key FROM idempotency WHERE expires_at <= ?1 "
+               "LIMIT ?2)");
+        q.bind(1, now).bind(2, std::int64_t{kPruneAtMost});
+        q.step();
+      }
+      exec("RELEASE prune");
+    } catch (const DbFailure& f) {
+      sqlite().exec(db_, "ROLLBACK TO prune; RELEASE prune", nullptr, nullptr, nullptr);
+      logger()->warn("outbox {}: pruning delivered jobs failed: {}", options_.path, f.message);
+    }
+  }
+
   Job read_job(const Stmt& q, std::int64_t now) const {
     Job j;
     j.id = std::to_string(q.col_int(0));
@@ -616,6 +721,8 @@ class SqliteOutbox final : public Outbox {
     const auto next = q.col_int(9);
     if (q.col_int(8) == 1) {
       j.state = Job::State::dead;
+    } else if (q.col_int(8) == 2) {
+      j.state = Job::State::delivered;
     } else if (!q.col_null(10) && next > now) {
       j.state = Job::State::in_flight;
     } else {
@@ -624,6 +731,7 @@ class SqliteOutbox final : public Outbox {
     j.next_attempt_at = from_ms(next);
     if (!q.col_null(11)) j.last_error = q.col_text(11);
     if (!q.col_null(12)) j.dead_reason = q.col_text(12);
+    j.updated_at = from_ms(q.col_int(13));
     return j;
   }
 
@@ -635,6 +743,7 @@ class SqliteOutbox final : public Outbox {
   std::condition_variable work_cv_, done_cv_;
   std::deque<Request*> queue_;
   bool stopping_ = false;
+  std::int64_t last_prune_ms_ = 0;  // writer thread only
   std::thread writer_;
 };
 

@@ -90,24 +90,7 @@ std::string cli() {
   return EVENTHOOKS_CLI;
 }
 
-// Starts `eventhooks ARGS...` with stdout+stderr into `log`; returns its pid.
-pid_t spawn_cli(const std::vector<std::string>& args, const std::filesystem::path& log) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    std::vector<char*> argv;
-    std::string exe = cli();
-    argv.push_back(exe.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(exe.c_str(), argv.data());
-    _exit(127);
-  }
-  return pid;
-}
+using test::spawn_cli;
 
 }  // namespace
 

@@ -2,8 +2,11 @@
 // integration tests never skip.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace eventhooks::test {
 
@@ -30,5 +33,9 @@ int closed_port();
 
 // Runs a shell command, returns its exit status and fills `output` with stdout+stderr.
 int run_command(const std::string& command, std::string* output = nullptr);
+
+// Starts the eventhooks CLI (`eventhooks ARGS...`) in the background with stdout and stderr into `log`;
+// returns its pid (the caller signals and reaps it).
+pid_t spawn_cli(const std::vector<std::string>& args, const std::filesystem::path& log);
 
 }  // namespace eventhooks::test

@@ -208,6 +208,59 @@ TEST(ConfigLoad, OutboxWithoutPath_IsError) {
   expect_contains_all(error_of("outbox: {}\nhooks: {}\n"), {"key 'outbox.path'", "required"});
 }
 
+// --- serve: -----------------------------------------------------------------------------------------------
+
+TEST(ConfigServe, ApiKeys_AreKeptOnlyAsHashesAndAcceptedByValue) {
+  // The second entry is sha256("ehk_cfg_other_Kz2"), so that a file need not hold the key itself.
+  const Config config = parse(
+      "serve:\n  api_keys: [ehk_cfg_first_Kz1, "
+      "'sha256:c10597045313c42289eeac9a3e4443af30c63cd2265623d48b7090daba4a2e9c']\nhooks: {}\n");
+  ASSERT_TRUE(config.serve.has_value());
+  ASSERT_EQ(config.serve->api_key_hashes.size(), 2u);
+  for (const auto& h : config.serve->api_key_hashes) {
+    EXPECT_EQ(h.size(), 32u);
+    EXPECT_EQ(h.find("ehk_cfg_first_Kz1"), std::string::npos);
+  }
+  EXPECT_TRUE(config.serve->accepts_key("ehk_cfg_first_Kz1"));
+  EXPECT_TRUE(config.serve->accepts_key("ehk_cfg_other_Kz2"));
+  EXPECT_FALSE(config.serve->accepts_key("ehk_cfg_first_Kz1 "));
+  EXPECT_FALSE(config.serve->accepts_key(""));
+  EXPECT_EQ(config.serve->listen.host, "127.0.0.1");
+  EXPECT_EQ(config.serve->listen.port, 8642);
+  EXPECT_EQ(config.serve->max_body, std::size_t{1} << 20);
+}
+
+TEST(ConfigServe, MalformedHashEntry_IsError) {
+  expect_contains_all(error_of("serve:\n  api_keys: ['sha256:abc']\nhooks: {}\n"),
+                      {"key 'serve.api_keys'", "64 hex digits"});
+}
+
+TEST(ConfigServe, WithoutApiKeys_IsError) {
+  expect_contains_all(error_of("serve:\n  listen: 127.0.0.1:9000\nhooks: {}\n"),
+                      {"key 'serve.api_keys'", "required"});
+}
+
+TEST(ConfigServe, BadListenAddress_IsErrorAtItsKey) {
+  expect_contains_all(error_of("serve:\n  listen: localhost\n  api_keys: [k]\nhooks: {}\n"),
+                      {"hooks.yaml:2:", "key 'serve.listen'", "HOST:PORT"});
+}
+
+TEST(ConfigServe, KeepDelivered_DefaultsToADayWithServeAndZeroWithout) {
+  EXPECT_EQ(parse("serve: {api_keys: [k]}\noutbox: {path: o.db}\nhooks: {}\n").outbox->keep_delivered,
+            std::chrono::hours(24));
+  EXPECT_EQ(parse("outbox: {path: o.db}\nhooks: {}\n").outbox->keep_delivered, std::chrono::milliseconds(0));
+  EXPECT_EQ(parse("outbox: {path: o.db, keep_delivered: 60}\nhooks: {}\n").outbox->keep_delivered,
+            std::chrono::seconds(60));
+}
+
+TEST(ConfigServe, ParseAddress_AcceptsV4AndBracketedV6) {
+  EXPECT_EQ(ServeConfig::parse_address("0.0.0.0:80")->port, 80);
+  EXPECT_EQ(ServeConfig::parse_address("[::1]:8642")->host, "::1");
+  EXPECT_FALSE(ServeConfig::parse_address("::1:8642").has_value());
+  EXPECT_FALSE(ServeConfig::parse_address("host:99999").has_value());
+  EXPECT_FALSE(ServeConfig::parse_address("host:").has_value());
+}
+
 // --- errors in one hook ----------------------------------------------------------------------------------
 
 TEST(ConfigErrors, UnknownType_SuggestsNearestName) {

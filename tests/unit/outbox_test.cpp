@@ -8,6 +8,8 @@
 #include <csignal>
 
 #include <fstream>
+#include <set>
+#include <thread>
 
 #include "eventhooks/outbox.hpp"
 #include "test_env.hpp"
@@ -473,4 +475,133 @@ TEST(SqliteOutbox_DiskFull, EnqueueFailsLoudlyAndNothingAcknowledgedIsMissing) {
   auto o = open_sqlite_outbox({.path = path});
   ASSERT_TRUE(o.ok()) << o.error().message;
   EXPECT_EQ(o.value()->stats().value().pending, stored);
+}
+
+// ---- what `eventhooks serve` asks of the SQLite outbox ----
+
+namespace {
+
+std::shared_ptr<Outbox> sqlite_outbox(const test::TempDir& dir,
+                                      std::chrono::milliseconds keep_delivered = {}) {
+  auto r = open_sqlite_outbox({.path = (dir / "outbox.db").string(), .keep_delivered = keep_delivered});
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  return r.value();
+}
+
+}  // namespace
+
+TEST(SqliteOutbox_Idempotency, SameKeyTwice_StoresOnceAndReplaysTheFirstAnswer) {
+  test::TempDir dir;
+  auto outbox = sqlite_outbox(dir);
+  const auto first = sample_event(), second = sample_event();
+  auto a = outbox->enqueue_once(first, {"a", "b"}, {.key = "k1", .answer = "first answer"});
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_FALSE(a->replayed);
+  auto b = outbox->enqueue_once(second, {"a", "b"}, {.key = "k1", .answer = "second answer"});
+  ASSERT_TRUE(b.ok());
+  EXPECT_TRUE(b->replayed);
+  EXPECT_EQ(b->answer, "first answer");
+  EXPECT_EQ(outbox->stats().value().pending, 2u);  // the first event's two jobs, nothing of the second
+  EXPECT_TRUE(outbox->event_jobs(second.id).value().empty());
+}
+
+TEST(SqliteOutbox_Idempotency, ExpiredKey_StoresAgain) {
+  test::TempDir dir;
+  auto outbox = sqlite_outbox(dir);
+  ASSERT_TRUE(outbox->enqueue_once(sample_event(), {"a"}, {.key = "k", .answer = "1", .ttl = 1ms}).ok());
+  std::this_thread::sleep_for(5ms);
+  auto again = outbox->enqueue_once(sample_event(), {"a"}, {.key = "k", .answer = "2"});
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->replayed);
+  EXPECT_EQ(outbox->stats().value().pending, 2u);
+}
+
+TEST(SqliteOutbox_Idempotency, KeySurvivesReopening) {
+  test::TempDir dir;
+  { ASSERT_TRUE(sqlite_outbox(dir)->enqueue_once(sample_event(), {"a"}, {.key = "k", .answer = "x"}).ok()); }
+  auto again = sqlite_outbox(dir)->enqueue_once(sample_event(), {"a"}, {.key = "k", .answer = "y"});
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(again->answer, "x");
+}
+
+TEST(SqliteOutbox_KeepDelivered, AckedJob_IsReportedDeliveredButNeverClaimedListedOrCounted) {
+  test::TempDir dir;
+  auto outbox = sqlite_outbox(dir, 1h);
+  const auto e = sample_event();
+  ASSERT_TRUE(outbox->enqueue(e, {"a"}).ok());
+  auto job = outbox->claim({}).value().at(0);
+  ASSERT_TRUE(outbox->ack(job).ok());
+  auto jobs = outbox->event_jobs(e.id).value();
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].state, Job::State::delivered);
+  EXPECT_EQ(jobs[0].attempts, 1);
+  EXPECT_EQ(jobs[0].event.payload, e.payload);
+  EXPECT_TRUE(outbox->claim({}).value().empty());
+  EXPECT_TRUE(outbox->list({}).value().empty());
+  const auto s = outbox->stats().value();
+  EXPECT_EQ(s.pending + s.in_flight + s.dead, 0u);
+  EXPECT_FALSE(outbox->next_due().value().has_value());
+  EXPECT_FALSE(outbox->requeue(job.id).value());  // delivered is final
+}
+
+TEST(SqliteOutbox_KeepDelivered, Zero_AckDeletesTheJob) {
+  test::TempDir dir;
+  auto outbox = sqlite_outbox(dir);
+  const auto e = sample_event();
+  ASSERT_TRUE(outbox->enqueue(e, {"a"}).ok());
+  ASSERT_TRUE(outbox->ack(outbox->claim({}).value().at(0)).ok());
+  EXPECT_TRUE(outbox->event_jobs(e.id).value().empty());
+}
+
+TEST(SqliteOutbox_RequeueEvent, DeadAndFailedJobsAreDueAgainDeliveredOnesStay) {
+  test::TempDir dir;
+  auto outbox = sqlite_outbox(dir, 1h);
+  const auto e = sample_event();
+  ASSERT_TRUE(outbox->enqueue(e, {"dead", "failed", "done"}).ok());
+  const auto claimed = outbox->claim({}).value();
+  for (const auto& job : claimed) {
+    if (job.hook == "dead") ASSERT_TRUE(outbox->dead_letter(job, "HTTP 404").ok());
+    if (job.hook == "failed") ASSERT_TRUE(outbox->retry_at(job, 1h, "HTTP 503").ok());
+    if (job.hook == "done") ASSERT_TRUE(outbox->ack(job).ok());
+  }
+  EXPECT_EQ(outbox->requeue_event(e.id).value(), 2u);
+  auto due = outbox->claim({}).value();
+  ASSERT_EQ(due.size(), 2u);
+  for (const auto& job : due) EXPECT_EQ(job.attempts, 0) << job.hook;
+  EXPECT_EQ(outbox->requeue_event("no-such-event").value(), 0u);
+}
+
+TEST(SqliteOutbox_Schema, VersionOneFile_IsUpgradedAndItsJobsKept) {
+  test::TempDir dir;
+  const auto path = (dir / "outbox.db").string();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  // The schema eventhooks 0.1 wrote.
+  ASSERT_EQ(
+      sqlite3_exec(db,
+                   "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL,"
+                   " event_name TEXT NOT NULL, realm TEXT, payload TEXT NOT NULL, created_at INTEGER NOT "
+                   "NULL, hook TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, state INTEGER NOT NULL "
+                   "DEFAULT 0, next_attempt_at INTEGER NOT NULL, claimed_by TEXT, last_error TEXT, "
+                   "dead_reason TEXT, updated_at INTEGER NOT NULL);"
+                   "CREATE INDEX jobs_due ON jobs(state, next_attempt_at);"
+                   "INSERT INTO jobs (event_id, event_name, payload, created_at, hook, next_attempt_at, "
+                   "updated_at) VALUES ('e1', 'old', '{\"text\":\"hi\"}', 0, 'a', 0, 0);"
+                   "PRAGMA user_version=1;",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(db);
+  auto outbox = sqlite_outbox(dir);
+  ASSERT_EQ(outbox->event_jobs("e1").value().size(), 1u);
+  ASSERT_TRUE(outbox->enqueue_once(sample_event(), {"a"}, {.key = "k", .answer = "x"}).ok());
+  EXPECT_EQ(outbox->stats().value().pending, 2u);
+}
+
+TEST(MemoryOutbox_Capabilities, ServeOnlyCapabilities_FailSayingSo) {
+  auto outbox = make_memory_outbox();
+  auto r = outbox->event_jobs("x");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::config);
+  EXPECT_NE(r.error().message.find("does not support"), std::string::npos) << r.error().message;
 }

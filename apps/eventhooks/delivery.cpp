@@ -1,0 +1,145 @@
+#include "delivery.hpp"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <ctime>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+#include "enqueue.hpp"
+
+#include "eventhooks/logger.hpp"
+#include "output.hpp"
+
+namespace eventhooks::cli {
+
+StopSignals::StopSignals() {
+  sigemptyset(&set_);
+  sigaddset(&set_, SIGINT);
+  sigaddset(&set_, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+}
+
+int StopSignals::wait(std::chrono::milliseconds timeout) {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
+  timespec tick{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+  const int sig = sigtimedwait(&set_, nullptr, &tick);
+  return sig == SIGINT || sig == SIGTERM ? sig : 0;
+}
+
+const char* StopSignals::name(int signal) {
+  return signal == SIGTERM ? "SIGTERM" : signal == SIGINT ? "SIGINT" : "signal";
+}
+
+std::shared_ptr<Outbox> open_delivery_outbox(const Config& config, const std::string& config_path,
+                                             const char* who, int& exit_code) {
+  if (!config.outbox) {
+    print_error(config_path + ": no outbox configured; " + who + " needs `outbox: {path: FILE}`");
+    exit_code = exit_config;
+    return nullptr;
+  }
+  auto opened = open_outbox_creating_folder(*config.outbox);
+  if (!opened) {
+    print_error(opened.error().message);
+    exit_code = exit_internal;
+    return nullptr;
+  }
+  auto outbox = opened.value();
+  if (auto recovered = outbox->recover(); !recovered) {
+    print_error(recovered.error().message);
+    exit_code = exit_internal;
+    return nullptr;
+  } else if (recovered.value() > 0) {
+    logger()->warn(
+        "{}: {} job(s) claimed by a worker that is gone are due again (at-least-once: some may "
+        "have been delivered already)",
+        who, recovered.value());
+  }
+  return outbox;
+}
+
+std::unique_ptr<Dispatcher> start_delivery(const Config& config, std::shared_ptr<Outbox> outbox,
+                                           std::size_t threads, const std::string& who) {
+  auto dispatcher = std::make_unique<Dispatcher>(
+      config.hooks,
+      DispatcherOptions{.workers = threads,
+                        .outbox = std::move(outbox),
+                        .on_error = [who](const Error& e) { logger()->error("{}: {}", who, e.to_string()); },
+                        .start = false});
+  dispatcher->start();
+  return dispatcher;
+}
+
+void write_delivery_metrics(PrometheusWriter& out, const Dispatcher* dispatcher, Outbox& outbox) {
+  if (dispatcher) {
+    write_prometheus(out, dispatcher->metrics());
+    return;
+  }
+  MetricsSnapshot snapshot;
+  if (auto s = outbox.stats()) {
+    snapshot.queue_depth = s->pending;
+    snapshot.retries_waiting = s->pending - std::min(s->pending, s->due);
+    snapshot.outbox_in_flight = s->in_flight;
+    snapshot.dead_letters = s->dead;
+  } else {
+    snapshot.outbox_ok = false;
+  }
+  write_prometheus(out, snapshot);
+}
+
+struct MetricsEndpoint::Server {
+  httplib::Server http;
+  std::thread thread;
+};
+
+std::unique_ptr<MetricsEndpoint> MetricsEndpoint::start(const ServeConfig::Address& address,
+                                                        std::function<std::string()> render,
+                                                        std::string& error) {
+  std::unique_ptr<MetricsEndpoint> endpoint(new MetricsEndpoint());
+  endpoint->server_ = std::make_unique<Server>();
+  auto& http = endpoint->server_->http;
+  http.new_task_queue = [] { return new httplib::ThreadPool(2); };  // a scraper or two, not clients
+  http.Get("/metrics", [render = std::move(render)](const httplib::Request&, httplib::Response& res) {
+    res.set_content(render(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("{\"status\":\"ok\"}", "application/json");
+  });
+  int port = address.port;
+  if (port == 0) {
+    port = http.bind_to_any_port(address.host);
+  } else if (!http.bind_to_port(address.host, port)) {
+    port = -1;
+  }
+  if (port <= 0) {
+    error = "cannot listen on " + address.host + ":" + std::to_string(address.port) +
+            " (address in use, or not an address of this host)";
+    return nullptr;
+  }
+  const bool v6 = address.host.find(':') != std::string::npos;
+  endpoint->url_ = "http://" + (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(port);
+  endpoint->server_->thread = std::thread([&http] { http.listen_after_bind(); });
+  return endpoint;
+}
+
+MetricsEndpoint::~MetricsEndpoint() {
+  if (!server_) return;
+  server_->http.stop();
+  if (server_->thread.joinable()) server_->thread.join();
+}
+
+SummaryLog::SummaryLog(std::string who, double every_seconds)
+    : who_(std::move(who)),
+      every_(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::duration<double>(every_seconds))),
+      last_(std::chrono::steady_clock::now()) {}
+
+void SummaryLog::tick(const Dispatcher& dispatcher) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_ < every_) return;
+  last_ = now;
+  logger()->info("{}: {}", who_, dispatcher.metrics().to_string());
+}
+
+}  // namespace eventhooks::cli
