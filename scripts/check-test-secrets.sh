@@ -18,6 +18,10 @@ secrets=(
   telegramSecretToken tk_ntfySecretToken99 ntfyPassword99 AgotifySecretTok tokSecret
   TOPSECRETTOKEN MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 )
+# The test brokers' passwords (scripts/servers/rabbitmq*.sh), when their env is loaded: the outbox's URLs carry them.
+for v in EVENTHOOKS_AMQP_PASSWORD EVENTHOOKS_CLUSTER_PASSWORD; do
+  [ -n "${!v:-}" ] && secrets+=("${!v}")
+done
 found=0
 for s in "${secrets[@]}"; do
   if grep -qF -- "$s" "$log"; then

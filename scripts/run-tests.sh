@@ -28,7 +28,7 @@ scripts/check-test-secrets.sh build/release || status=1
 echo "== python: the module (build/release/python) against the same servers, with Debian's python3 =="
 PYTHONPATH=build/release/python /usr/bin/python3 -m pytest -q -p no:cacheprovider python/tests || status=1
 echo "== asan+ubsan =="
-ctest --preset asan -j "$jobs" -LE package || status=1
+ctest --preset asan -j "$jobs" -LE 'package|slow' || status=1
 echo "== tsan: dispatcher, outboxes, retry policy, transport I/O threads, hook lifetime =="
 ctest --preset tsan -j "$jobs" -L unit -R 'Dispatcher|Outbox|RetryPolicy|IoThreads|HookLifetime' || status=1
 echo "== fuzz: every libFuzzer target for 30 s =="

@@ -1,10 +1,11 @@
-// eventhooks worker: delivers the jobs of the config's SQLite outbox until SIGTERM/SIGINT (or, with --once,
-// until nothing is due). A signal lets in-flight deliveries finish; claimed jobs not started go back to the
-// outbox.
+// eventhooks worker: delivers the jobs of the config's outbox (SQLite, or a RabbitMQ queue shared with other
+// workers) until SIGTERM/SIGINT (or, with --once, until nothing is due). A signal lets in-flight deliveries
+// finish; claimed jobs not started go back to the outbox.
 #include <signal.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -26,11 +27,15 @@ struct WorkerOptions {
   std::string config;
   bool once = false;
   std::size_t workers = 4;
+  std::size_t concurrency = 0;  // per hook; 0 = the dispatcher's default
+  std::size_t prefetch = 0;     // RabbitMQ; 0 = from the per-hook concurrency
   double summary_seconds = 60;
 };
 
 // Shown on a terminal only, and only for a backlog worth watching.
 constexpr std::size_t kProgressBacklog = 1000;
+// The dispatcher's default per-hook limit for an asynchronous hook (DispatcherOptions::per_hook_concurrency).
+constexpr std::size_t kDefaultAsyncPerHook = 32;
 
 int run_worker(const WorkerOptions& options) {
   // Block the stop signals before any thread exists, so every thread inherits the mask and only the
@@ -44,10 +49,20 @@ int run_worker(const WorkerOptions& options) {
   auto config = load_config_or_report(options.config);
   if (!config) return exit_config;
   if (!config->outbox) {
-    print_error(options.config + ": no outbox configured; the worker needs `outbox: {path: FILE}`");
+    print_error(options.config +
+                ": no outbox configured; the worker needs `outbox: {path: FILE}` or `outbox: {url: amqp://…, "
+                "queue: NAME}`");
     return exit_config;
   }
-  auto opened = open_outbox_creating_folder(*config->outbox);
+  // RabbitMQ hands a worker at most `prefetch` unacked jobs: by default twice what its hooks may have in
+  // flight at once, so that the next job is already here when one finishes (and a kill -9 duplicates at most
+  // that many).
+  const std::size_t per_hook = options.concurrency != 0 ? options.concurrency : kDefaultAsyncPerHook;
+  std::size_t prefetch = options.prefetch;
+  if (prefetch == 0)
+    prefetch =
+        std::clamp<std::size_t>(2 * per_hook * std::max<std::size_t>(1, config->hooks.size()), 1, 65535);
+  auto opened = open_outbox_creating_folder(*config->outbox, static_cast<std::uint16_t>(prefetch));
   if (!opened) {
     print_error(opened.error().message);
     return exit_internal;
@@ -67,7 +82,10 @@ int run_worker(const WorkerOptions& options) {
 
   Dispatcher dispatcher(config->hooks,
                         {.workers = options.workers,
+                         .per_hook_concurrency = options.concurrency,
                          .outbox = outbox,
+                         // A RabbitMQ claim already waits for deliveries; between claims look again soon.
+                         .poll_interval = std::chrono::milliseconds(config->outbox->rabbitmq() ? 100 : 1000),
                          .on_error = [](const Error& e) { logger()->error("worker: {}", e.to_string()); },
                          .start = false});
   dispatcher.start();
@@ -124,6 +142,14 @@ void add_worker_command(CLI::App& app, GlobalOptions& /*global*/, CommandRunner&
       ->required();
   cmd->add_flag("--once", options->once, "Deliver what is due now, then exit (jobs scheduled later stay)");
   cmd->add_option("--threads", options->workers, "Delivery threads")->check(CLI::Range(1, 256));
+  cmd->add_option(
+         "--concurrency", options->concurrency,
+         "Deliveries to one hook in flight at once (default: 32 for HTTP and AMQP hooks, threads/2 for "
+         "email and files)")
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--prefetch", options->prefetch,
+                  "RabbitMQ outbox: unacked jobs held at once (default: 2 x concurrency x hooks)")
+      ->check(CLI::Range(1, 65535));
   cmd->add_option("--summary-interval", options->summary_seconds, "Seconds between metric summary log lines")
       ->check(CLI::PositiveNumber);
   cmd->callback([options, &run] { run = [options] { return run_worker(*options); }; });

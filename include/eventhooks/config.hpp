@@ -12,11 +12,20 @@
 #include "eventhooks/export.hpp"
 #include "eventhooks/hook_entry.hpp"
 #include "eventhooks/hook_registry.hpp"
+#include "eventhooks/tls.hpp"
 
 namespace eventhooks {
 
+// `outbox: {path: FILE}` (SQLite, one machine) or `outbox: {url: amqp://…, queue: NAME}` (RabbitMQ, many
+// workers on many machines: docs/scale-out.md).
 struct OutboxConfig {
-  std::string path;  // SQLite file
+  std::string path;               // SQLite file; empty with the RabbitMQ backend
+  std::vector<std::string> urls;  // RabbitMQ: one amqp(s):// URL per cluster node (secrets: never printed)
+  std::string queue;              // RabbitMQ: the jobs' queue
+  int delivery_limit = 20;        // RabbitMQ: x-delivery-limit of the queue
+  TlsOptions tls;                 // RabbitMQ over amqps://
+
+  bool rabbitmq() const noexcept { return !urls.empty(); }
 };
 
 struct Config {
