@@ -58,7 +58,8 @@ ctl() {
 }
 
 start_node() {
-  local i=$1 d="$state/node$i"
+  local i=$1
+  local d="$state/node$i"
   mkdir -p "$d/mnesia" "$d/log"
   cat >"$d/rabbitmq.conf" <<CONF
 listeners.tcp.default = 127.0.0.1:$(amqp_port "$i")

@@ -1,5 +1,5 @@
-// The outbox as RabbitMQ quorum queues, for many `eventhooks worker` processes on many machines. One message per
-// job (event × hook) in the queue NAME; a claim is a delivery held unacked by this process; a retry is a
+// The outbox as RabbitMQ quorum queues, for many `eventhooks worker` processes on many machines. One message
+// per job (event × hook) in the queue NAME; a claim is a delivery held unacked by this process; a retry is a
 // republish to a delay queue whose messages expire back into NAME; a dead letter a republish to NAME.dead.
 // Design and guarantees: docs/scale-out.md. Transports (src/transport/amqp_*.cpp) only move the bytes.
 #include <algorithm>
@@ -9,8 +9,8 @@
 #include <set>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "eventhooks/logger.hpp"
 #include "eventhooks/outbox.hpp"
@@ -20,9 +20,9 @@
 namespace eventhooks {
 namespace {
 
-using std::chrono::milliseconds;
 using detail::AmqpDelivery;
 using detail::AmqpQueueArgument;
+using std::chrono::milliseconds;
 
 // Headers every job message carries beside the event (its body): the hook, attempts made, and why it failed
 // or was given up.
@@ -31,10 +31,10 @@ constexpr const char* kAttemptsHeader = "eventhooks-attempts";
 constexpr const char* kErrorHeader = "eventhooks-last-error";
 constexpr const char* kDeadReasonHeader = "eventhooks-dead-reason";
 
-// Delay queues form a ladder of powers of two from 100 ms: a wait of d goes to the smallest level L >= d, with
-// a per-message expiration of d. Messages leave a queue only from its head, so one can be held up by an earlier
-// one with a longer expiration, but never past its own publication + L < publication + 2d: a retry comes no
-// earlier than the policy's delay and no later than twice it.
+// Delay queues form a ladder of powers of two from 100 ms: a wait of d goes to the smallest level L >= d,
+// with a per-message expiration of d. Messages leave a queue only from its head, so one can be held up by an
+// earlier one with a longer expiration, but never past its own publication + L < publication + 2d: a retry
+// comes no earlier than the policy's delay and no later than twice it.
 constexpr milliseconds kFirstLevel{100};
 constexpr int kLevels = 22;  // 100 ms … 58 h
 
@@ -50,8 +50,7 @@ std::string encode_event(const Event& e) {
   j["name"] = e.name;
   j["realm"] = e.realm ? nlohmann::ordered_json(*e.realm) : nlohmann::ordered_json(nullptr);
   j["payload"] = e.payload.to_stored();
-  j["created_at"] =
-      std::chrono::duration_cast<milliseconds>(e.created_at.time_since_epoch()).count();
+  j["created_at"] = std::chrono::duration_cast<milliseconds>(e.created_at.time_since_epoch()).count();
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -63,7 +62,8 @@ std::optional<Event> decode_event(const std::string& body) {
     e.name = j.at("name").get<std::string>();
     if (!j.at("realm").is_null()) e.realm = j.at("realm").get<std::string>();
     e.payload = Payload::from_stored(j.at("payload"));
-    e.created_at = std::chrono::system_clock::time_point(milliseconds(j.at("created_at").get<std::int64_t>()));
+    e.created_at =
+        std::chrono::system_clock::time_point(milliseconds(j.at("created_at").get<std::int64_t>()));
     return e;
   } catch (const std::exception&) {
     return std::nullopt;
@@ -165,8 +165,8 @@ class RabbitMqOutbox final : public Outbox {
   Result<void> dead_letter(const Job& job, const std::string& reason, bool attempted) override {
     Headers extra{{kDeadReasonHeader, reason}};
     if (job.last_error) extra.emplace_back(kErrorHeader, *job.last_error);
-    AmqpMessage m = job_message(job.event, encode_event(job.event), job.hook, job.attempts + (attempted ? 1 : 0),
-                                dead_queue_, extra);
+    AmqpMessage m = job_message(job.event, encode_event(job.event), job.hook,
+                                job.attempts + (attempted ? 1 : 0), dead_queue_, extra);
     if (auto r = publish_all({m}); !r) return settle_failed(job, r.error());
     return ack(job);
   }
@@ -251,7 +251,8 @@ class RabbitMqOutbox final : public Outbox {
       if (done || failed) return false;
       auto job = dead_job_of(d);
       if (!job || job->id != id) return false;
-      // Back into NAME with attempts reset; the dead copy is removed only once the broker confirmed the new one.
+      // Back into NAME with attempts reset; the dead copy is removed only once the broker confirmed the new
+      // one.
       auto published = publish_all({job_message(job->event, d.body, job->hook, 0, opt_.queue, {})});
       if (!published) {
         failed = published.error();
@@ -283,7 +284,9 @@ class RabbitMqOutbox final : public Outbox {
     return std::size_t{r.value()};
   }
 
-  std::string describe() const override { return "rabbitmq:" + endpoints_.front().redacted_url() + " queue " + opt_.queue; }
+  std::string describe() const override {
+    return "rabbitmq:" + endpoints_.front().redacted_url() + " queue " + opt_.queue;
+  }
 
  private:
   std::vector<AmqpEndpoint> alternates() const { return {endpoints_.begin() + 1, endpoints_.end()}; }
@@ -462,8 +465,9 @@ Result<std::shared_ptr<Outbox>> open_rabbitmq_outbox(RabbitMqOutboxOptions optio
     auto ep = parse_amqp_url(url, base);
     if (!ep) return Error::permanent(ErrorCode::config, "RabbitMQ outbox: " + ep.error().message);
     if (ep->user.empty() || ep->password.empty()) {
-      return Error::permanent(ErrorCode::config,
-                              "RabbitMQ outbox: the url needs a user and a password (amqp://user:password@host/)");
+      return Error::permanent(
+          ErrorCode::config,
+          "RabbitMQ outbox: the url needs a user and a password (amqp://user:password@host/)");
     }
     endpoints.push_back(std::move(ep.value()));
   }

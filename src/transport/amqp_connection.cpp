@@ -87,13 +87,15 @@ Result<amqp_connection_state_t> fail(amqp_connection_state_t conn, Error e) {
 
 }  // namespace
 
-Result<amqp_connection_state_t> open_amqp_connection(const AmqpEndpoint& ep, const AmqpConnectOptions& options,
+Result<amqp_connection_state_t> open_amqp_connection(const AmqpEndpoint& ep,
+                                                     const AmqpConnectOptions& options,
                                                      amqp_channel_t channel) {
   const std::string what = "connect to " + ep.redacted_url();
   amqp_connection_state_t conn = amqp_new_connection();
   if (conn == nullptr) return Error::of(ErrorCode::internal, what + ": out of memory", true);
   amqp_socket_t* socket = ep.tls ? amqp_ssl_socket_new(conn) : amqp_tcp_socket_new(conn);
-  if (socket == nullptr) return fail(conn, Error::of(ErrorCode::internal, what + ": cannot make a socket", false));
+  if (socket == nullptr)
+    return fail(conn, Error::of(ErrorCode::internal, what + ": cannot make a socket", false));
   if (ep.tls) {
     // TLS 1.2 or later, peer and host name verified unless the user turned verification off.
     amqp_ssl_socket_set_ssl_versions(socket, AMQP_TLSv1_2, AMQP_TLSvLATEST);
@@ -101,10 +103,12 @@ Result<amqp_connection_state_t> open_amqp_connection(const AmqpEndpoint& ep, con
     amqp_ssl_socket_set_verify_hostname(socket, ep.tls_options.verify ? 1 : 0);
     if (!ep.tls_options.ca_file.empty() &&
         amqp_ssl_socket_set_cacert(socket, ep.tls_options.ca_file.c_str()) != AMQP_STATUS_OK) {
-      return fail(conn, Error::of(ErrorCode::tls, what + ": cannot read ca_file " + ep.tls_options.ca_file, false));
+      return fail(conn,
+                  Error::of(ErrorCode::tls, what + ": cannot read ca_file " + ep.tls_options.ca_file, false));
     }
     if (!ep.tls_options.cert_file.empty()) {
-      const std::string& key = ep.tls_options.key_file.empty() ? ep.tls_options.cert_file : ep.tls_options.key_file;
+      const std::string& key =
+          ep.tls_options.key_file.empty() ? ep.tls_options.cert_file : ep.tls_options.key_file;
       if (amqp_ssl_socket_set_key(socket, ep.tls_options.cert_file.c_str(), key.c_str()) != AMQP_STATUS_OK) {
         return fail(conn, Error::of(ErrorCode::tls, what + ": cannot read cert_file/key_file", false));
       }
@@ -125,14 +129,16 @@ Result<amqp_connection_state_t> open_amqp_connection(const AmqpEndpoint& ep, con
     return fail(conn, std::move(e));
   }
 
-  const amqp_rpc_reply_t login =
-      amqp_login(conn, ep.vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE, static_cast<int>(options.heartbeat.count()),
-                 AMQP_SASL_METHOD_PLAIN, ep.user.c_str(), ep.password.c_str());
+  const amqp_rpc_reply_t login = amqp_login(conn, ep.vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE,
+                                            static_cast<int>(options.heartbeat.count()),
+                                            AMQP_SASL_METHOD_PLAIN, ep.user.c_str(), ep.password.c_str());
   if (auto e = error_from_reply(login, what + " (AMQP handshake and login)", ep.password)) {
     // RabbitMQ refuses a login by closing the socket unless the client advertises
     // authentication_failure_close; rabbitmq-c does, but a closed socket during login still means "refused".
-    if (login.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && login.library_error == AMQP_STATUS_CONNECTION_CLOSED) {
-      e = Error::of(ErrorCode::auth, what + ": the broker closed the connection during login (wrong user or password?)",
+    if (login.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+        login.library_error == AMQP_STATUS_CONNECTION_CLOSED) {
+      e = Error::of(ErrorCode::auth,
+                    what + ": the broker closed the connection during login (wrong user or password?)",
                     false);
     }
     return fail(conn, std::move(*e));

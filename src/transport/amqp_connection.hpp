@@ -1,5 +1,6 @@
-// Opening a rabbitmq-c connection (TCP or TLS, login, one channel) and classifying rabbitmq-c's errors: shared
-// by AmqpPublisher and AmqpConsumer. A connection is not thread-safe: its owner uses it from one thread.
+// Opening a rabbitmq-c connection (TCP or TLS, login, one channel) and classifying rabbitmq-c's errors:
+// shared by AmqpPublisher and AmqpConsumer. A connection is not thread-safe: its owner uses it from one
+// thread.
 #pragma once
 
 #include <amqp.h>
@@ -34,6 +35,7 @@ struct AmqpConnectOptions {
 // Connects, logs in and opens `channel`. On failure nothing is left open and the error says what to check;
 // the password never appears in it.
 Result<amqp_connection_state_t> open_amqp_connection(const AmqpEndpoint& endpoint,
-                                                     const AmqpConnectOptions& options, amqp_channel_t channel);
+                                                     const AmqpConnectOptions& options,
+                                                     amqp_channel_t channel);
 
 }  // namespace eventhooks::detail

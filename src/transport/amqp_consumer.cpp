@@ -56,7 +56,8 @@ AmqpDelivery delivery_of(const amqp_basic_properties_t& props, amqp_bytes_t body
     const std::string key = string_of(e.key);
     if (auto text = field_text(e.value)) {
       d.headers[key] = *text;
-    } else if (key == "x-death" && e.value.kind == AMQP_FIELD_KIND_ARRAY && e.value.value.array.num_entries > 0 &&
+    } else if (key == "x-death" && e.value.kind == AMQP_FIELD_KIND_ARRAY &&
+               e.value.value.array.num_entries > 0 &&
                e.value.value.array.entries[0].kind == AMQP_FIELD_KIND_TABLE) {
       const amqp_table_t& death = e.value.value.array.entries[0].value.table;
       for (int j = 0; j < death.num_entries; ++j) {
@@ -135,7 +136,8 @@ struct AmqpConsumer::State {
       amqp_basic_qos(conn, kChannel, 0, opt.prefetch, 0);
       failed = rpc_error(what + " (basic.qos)");
       if (!failed) {
-        amqp_basic_consume(conn, kChannel, amqp_bytes_of(opt.queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+        amqp_basic_consume(conn, kChannel, amqp_bytes_of(opt.queue), amqp_empty_bytes, 0, 0, 0,
+                           amqp_empty_table);
         failed = rpc_error(what + " (basic.consume)");
       }
     }
@@ -209,20 +211,22 @@ struct AmqpConsumer::State {
         amqp_channel_close_ok_t ok{};
         amqp_send_method(conn, kChannel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
         // Simplest recovery: a fresh connection (and consumer); what we held is requeued by the broker.
-        lose(error_from_close(c->reply_code, scrub(string_of(c->reply_text), endpoint().password), "queue '" + opt.queue + "'",
-                              false));
+        lose(error_from_close(c->reply_code, scrub(string_of(c->reply_text), endpoint().password),
+                              "queue '" + opt.queue + "'", false));
         break;
       }
       case AMQP_CONNECTION_CLOSE_METHOD: {
         const auto* c = static_cast<const amqp_connection_close_t*>(frame.payload.method.decoded);
         amqp_connection_close_ok_t ok{};
         amqp_send_method(conn, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
-        lose(error_from_close(c->reply_code, scrub(string_of(c->reply_text), endpoint().password), "broker", true));
+        lose(error_from_close(c->reply_code, scrub(string_of(c->reply_text), endpoint().password), "broker",
+                              true));
         break;
       }
       case AMQP_BASIC_CANCEL_METHOD:
         // The queue was deleted or its leader moved away with the consumer: consume again from scratch.
-        lose(Error::of(ErrorCode::unavailable, "the broker cancelled the consumer of queue '" + opt.queue + "'", true));
+        lose(Error::of(ErrorCode::unavailable,
+                       "the broker cancelled the consumer of queue '" + opt.queue + "'", true));
         break;
       default: break;
     }
@@ -248,7 +252,8 @@ struct AmqpConsumer::State {
         continue;
       }
       if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && r.library_error == AMQP_STATUS_TIMEOUT) break;
-      if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+      if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+          r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
         handle_other_frame();
         continue;
       }
@@ -294,8 +299,8 @@ struct AmqpConsumer::State {
       milliseconds wait(1000);
       if (opt.heartbeat.count() > 0) wait = std::min<milliseconds>(wait, opt.heartbeat / 2);
       if (conn == nullptr) {
-        wait = std::clamp(std::chrono::duration_cast<milliseconds>(next_attempt - Clock::now()), milliseconds(0),
-                          wait);
+        wait = std::clamp(std::chrono::duration_cast<milliseconds>(next_attempt - Clock::now()),
+                          milliseconds(0), wait);
       }
       if (conn != nullptr && (amqp_frames_enqueued(conn) || amqp_data_in_buffer(conn))) continue;
       pollfd fds[2] = {{wake_fd, POLLIN, 0}, {conn != nullptr ? amqp_get_sockfd(conn) : -1, POLLIN, 0}};
@@ -314,7 +319,8 @@ struct AmqpConsumer::State {
         [[maybe_unused]] auto n = ::read(wake_fd, &drained, sizeof drained);
       }
     }
-    // Acks handed over before the stop are sent; the rest is requeued by the broker when the connection closes.
+    // Acks handed over before the stop are sent; the rest is requeued by the broker when the connection
+    // closes.
     {
       std::lock_guard lock(mu);
       batch.swap(settles);
@@ -335,7 +341,8 @@ struct AmqpConsumer::State {
       std::lock_guard lock(mu);
       if (conn_id != connection || !connected) {
         return Error::of(ErrorCode::unavailable,
-                         "the connection that delivered this job is gone; the broker delivers it again", true);
+                         "the connection that delivered this job is gone; the broker delivers it again",
+                         true);
       }
       settles.push_back({conn_id, tag, ack, requeue});
       if (unsettled > 0) --unsettled;
@@ -346,7 +353,8 @@ struct AmqpConsumer::State {
   }
 };
 
-AmqpConsumer::AmqpConsumer(AmqpConsumerOptions options) : state_(std::make_unique<State>(std::move(options))) {
+AmqpConsumer::AmqpConsumer(AmqpConsumerOptions options)
+    : state_(std::make_unique<State>(std::move(options))) {
   state_->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (state_->wake_fd < 0) throw std::runtime_error("eventfd failed");
   state_->io = std::thread([s = state_.get()] {
@@ -438,8 +446,8 @@ struct AmqpQueueAdmin::State {
     }
     // No heartbeats: this connection sits idle between commands, and rabbitmq-c answers heartbeats only
     // while it reads. A connection found dead is replaced on the next command.
-    auto opened = open_amqp_connection(endpoint(), {.heartbeat = std::chrono::seconds(0), .connect_timeout = timeout},
-                                       kChannel);
+    auto opened = open_amqp_connection(
+        endpoint(), {.heartbeat = std::chrono::seconds(0), .connect_timeout = timeout}, kChannel);
     if (!opened) return opened.error();
     conn = opened.value();
     channel_open = true;
@@ -522,7 +530,8 @@ Result<std::uint32_t> AmqpQueueAdmin::declare(const std::string& queue,
 
 Result<std::uint32_t> AmqpQueueAdmin::count(const std::string& queue) {
   return state_->run<std::uint32_t>([&]() -> Result<std::uint32_t> {
-    const auto* ok = amqp_queue_declare(state_->conn, kChannel, amqp_bytes_of(queue), 1, 0, 0, 0, amqp_empty_table);
+    const auto* ok =
+        amqp_queue_declare(state_->conn, kChannel, amqp_bytes_of(queue), 1, 0, 0, 0, amqp_empty_table);
     if (auto e = state_->check(amqp_get_rpc_reply(state_->conn), "look up queue '" + queue + "'")) return *e;
     return ok->message_count;
   });
@@ -554,8 +563,8 @@ Result<void> AmqpQueueAdmin::browse(const std::string& queue, std::size_t max,
       amqp_destroy_message(&message);
       if (visit(d) && amqp_basic_ack(conn, kChannel, tag, 0) != AMQP_STATUS_OK) {
         state_->drop();
-        return Error::of(ErrorCode::unavailable, "connection lost while removing a message from '" + queue + "'",
-                         true);
+        return Error::of(ErrorCode::unavailable,
+                         "connection lost while removing a message from '" + queue + "'", true);
       }
     }
     // Closing the channel hands every message read and not acked back to the queue.

@@ -7,9 +7,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <mutex>
 #include <set>
-#include <fstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -26,8 +26,8 @@ using namespace std::chrono_literals;
 using test::require_env;
 
 std::string broker_url() {
-  return "amqp://" + require_env("EVENTHOOKS_AMQP_USER") + ":" + require_env("EVENTHOOKS_AMQP_PASSWORD") + "@" +
-         require_env("EVENTHOOKS_AMQP_HOST") + ":" + require_env("EVENTHOOKS_AMQP_PORT") + "/";
+  return "amqp://" + require_env("EVENTHOOKS_AMQP_USER") + ":" + require_env("EVENTHOOKS_AMQP_PASSWORD") +
+         "@" + require_env("EVENTHOOKS_AMQP_HOST") + ":" + require_env("EVENTHOOKS_AMQP_PORT") + "/";
 }
 
 std::string fresh_queue(const std::string& what) {
@@ -178,7 +178,8 @@ TEST(RabbitMqOutbox, MessageDeliveredPastTheDeliveryLimitLandsInDeadLettersWithT
 
 TEST(RabbitMqOutbox, WrongPasswordFailsToOpenWithoutPrintingIt) {
   const std::string url = "amqp://" + require_env("EVENTHOOKS_AMQP_USER") + ":wrongPwSecret42@" +
-                          require_env("EVENTHOOKS_AMQP_HOST") + ":" + require_env("EVENTHOOKS_AMQP_PORT") + "/";
+                          require_env("EVENTHOOKS_AMQP_HOST") + ":" + require_env("EVENTHOOKS_AMQP_PORT") +
+                          "/";
   auto r = open_rabbitmq_outbox({.urls = {url}, .queue = fresh_queue("auth")});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::auth) << r.error().message;
@@ -198,14 +199,16 @@ TEST(RabbitMqOutboxCli, WorkerRetriesA503AtTheBackoffThenDeadLettersAndOutboxRet
       std::lock_guard lock(mu);
       arrivals.push_back(std::chrono::steady_clock::now());
     }
-    return healthy ? test::CannedResponse{.status = 200} : test::CannedResponse{.status = 503, .body = "busy"};
+    return healthy ? test::CannedResponse{.status = 200}
+                   : test::CannedResponse{.status = 503, .body = "busy"};
   });
   test::TempDir dir;
   const std::string queue = fresh_queue("cli");
   const std::string config = (dir / "eventhooks.yaml").string();
-  std::ofstream(config) << "outbox:\n  url: " << broker_url() << "\n  queue: " << queue
-                        << "\nhooks:\n  sink:\n    type: WebHook\n    url: " << sink.url("/hook")
-                        << "\n    retry: {max_attempts: 3, initial_delay: 0.4, multiplier: 2, jitter: false}\n";
+  std::ofstream(config)
+      << "outbox:\n  url: " << broker_url() << "\n  queue: " << queue
+      << "\nhooks:\n  sink:\n    type: WebHook\n    url: " << sink.url("/hook")
+      << "\n    retry: {max_attempts: 3, initial_delay: 0.4, multiplier: 2, jitter: false}\n";
   test::ChildProcess worker({EVENTHOOKS_CLI, "worker", "-c", config, "--concurrency", "1"},
                             (dir / "worker.log").string());
   std::string out;
@@ -231,10 +234,10 @@ TEST(RabbitMqOutboxCli, WorkerRetriesA503AtTheBackoffThenDeadLettersAndOutboxRet
   // Dead now (3 attempts made); the worker logged it.
   std::string listed;
   for (int i = 0; i < 100; ++i) {
-    ASSERT_EQ(test::run_command(std::string("'") + EVENTHOOKS_CLI + "' outbox -c '" + config +
-                                    "' list --dead --json",
-                                &listed),
-              0)
+    ASSERT_EQ(
+        test::run_command(
+            std::string("'") + EVENTHOOKS_CLI + "' outbox -c '" + config + "' list --dead --json", &listed),
+        0)
         << listed;
     if (listed.find(id) != std::string::npos) break;
     std::this_thread::sleep_for(100ms);

@@ -76,8 +76,8 @@ class CountingSink {
   std::size_t total_ = 0;
 };
 
-std::string write_config(const test::TempDir& dir, const std::vector<std::string>& urls, const std::string& queue,
-                         const std::string& sink_url) {
+std::string write_config(const test::TempDir& dir, const std::vector<std::string>& urls,
+                         const std::string& queue, const std::string& sink_url) {
   const std::string path = (dir / "eventhooks.yaml").string();
   std::ofstream out(path);
   out << "outbox:\n  url:\n";
@@ -95,8 +95,8 @@ std::unique_ptr<test::ChildProcess> start_worker(const std::string& config, cons
 }
 
 // Enqueues `count` events on `threads` threads; the ids whose enqueue was confirmed go to `confirmed`.
-void enqueue_events(Outbox& outbox, int count, int threads, std::mutex& mu, std::vector<std::string>& confirmed,
-                    std::atomic<int>& failures) {
+void enqueue_events(Outbox& outbox, int count, int threads, std::mutex& mu,
+                    std::vector<std::string>& confirmed, std::atomic<int>& failures) {
   std::vector<std::thread> ts;
   for (int t = 0; t < threads; ++t) {
     ts.emplace_back([&, t] {
@@ -141,7 +141,8 @@ TEST(RabbitMqScaleOut, ThreeWorkersOneKilledMidStreamDeliverEveryEventWithDuplic
   EXPECT_EQ(failures.load(), 0);
   ASSERT_EQ(confirmed.size(), static_cast<std::size_t>(kEvents));
 
-  EXPECT_TRUE(sink.wait([&] { return sink.unique() >= kEvents; }, 180s)) << sink.unique() << " of " << kEvents;
+  EXPECT_TRUE(sink.wait([&] { return sink.unique() >= kEvents; }, 180s))
+      << sink.unique() << " of " << kEvents;
   for (const auto& id : confirmed) ASSERT_TRUE(sink.seen(id)) << "event " << id << " never delivered";
   EXPECT_LE(sink.total() - sink.unique(), static_cast<std::size_t>(kPrefetch))
       << sink.total() - sink.unique() << " duplicates";
@@ -152,7 +153,8 @@ TEST(RabbitMqScaleOut, ThreeWorkersOneKilledMidStreamDeliverEveryEventWithDuplic
 int leader_node(const std::string& queue) {
   std::string out;
   const int status = test::run_command(
-      "'" + require_env("EVENTHOOKS_CLUSTER_CTL") + "' 1 list_queues name leader --formatter json --quiet", &out);
+      "'" + require_env("EVENTHOOKS_CLUSTER_CTL") + "' 1 list_queues name leader --formatter json --quiet",
+      &out);
   if (status != 0) throw std::runtime_error("list_queues failed: " + out);
   const auto queues = nlohmann::json::parse(out.substr(out.find('[')));
   std::stringstream in(require_env("EVENTHOOKS_CLUSTER_NODES"));
@@ -192,6 +194,16 @@ TEST(RabbitMqScaleOut, QueueLeaderNodeStoppedMidStreamEnqueueAndDeliveryGoOnNoth
   std::atomic<int> failures{0};
   std::thread enqueuer([&] { enqueue_events(*outbox, kEvents, 2, mu, confirmed, failures); });
   ASSERT_TRUE(sink.wait([&] { return sink.unique() >= 300; }, 120s)) << sink.unique();
+  // Bring the node back whatever happens from here on, so that the cluster is whole for what runs next.
+  struct Restart {
+    int node;
+    ~Restart() {
+      std::string ignored;
+      test::run_command("'" + require_env("EVENTHOOKS_CLUSTER_SCRIPT") + "' start-node '" +
+                            require_env("EVENTHOOKS_CLUSTER_STATE_DIR") + "' " + std::to_string(node),
+                        &ignored);
+    }
+  } restart{leader};
   std::string out;
   ASSERT_EQ(test::run_command("'" + require_env("EVENTHOOKS_CLUSTER_SCRIPT") + "' stop-node '" +
                                   require_env("EVENTHOOKS_CLUSTER_STATE_DIR") + "' " + std::to_string(leader),
@@ -204,22 +216,13 @@ TEST(RabbitMqScaleOut, QueueLeaderNodeStoppedMidStreamEnqueueAndDeliveryGoOnNoth
     confirmed_at_stop = confirmed.size();
   }
   enqueuer.join();
-  // Bring the node back whatever happens below, so that the cluster is whole for what runs next.
-  struct Restart {
-    int node;
-    ~Restart() {
-      std::string ignored;
-      test::run_command("'" + require_env("EVENTHOOKS_CLUSTER_SCRIPT") + "' start-node '" +
-                            require_env("EVENTHOOKS_CLUSTER_STATE_DIR") + "' " + std::to_string(node),
-                        &ignored);
-    }
-  } restart{leader};
 
   EXPECT_EQ(failures.load(), 0);
   EXPECT_GT(confirmed.size(), confirmed_at_stop) << "no enqueue confirmed after the leader stopped";
   EXPECT_TRUE(sink.wait([&] { return sink.unique() >= confirmed.size(); }, 180s))
       << sink.unique() << " of " << confirmed.size();
-  for (const auto& id : confirmed) ASSERT_TRUE(sink.seen(id)) << "confirmed event " << id << " never delivered";
+  for (const auto& id : confirmed)
+    ASSERT_TRUE(sink.seen(id)) << "confirmed event " << id << " never delivered";
   for (auto& w : workers) w->stop(SIGTERM);
 }
 
