@@ -1,7 +1,8 @@
 // Enqueue rate through the RabbitMQ outbox (open_rabbitmq_outbox): COUNT events, one hook each, enqueued by
-// THREADS threads, each enqueue() returning after the broker's confirm, so THREADS is the number of unconfirmed
-// messages in flight. scripts/bench-scale.sh runs it next to bench_amqp_reference (a plain rabbitmq-c confirm loop
-// with the same window into a quorum queue) and uses it to fill the queue for the worker-scaling figures.
+// THREADS threads, each enqueue() returning after the broker's confirm, so THREADS is the number of
+// unconfirmed messages in flight. scripts/bench-scale.sh runs it next to bench_amqp_reference (a plain
+// rabbitmq-c confirm loop with the same window into a quorum queue) and uses it to fill the queue for the
+// worker-scaling figures.
 //   bench_outbox_enqueue QUEUE COUNT [THREADS]    broker: EVENTHOOKS_BENCH_URLS (comma-separated), else
 //                                                 EVENTHOOKS_AMQP_* (scripts/servers/rabbitmq.sh)
 // Prints "rate=<events/s> count=<n> seconds=<s>".
@@ -57,7 +58,8 @@ int main(int argc, char** argv) {
   for (long t = 0; t < threads; ++t) {
     ts.emplace_back([&] {
       while (next.fetch_add(1) < count) {
-        if (!outbox->enqueue(eventhooks::Event::make("deploy", eventhooks::Payload(data)), {"sink"})) ++failed;
+        if (!outbox->enqueue(eventhooks::Event::make("deploy", eventhooks::Payload(data)), {"sink"}))
+          ++failed;
       }
     });
   }
