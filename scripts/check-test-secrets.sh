@@ -17,6 +17,7 @@ secrets=(
   pw2Secret amqpPwSecret amqpPw2Secret slackSecretXyZ1234 discordSecretTok123 teamsSig1234
   telegramSecretToken tk_ntfySecretToken99 ntfyPassword99 AgotifySecretTok tokSecret
   TOPSECRETTOKEN MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+  cfgPwSecret wrongPwSecret42
 )
 # The test brokers' passwords (scripts/servers/rabbitmq*.sh), when their env is loaded: the outbox's URLs carry them.
 for v in EVENTHOOKS_AMQP_PASSWORD EVENTHOOKS_CLUSTER_PASSWORD; do

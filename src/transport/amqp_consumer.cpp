@@ -234,11 +234,9 @@ struct AmqpConsumer::State {
 
   void read_messages() {
     std::vector<AmqpDelivery> got;
+    // Called on every turn of the loop, data or not: rabbitmq-c sends the heartbeats that keep an idle
+    // connection alive only from inside its frame reads.
     while (conn != nullptr) {
-      if (!amqp_data_in_buffer(conn) && !amqp_frames_enqueued(conn)) {
-        pollfd p{amqp_get_sockfd(conn), POLLIN, 0};
-        if (::poll(&p, 1, 0) <= 0) break;
-      }
       amqp_maybe_release_buffers(conn);
       amqp_envelope_t envelope;
       timeval tv = to_timeval(milliseconds(0));
