@@ -4,6 +4,7 @@
 // queues of its own.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <atomic>
 #include <chrono>
@@ -257,7 +258,8 @@ TEST(RabbitMqOutboxCli, WorkerRetriesA503AtTheBackoffThenDeadLettersAndOutboxRet
       << out;
   ASSERT_TRUE(sink.wait_for_requests(4, 20s));
   EXPECT_EQ(sink.requests()[3].header("webhook-id"), id);
-  worker.stop(SIGTERM);
+  const int status = worker.stop(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the worker did not stop cleanly on SIGTERM";
 }
 
 }  // namespace

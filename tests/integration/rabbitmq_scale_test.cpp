@@ -3,6 +3,7 @@
 // leader node is stopped mid-stream, and every event confirmed at enqueue reaches the sink at least once.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <atomic>
@@ -134,7 +135,10 @@ TEST(RabbitMqScaleOut, ThreeWorkersOneKilledMidStreamDeliverEveryEventWithDuplic
   std::atomic<int> failures{0};
   std::thread enqueuer([&] { enqueue_events(*outbox, kEvents, 4, mu, confirmed, failures); });
 
-  ASSERT_TRUE(sink.wait([&] { return sink.unique() >= kEvents / 4; }, 120s)) << sink.unique();
+  if (!sink.wait([&] { return sink.unique() >= kEvents / 4; }, 120s)) {
+    enqueuer.join();
+    FAIL() << "deliveries did not start: " << sink.unique();
+  }
   workers[0]->stop(SIGKILL);  // holding up to kPrefetch unacked jobs, some of them delivered already
   workers[0] = start_worker(config, dir, 3, kPrefetch);
   enqueuer.join();
@@ -146,7 +150,10 @@ TEST(RabbitMqScaleOut, ThreeWorkersOneKilledMidStreamDeliverEveryEventWithDuplic
   for (const auto& id : confirmed) ASSERT_TRUE(sink.seen(id)) << "event " << id << " never delivered";
   EXPECT_LE(sink.total() - sink.unique(), static_cast<std::size_t>(kPrefetch))
       << sink.total() - sink.unique() << " duplicates";
-  for (auto& w : workers) w->stop(SIGTERM);
+  for (auto& w : workers) {
+    const int status = w->stop(SIGTERM);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a worker did not stop cleanly on SIGTERM";
+  }
 }
 
 // The queue's leader as rabbitmqctl reports it: index 1-3 of the node in EVENTHOOKS_CLUSTER_NODES.
@@ -193,7 +200,10 @@ TEST(RabbitMqScaleOut, QueueLeaderNodeStoppedMidStreamEnqueueAndDeliveryGoOnNoth
   std::vector<std::string> confirmed;
   std::atomic<int> failures{0};
   std::thread enqueuer([&] { enqueue_events(*outbox, kEvents, 2, mu, confirmed, failures); });
-  ASSERT_TRUE(sink.wait([&] { return sink.unique() >= 300; }, 120s)) << sink.unique();
+  if (!sink.wait([&] { return sink.unique() >= 300; }, 120s)) {
+    enqueuer.join();
+    FAIL() << "deliveries did not start: " << sink.unique();
+  }
   // Bring the node back whatever happens from here on, so that the cluster is whole for what runs next.
   struct Restart {
     int node;
@@ -205,11 +215,14 @@ TEST(RabbitMqScaleOut, QueueLeaderNodeStoppedMidStreamEnqueueAndDeliveryGoOnNoth
     }
   } restart{leader};
   std::string out;
-  ASSERT_EQ(test::run_command("'" + require_env("EVENTHOOKS_CLUSTER_SCRIPT") + "' stop-node '" +
-                                  require_env("EVENTHOOKS_CLUSTER_STATE_DIR") + "' " + std::to_string(leader),
-                              &out),
-            0)
-      << out;
+  const int stopped =
+      test::run_command("'" + require_env("EVENTHOOKS_CLUSTER_SCRIPT") + "' stop-node '" +
+                            require_env("EVENTHOOKS_CLUSTER_STATE_DIR") + "' " + std::to_string(leader),
+                        &out);
+  if (stopped != 0) {
+    enqueuer.join();
+    FAIL() << "stopping node " << leader << " failed: " << out;
+  }
   std::size_t confirmed_at_stop = 0;
   {
     std::lock_guard lock(mu);
@@ -223,7 +236,10 @@ TEST(RabbitMqScaleOut, QueueLeaderNodeStoppedMidStreamEnqueueAndDeliveryGoOnNoth
       << sink.unique() << " of " << confirmed.size();
   for (const auto& id : confirmed)
     ASSERT_TRUE(sink.seen(id)) << "confirmed event " << id << " never delivered";
-  for (auto& w : workers) w->stop(SIGTERM);
+  for (auto& w : workers) {
+    const int status = w->stop(SIGTERM);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a worker did not stop cleanly on SIGTERM";
+  }
 }
 
 }  // namespace

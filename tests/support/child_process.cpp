@@ -5,7 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 namespace eventhooks::test {
 
@@ -34,11 +36,20 @@ ChildProcess::~ChildProcess() {
   if (pid_ > 0) stop(SIGKILL);
 }
 
-int ChildProcess::stop(int signal) {
+int ChildProcess::stop(int signal, std::chrono::seconds grace) {
   if (pid_ <= 0) return -1;
   ::kill(pid_, signal);
   int status = 0;
-  ::waitpid(pid_, &status, 0);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (::waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      // It did not end in time: a failure the test reports (its status says SIGKILL), not a hang.
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   pid_ = -1;
   return status;
 }

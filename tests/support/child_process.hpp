@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,9 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
 
   pid_t pid() const { return pid_; }
-  // Sends `signal` and waits for the process to end; returns its wait status.
-  int stop(int signal);
+  // Sends `signal` and waits up to `grace` for the process to end (then SIGKILLs it); returns its wait
+  // status.
+  int stop(int signal, std::chrono::seconds grace = std::chrono::seconds(30));
 
  private:
   pid_t pid_ = -1;

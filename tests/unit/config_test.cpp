@@ -221,7 +221,8 @@ TEST(ConfigLoad, OutboxUrl_SelectsRabbitMqWithEveryNode) {
 }
 
 TEST(ConfigLoad, OutboxUrlWithoutQueue_IsError) {
-  expect_contains_all(error_of("outbox:\n  url: amqp://u:p@a/\nhooks: {}\n"), {"key 'outbox.queue'", "required"});
+  expect_contains_all(error_of("outbox:\n  url: amqp://u:p@a/\nhooks: {}\n"),
+                      {"key 'outbox.queue'", "required"});
 }
 
 TEST(ConfigLoad, OutboxUrlWithoutPassword_IsErrorThatDoesNotQuoteTheUrl) {
