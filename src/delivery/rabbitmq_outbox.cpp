@@ -189,7 +189,14 @@ class RabbitMqOutbox final : public Outbox {
     }
     auto ready = admin_.count(opt_.queue);
     if (!ready) return ready.error();
-    if (ready.value() > 0) return std::optional<milliseconds>(milliseconds(50));
+    if (ready.value() > 0) {
+      watch_starved_consumer();
+      return std::optional<milliseconds>(milliseconds(50));
+    }
+    {
+      std::lock_guard lock(consumer_mu_);
+      starved_since_.reset();
+    }
     // Retries waiting in the delay queues this process wrote to.
     for (const auto& [queue, level] : delay_queues()) {
       auto n = admin_.count(queue);
@@ -393,6 +400,24 @@ class RabbitMqOutbox final : public Outbox {
 
   detail::AmqpConsumer& consumer() { return start_consuming(); }
 
+  // Jobs ready in the queue, none buffered or held here, for 5 s: a consumer registered while the queue's
+  // leader was being elected (a node lost) can stay attached to nothing, without a basic.cancel. Consume
+  // again.
+  void watch_starved_consumer() {
+    std::lock_guard lock(consumer_mu_);
+    if (!consumer_ || consumer_->unsettled() > 0) {
+      starved_since_.reset();
+      return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (!starved_since_) starved_since_ = now;
+    if (now - *starved_since_ >= std::chrono::seconds(5)) {
+      logger()->warn("outbox {}: jobs are ready but none arrive; consuming again", opt_.queue);
+      consumer_->resubscribe();
+      starved_since_.reset();
+    }
+  }
+
   // A claimed job's id is "<connection>.<delivery tag>": unique among what this process holds, and all that
   // ack/reject need.
   static std::pair<std::uint64_t, std::uint64_t> delivery_of(const Job& job) {
@@ -446,6 +471,7 @@ class RabbitMqOutbox final : public Outbox {
   detail::AmqpPublisher publisher_;
   mutable std::mutex consumer_mu_;
   std::unique_ptr<detail::AmqpConsumer> consumer_;
+  std::optional<std::chrono::steady_clock::time_point> starved_since_;  // under consumer_mu_
   mutable std::mutex delay_mu_;
   std::map<std::string, milliseconds> delay_queues_;
 };

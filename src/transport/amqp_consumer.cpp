@@ -292,6 +292,11 @@ struct AmqpConsumer::State {
         current = connection;
       }
       send_settles(batch, current);
+      if (conn != nullptr && resubscribe_now()) {
+        lose(Error::of(ErrorCode::unavailable,
+                       "no deliveries while the queue has jobs ready: consuming again", true));
+        continue;
+      }
       if (conn != nullptr) read_messages();
 
       milliseconds wait(1000);
@@ -331,6 +336,14 @@ struct AmqpConsumer::State {
       amqp_connection_close(conn, AMQP_REPLY_SUCCESS);
       drop();
     }
+  }
+
+  bool resubscribe_requested = false;  // set by resubscribe(), read by the I/O thread only through the lock
+  bool resubscribe_now() {
+    std::lock_guard lock(mu);
+    const bool r = resubscribe_requested;
+    resubscribe_requested = false;
+    return r;
   }
 
   Result<void> settle(std::uint64_t conn_id, std::uint64_t tag, bool ack, bool requeue) {
@@ -406,6 +419,14 @@ Result<void> AmqpConsumer::reject(std::uint64_t connection, std::uint64_t tag, b
 std::size_t AmqpConsumer::unsettled() const {
   std::lock_guard lock(state_->mu);
   return state_->unsettled;
+}
+
+void AmqpConsumer::resubscribe() {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->resubscribe_requested = true;
+  }
+  state_->wake();
 }
 
 bool AmqpConsumer::consuming() const {

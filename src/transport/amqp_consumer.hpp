@@ -67,6 +67,8 @@ class AmqpConsumer {
   std::size_t unsettled() const;
   // Whether the consumer is connected and consuming now.
   bool consuming() const;
+  // Drops the connection and consumes again (on the next node): for a consumer the broker stopped feeding.
+  void resubscribe();
 
  private:
   struct State;
