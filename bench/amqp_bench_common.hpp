@@ -66,7 +66,15 @@ inline void reset_queue(const Broker& b, const std::string& queue) {
   amqp_connection_state_t conn = connect(b);
   amqp_queue_delete(conn, 1, amqp_cstring_bytes(queue.c_str()), 0, 0);
   check(amqp_get_rpc_reply(conn), "queue.delete");
-  amqp_queue_declare(conn, 1, amqp_cstring_bytes(queue.c_str()), 0, 1, 0, 0, amqp_empty_table);
+  // EVENTHOOKS_BENCH_QUEUE_TYPE=quorum: the queue type the RabbitMQ outbox uses (scripts/bench-scale.sh
+  // compares with it); unset: a classic durable queue, as RabbitMqHook's benchmarks always had.
+  const char* type = std::getenv("EVENTHOOKS_BENCH_QUEUE_TYPE");
+  amqp_table_entry_t entry{};
+  entry.key = amqp_cstring_bytes("x-queue-type");
+  entry.value.kind = AMQP_FIELD_KIND_UTF8;
+  entry.value.value.bytes = amqp_cstring_bytes(type != nullptr ? type : "classic");
+  amqp_table_t args{type != nullptr ? 1 : 0, &entry};
+  amqp_queue_declare(conn, 1, amqp_cstring_bytes(queue.c_str()), 0, 1, 0, 0, args);
   check(amqp_get_rpc_reply(conn), "queue.declare");
   close(conn);
 }

@@ -18,7 +18,12 @@ secrets=(
   telegramSecretToken tk_ntfySecretToken99 ntfyPassword99 AgotifySecretTok tokSecret
   TOPSECRETTOKEN MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
   ehk_serve_test_7Qm2vX9pL4 ehk_wrong_key_Zr81Kd0 ehk_cfg_first_Kz1 ehk_cfg_other_Kz2
+  cfgPwSecret wrongPwSecret42
 )
+# The test brokers' passwords (scripts/servers/rabbitmq*.sh), when their env is loaded: the outbox's URLs carry them.
+for v in EVENTHOOKS_AMQP_PASSWORD EVENTHOOKS_CLUSTER_PASSWORD; do
+  [ -n "${!v:-}" ] && secrets+=("${!v}")
+done
 found=0
 for s in "${secrets[@]}"; do
   if grep -qF -- "$s" "$log"; then

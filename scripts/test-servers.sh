@@ -19,16 +19,28 @@ fi
 mkdir -p "$state"
 case "$action" in
   start)
+    # In parallel (the 3-node cluster alone takes tens of seconds to boot): each server writes an env file of its
+    # own, joined into ENV_FILE once all are up.
     : >"$env_file"
+    pids=()
     for n in "${names[@]}"; do
       mkdir -p "$state/$n"
       echo "test-servers: starting $n"
-      if ! bash "$root/scripts/servers/$n.sh" start "$state/$n" "$env_file"; then
-        echo "test-servers: $n failed to start; its log:" >&2
+      bash "$root/scripts/servers/$n.sh" start "$state/$n" "$state/$n.env.part" >"$state/$n.start.log" 2>&1 &
+      pids+=($!)
+    done
+    failed=0
+    for i in "${!names[@]}"; do
+      n=${names[$i]}
+      if ! wait "${pids[$i]}"; then
+        echo "test-servers: $n failed to start; its output and log:" >&2
+        cat "$state/$n.start.log" >&2
         tail -n 40 "$state/$n"/*.log >&2 2>/dev/null || true
-        exit 1
+        failed=1
       fi
     done
+    [ $failed = 0 ] || exit 1
+    for n in "${names[@]}"; do cat "$state/$n.env.part" >>"$env_file"; rm -f "$state/$n.env.part"; done
     ;;
   stop)
     for n in "${names[@]}"; do

@@ -33,13 +33,15 @@ const char* StopSignals::name(int signal) {
 }
 
 std::shared_ptr<Outbox> open_delivery_outbox(const Config& config, const std::string& config_path,
-                                             const char* who, int& exit_code) {
+                                             const char* who, int& exit_code, std::uint16_t prefetch) {
   if (!config.outbox) {
-    print_error(config_path + ": no outbox configured; " + who + " needs `outbox: {path: FILE}`");
+    print_error(config_path + ": no outbox configured; " + who +
+                " needs `outbox: {path: FILE}` or `outbox: {url: amqp://…, queue: NAME}`");
     exit_code = exit_config;
     return nullptr;
   }
-  auto opened = open_outbox_creating_folder(*config.outbox);
+  auto opened = prefetch != 0 ? open_outbox_creating_folder(*config.outbox, prefetch)
+                              : open_outbox_creating_folder(*config.outbox);
   if (!opened) {
     print_error(opened.error().message);
     exit_code = exit_internal;
@@ -60,11 +62,16 @@ std::shared_ptr<Outbox> open_delivery_outbox(const Config& config, const std::st
 }
 
 std::unique_ptr<Dispatcher> start_delivery(const Config& config, std::shared_ptr<Outbox> outbox,
-                                           std::size_t threads, const std::string& who) {
+                                           std::size_t threads, const std::string& who,
+                                           std::size_t per_hook_concurrency) {
+  // A RabbitMQ claim already waits for deliveries; between claims look again soon.
+  const auto poll = std::chrono::milliseconds(config.outbox && config.outbox->rabbitmq() ? 100 : 1000);
   auto dispatcher = std::make_unique<Dispatcher>(
       config.hooks,
       DispatcherOptions{.workers = threads,
+                        .per_hook_concurrency = per_hook_concurrency,
                         .outbox = std::move(outbox),
+                        .poll_interval = poll,
                         .on_error = [who](const Error& e) { logger()->error("{}: {}", who, e.to_string()); },
                         .start = false});
   dispatcher->start();

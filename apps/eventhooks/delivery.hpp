@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -33,14 +34,16 @@ class StopSignals {
 };
 
 // The config's outbox, opened for delivery: its claims left by dead workers on this host released. Prints
-// the problem and sets `exit_code` when there is none or it cannot be opened.
+// the problem and sets `exit_code` when there is none or it cannot be opened. `prefetch`: the RabbitMQ
+// backend's unacked jobs at most (0: its default).
 std::shared_ptr<Outbox> open_delivery_outbox(const Config& config, const std::string& config_path,
-                                             const char* who, int& exit_code);
+                                             const char* who, int& exit_code, std::uint16_t prefetch = 0);
 
-// A started Dispatcher over the config's hooks and `outbox`, with `threads` delivery threads; background
-// errors are logged under `who`.
+// A started Dispatcher over the config's hooks and `outbox`, with `threads` delivery threads and
+// `per_hook_concurrency` (0: the dispatcher's default); background errors are logged under `who`.
 std::unique_ptr<Dispatcher> start_delivery(const Config& config, std::shared_ptr<Outbox> outbox,
-                                           std::size_t threads, const std::string& who);
+                                           std::size_t threads, const std::string& who,
+                                           std::size_t per_hook_concurrency = 0);
 
 // The delivery engine's Prometheus families for this process (docs/metrics.md): `dispatcher`'s snapshot, or,
 // without one (`serve --no-deliver`), the same families with this process's counters at 0 and the outbox's

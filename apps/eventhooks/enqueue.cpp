@@ -6,7 +6,15 @@
 
 namespace eventhooks::cli {
 
-Result<std::shared_ptr<Outbox>> open_outbox_creating_folder(const OutboxConfig& config) {
+Result<std::shared_ptr<Outbox>> open_outbox_creating_folder(const OutboxConfig& config,
+                                                            std::uint16_t prefetch) {
+  if (config.rabbitmq()) {
+    return open_rabbitmq_outbox({.urls = config.urls,
+                                 .queue = config.queue,
+                                 .tls = config.tls,
+                                 .delivery_limit = config.delivery_limit,
+                                 .prefetch = prefetch});
+  }
   const std::filesystem::path folder = std::filesystem::path(config.path).parent_path();
   if (!folder.empty()) {
     std::error_code ec;

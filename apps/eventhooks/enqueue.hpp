@@ -2,6 +2,7 @@
 // CLI, not of the library: an application that embeds the library hands events to its Dispatcher instead.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,9 +13,11 @@
 
 namespace eventhooks::cli {
 
-// Opens the config's SQLite outbox, creating its folder (and the folders above it) first, as FileHook does
-// for its file: a fresh deployment's `trigger --enqueue` or `worker` must not fail for a missing folder.
-Result<std::shared_ptr<Outbox>> open_outbox_creating_folder(const OutboxConfig& config);
+// Opens the config's outbox. RabbitMQ (`url:`): connects and declares its queues; `prefetch` is what a worker
+// consumes with. SQLite (`path:`): creates its folder (and the folders above it) first, as FileHook does for
+// its file: a fresh deployment's `trigger --enqueue` or `worker` must not fail for a missing folder.
+Result<std::shared_ptr<Outbox>> open_outbox_creating_folder(const OutboxConfig& config,
+                                                            std::uint16_t prefetch = 64);
 
 // The config's hooks that `event` fires, by its realm (and only those in `only_hooks`, when given), in
 // config order.

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "enqueue.hpp"
 #include "eventhooks/outbox.hpp"
 #include "output.hpp"
 
@@ -66,11 +67,12 @@ std::shared_ptr<Outbox> open_from_config(const std::string& path, int& code) {
     return nullptr;
   }
   if (!config->outbox) {
-    print_error(path + ": no outbox configured (`outbox: {path: FILE}`)");
+    print_error(path +
+                ": no outbox configured (`outbox: {path: FILE}` or `outbox: {url: amqp://…, queue: NAME}`)");
     code = exit_config;
     return nullptr;
   }
-  auto opened = open_sqlite_outbox({.path = config->outbox->path});
+  auto opened = open_outbox_creating_folder(*config->outbox);
   if (!opened) {
     print_error(opened.error().message);
     code = exit_internal;

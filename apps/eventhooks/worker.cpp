@@ -1,9 +1,10 @@
-// eventhooks worker: delivers the jobs of the config's SQLite outbox until SIGTERM/SIGINT (or, with --once,
-// until nothing is due). A signal lets in-flight deliveries finish; claimed jobs not started go back to the
-// outbox.
+// eventhooks worker: delivers the jobs of the config's outbox (SQLite, or a RabbitMQ queue shared with other
+// workers) until SIGTERM/SIGINT (or, with --once, until nothing is due). A signal lets in-flight deliveries
+// finish; claimed jobs not started go back to the outbox.
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -25,19 +26,32 @@ struct WorkerOptions {
   std::string config;
   bool once = false;
   std::size_t workers = 4;
+  std::size_t concurrency = 0;  // per hook; 0 = the dispatcher's default
+  std::size_t prefetch = 0;     // RabbitMQ; 0 = from the per-hook concurrency
   double summary_seconds = 60;
   std::string metrics;  // ADDR:PORT of a /metrics endpoint; empty: none
 };
 
 // Shown on a terminal only, and only for a backlog worth watching.
 constexpr std::size_t kProgressBacklog = 1000;
+// The dispatcher's default per-hook limit for an asynchronous hook (DispatcherOptions::per_hook_concurrency).
+constexpr std::size_t kDefaultAsyncPerHook = 32;
 
 int run_worker(const WorkerOptions& options) {
   StopSignals stop;  // before any thread exists
   auto config = load_config_or_report(options.config);
   if (!config) return exit_config;
+  // RabbitMQ hands a worker at most `prefetch` unacked jobs: by default twice what its hooks may have in
+  // flight at once, so that the next job is already here when one finishes (and a kill -9 duplicates at most
+  // that many).
+  const std::size_t per_hook = options.concurrency != 0 ? options.concurrency : kDefaultAsyncPerHook;
+  std::size_t prefetch = options.prefetch;
+  if (prefetch == 0)
+    prefetch =
+        std::clamp<std::size_t>(2 * per_hook * std::max<std::size_t>(1, config->hooks.size()), 1, 65535);
   int code = exit_ok;
-  auto outbox = open_delivery_outbox(*config, options.config, "the worker", code);
+  auto outbox = open_delivery_outbox(*config, options.config, "the worker", code,
+                                     static_cast<std::uint16_t>(prefetch));
   if (!outbox) return code;
   std::size_t backlog = 0;
   if (auto s = outbox->stats()) backlog = s->due;
@@ -50,7 +64,7 @@ int run_worker(const WorkerOptions& options) {
       return exit_usage;
     }
   }
-  auto dispatcher = start_delivery(*config, outbox, options.workers, "worker");
+  auto dispatcher = start_delivery(*config, outbox, options.workers, "worker", options.concurrency);
   std::unique_ptr<MetricsEndpoint> metrics;
   if (metrics_address) {
     std::string error;
@@ -112,6 +126,14 @@ void add_worker_command(CLI::App& app, GlobalOptions& /*global*/, CommandRunner&
       ->required();
   cmd->add_flag("--once", options->once, "Deliver what is due now, then exit (jobs scheduled later stay)");
   cmd->add_option("--threads", options->workers, "Delivery threads")->check(CLI::Range(1, 256));
+  cmd->add_option(
+         "--concurrency", options->concurrency,
+         "Deliveries to one hook in flight at once (default: 32 for HTTP and AMQP hooks, threads/2 for "
+         "email and files)")
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--prefetch", options->prefetch,
+                  "RabbitMQ outbox: unacked jobs held at once (default: 2 x concurrency x hooks)")
+      ->check(CLI::Range(1, 65535));
   cmd->add_option("--summary-interval", options->summary_seconds, "Seconds between metric summary log lines")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--metrics", options->metrics,

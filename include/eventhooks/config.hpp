@@ -15,11 +15,18 @@
 #include "eventhooks/hook_entry.hpp"
 #include "eventhooks/hook_registry.hpp"
 #include "eventhooks/network.hpp"
+#include "eventhooks/tls.hpp"
 
 namespace eventhooks {
 
+// `outbox: {path: FILE}` (SQLite, one machine) or `outbox: {url: amqp://…, queue: NAME}` (RabbitMQ, many
+// workers on many machines: docs/scale-out.md).
 struct OutboxConfig {
-  std::string path;  // SQLite file
+  std::string path;               // SQLite file; empty with the RabbitMQ backend
+  std::vector<std::string> urls;  // RabbitMQ: one amqp(s):// URL per cluster node (secrets: never printed)
+  std::string queue;              // RabbitMQ: the jobs' queue
+  int delivery_limit = 20;        // RabbitMQ: x-delivery-limit of the queue
+  TlsOptions tls;                 // RabbitMQ over amqps://
   // How long delivered jobs are kept (so `eventhooks serve` can report them); 0 = deleted at once.
   // Default: 24 h when the file has a `serve:` section, else 0.
   std::chrono::milliseconds keep_delivered{0};
@@ -27,6 +34,8 @@ struct OutboxConfig {
   // `normal`: commits survive the process being killed but not the machine losing power (SQLite WAL
   // synchronous=NORMAL), for disks whose fsync is slow.
   bool synchronous_full = true;
+
+  bool rabbitmq() const noexcept { return !urls.empty(); }
 };
 
 // The `serve:` section: the HTTP ingest API of `eventhooks serve` (docs/serve.md).

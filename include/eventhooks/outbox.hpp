@@ -1,5 +1,6 @@
-// Outbox: where delivery jobs wait until their hook's transport confirmed them. In-memory and SQLite
-// backends. Every Outbox is safe to use from many threads at once.
+// Outbox: where delivery jobs wait until their hook's transport confirmed them. In-memory, SQLite and
+// RabbitMQ (quorum queues shared by many worker processes) backends. Every Outbox is safe to use from many
+// threads at once.
 #pragma once
 
 #include <chrono>
@@ -14,6 +15,7 @@
 #include "eventhooks/error.hpp"
 #include "eventhooks/event.hpp"
 #include "eventhooks/export.hpp"
+#include "eventhooks/tls.hpp"
 
 namespace eventhooks {
 
@@ -172,5 +174,31 @@ struct SqliteOutboxOptions {
 // Opens (creating if missing) a SQLite outbox in WAL mode. Errors name the file and say what is wrong:
 // cannot be created/written, not an outbox or corrupt, locked by another process, schema too new.
 EVENTHOOKS_EXPORT Result<std::shared_ptr<Outbox>> open_sqlite_outbox(SqliteOutboxOptions options);
+
+struct RabbitMqOutboxOptions {
+  // amqp://user:password@host:port/vhost or amqps://…, one per node of the cluster: connections start at the
+  // first and move to the next when a node is lost. The password never appears in logs, errors or describe().
+  std::vector<std::string> urls;
+  std::string queue = "eventhooks";  // the jobs' quorum queue; NAME.dead and NAME.delay.<ms> beside it
+  TlsOptions tls;                    // for amqps:// (ca_file, cert_file, key_file, verify)
+  // Deliveries of one message without a settlement (worker crashes, releases) before the broker moves it to
+  // NAME.dead with reason delivery_limit: a poison message cannot crash workers forever.
+  int delivery_limit = 20;
+  // Unacked deliveries the broker hands this process at most (claim() starts consuming; enqueue() and the
+  // administration calls never do). Duplicates after a crash are bounded by it.
+  std::uint16_t prefetch = 64;
+  std::chrono::milliseconds connect_timeout{5'000};
+  std::chrono::milliseconds confirm_timeout{10'000};  // per publish, from the socket to the broker's confirm
+  // enqueue() tries a publish that failed for a retryable reason (a node lost) again until this has passed.
+  std::chrono::milliseconds enqueue_timeout{30'000};
+  // claim() waits this long for a delivery when none is buffered (the dispatcher's fetcher long-polls).
+  std::chrono::milliseconds claim_wait{200};
+};
+
+// The outbox as RabbitMQ quorum queues: enqueue publishes with publisher confirms, claim consumes with manual
+// acks, retries wait in delay queues (per-message TTL, dead-lettered back to the queue), dead letters go to
+// NAME.dead. Declares the queues (checking that existing ones have the same arguments). Fails when no node
+// can be reached or the queues cannot be declared. Design and guarantees: docs/scale-out.md.
+EVENTHOOKS_EXPORT Result<std::shared_ptr<Outbox>> open_rabbitmq_outbox(RabbitMqOutboxOptions options);
 
 }  // namespace eventhooks

@@ -128,10 +128,15 @@ std::unique_ptr<Dispatcher> make_dispatcher(py::handle hooks, std::size_t worker
                                             const std::string& overflow) {
   std::vector<HookEntry> entries;
   std::optional<std::string> outbox_path;
+  std::optional<OutboxConfig> rabbitmq;  // a config's RabbitMQ outbox (docs/scale-out.md)
   if (py::isinstance<Config>(hooks)) {
     const auto& config = hooks.cast<const Config&>();
     entries = config.hooks;
-    if (config.outbox) outbox_path = config.outbox->path;
+    if (config.outbox && config.outbox->rabbitmq()) {
+      rabbitmq = config.outbox;
+    } else if (config.outbox) {
+      outbox_path = config.outbox->path;
+    }
   } else if (!hooks.is_none()) {
     for (auto item : hooks) {
       HookEntry entry;  // the default retry policy
@@ -139,14 +144,25 @@ std::unique_ptr<Dispatcher> make_dispatcher(py::handle hooks, std::size_t worker
       entries.push_back(std::move(entry));
     }
   }
-  if (!outbox.is_none()) outbox_path = outbox.cast<std::string>();
+  if (!outbox.is_none()) {
+    outbox_path = outbox.cast<std::string>();
+    rabbitmq.reset();
+  }
 
   DispatcherOptions options;
   options.workers = workers;
   options.max_in_flight = max_in_flight;
   options.queue_capacity = queue_capacity;
   options.overflow = overflow_from(overflow);
-  if (outbox_path) {
+  if (rabbitmq) {
+    GilRelease connecting;
+    auto opened = open_rabbitmq_outbox({.urls = rabbitmq->urls,
+                                        .queue = rabbitmq->queue,
+                                        .tls = rabbitmq->tls,
+                                        .delivery_limit = rabbitmq->delivery_limit});
+    if (!opened) throw std::runtime_error(opened.error().to_string());
+    options.outbox = std::move(opened).value();
+  } else if (outbox_path) {
     auto opened = open_sqlite_outbox({.path = *outbox_path});
     if (!opened) throw std::runtime_error(opened.error().to_string());
     options.outbox = std::move(opened).value();

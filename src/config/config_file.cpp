@@ -21,6 +21,7 @@
 #include "config/retry_keys.hpp"
 #include "config/serve_keys.hpp"
 #include "eventhooks/config.hpp"
+#include "eventhooks/hooks/rabbitmq.hpp"
 
 namespace eventhooks {
 namespace {
@@ -288,6 +289,21 @@ class YamlToJson {
   bool too_big_ = false;  // conversion stopped; its error is recorded once
 };
 
+// "amqp://a, amqp://b" or one per line (a url_file), spaces trimmed.
+std::vector<std::string> split_urls(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : text + ",") {
+    if (c == ',' || c == '\n' || c == ' ' || c == '\t' || c == '\r') {
+      if (!cur.empty()) out.push_back(std::move(cur));
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  return out;
+}
+
 [[noreturn]] void throw_all(const std::vector<std::string>& errors) {
   std::string message;
   for (const auto& e : errors) message += (message.empty() ? "" : "\n") + e;
@@ -368,7 +384,27 @@ Config parse_config(std::string_view text, const std::string& source, const Hook
   collect([&] {
     ConfigReader outbox = top.nested("outbox");
     if (converter.has_errors_in("outbox")) return;
-    if (top.has("outbox")) {
+    if (top.has("outbox") && (outbox.has("url") || outbox.has("url_file"))) {
+      // RabbitMQ. The URL carries the password: read like a secret (`url_file` too); several URLs, as a list
+      // or comma-separated, name the nodes of one cluster.
+      OutboxConfig c;
+      if (outbox.has("url_file")) {
+        for (auto& u : split_urls(outbox.secret("url", true))) c.urls.push_back(std::move(u));
+      } else {
+        c.urls = outbox.string_list("url");
+      }
+      if (c.urls.empty()) outbox.fail("url", "needs at least one amqp:// or amqps:// URL");
+      for (const auto& u : c.urls) {
+        auto ep = parse_amqp_url(u);
+        if (!ep) outbox.fail("url", ep.error().message);
+        if (ep->user.empty() || ep->password.empty())
+          outbox.fail("url", "needs a user and a password: amqp://user:password@host:5672/vhost");
+      }
+      c.queue = outbox.required_string("queue");
+      c.delivery_limit = static_cast<int>(outbox.optional_int("delivery_limit", 20, 1, 1'000'000));
+      c.tls = outbox.tls();
+      config.outbox = std::move(c);
+    } else if (top.has("outbox")) {
       config.outbox = OutboxConfig{.path = outbox.required_string("path")};
       const std::filesystem::path p(config.outbox->path);
       if (p.is_relative())

@@ -241,6 +241,9 @@ struct Dispatcher::Impl {
         --f.lane->active;
         --async_in_flight;
         job_done(*f.lane, f.job.id, reschedule);
+        // Stopping, the other workers wait for the last asynchronous delivery to settle; each outcome wakes
+        // only one of them, so the last one must wake them all or shutdown() joins them forever.
+        if (stopping && async_in_flight == 0) work_cv.notify_all();
         continue;
       }
       if (stopping) {

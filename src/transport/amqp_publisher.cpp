@@ -1,12 +1,12 @@
 #include "transport/amqp_publisher.hpp"
 
+#include "transport/amqp_connection.hpp"
+
 #include <amqp.h>
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
-#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,7 +25,6 @@
 #include "core/batch_scheduling.hpp"
 #include "eventhooks/logger.hpp"
 #include "eventhooks/redact.hpp"
-#include "transport/connect_guard.hpp"
 
 namespace eventhooks::detail {
 namespace {
@@ -36,77 +35,7 @@ using std::chrono::milliseconds;
 constexpr amqp_channel_t kChannel = 1;
 
 amqp_bytes_t bytes_of(const std::string& s) {
-  return amqp_bytes_t{s.size(), const_cast<char*>(s.data())};
-}
-std::string string_of(amqp_bytes_t b) {
-  return std::string(static_cast<const char*>(b.bytes), b.len);
-}
-
-timeval to_timeval(milliseconds ms) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
-  return tv;
-}
-
-// rabbitmq-c status codes of socket_open / frame I/O, classified as DESIGN.md asks.
-Error error_from_status(int status, const std::string& what) {
-  std::string text = what + ": " + amqp_error_string2(status);
-  switch (status) {
-    case AMQP_STATUS_HOSTNAME_RESOLUTION_FAILED: return Error::of(ErrorCode::dns, text, true);
-    case AMQP_STATUS_TIMEOUT: return Error::of(ErrorCode::timeout, text, true);
-    case AMQP_STATUS_SOCKET_ERROR:
-    case AMQP_STATUS_TCP_ERROR: return Error::of(ErrorCode::connect, text, true);
-    case AMQP_STATUS_CONNECTION_CLOSED:
-    case AMQP_STATUS_HEARTBEAT_TIMEOUT:
-    case AMQP_STATUS_SOCKET_CLOSED: return Error::of(ErrorCode::unavailable, text, true);
-    case AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED:
-    case AMQP_STATUS_SSL_PEER_VERIFY_FAILED:
-    case AMQP_STATUS_SSL_CONNECTION_FAILED:
-    case AMQP_STATUS_SSL_SET_ENGINE_FAILED:
-    case AMQP_STATUS_SSL_ERROR: return Error::of(ErrorCode::tls, text, false);
-    default: return Error::of(ErrorCode::protocol, text, true);
-  }
-}
-
-// A broker's connection.close / channel.close reply code and text (already masked) as an Error.
-Error error_from_close(int code, const std::string& text, const std::string& what, bool connection) {
-  std::string message = what + ": broker closed the " + (connection ? "connection" : "channel") + " with " +
-                        std::to_string(code) + " " + text;
-  switch (code) {
-    case 403: return Error::of(ErrorCode::auth, std::move(message), false, code);  // ACCESS_REFUSED
-    case 404:                                                                      // NOT_FOUND (exchange)
-    case 530:                                                                      // NOT_ALLOWED (vhost)
-      return Error::of(ErrorCode::config, std::move(message), false, code);
-    case 320: return Error::of(ErrorCode::unavailable, std::move(message), true, code);  // CONNECTION_FORCED
-    case 311:                                                                            // CONTENT_TOO_LARGE
-    case 406: return Error::of(ErrorCode::rejected, std::move(message), false, code);  // PRECONDITION_FAILED
-    default: return Error::of(ErrorCode::protocol, std::move(message), code < 500, code);
-  }
-}
-
-// The outcome of an RPC (login, channel.open, confirm.select, declare).
-std::optional<Error> error_from_reply(const amqp_rpc_reply_t& reply, const std::string& what,
-                                      std::string_view password) {
-  switch (reply.reply_type) {
-    case AMQP_RESPONSE_NORMAL: return std::nullopt;
-    case AMQP_RESPONSE_NONE: return Error::of(ErrorCode::protocol, what + ": no reply from the broker", true);
-    case AMQP_RESPONSE_LIBRARY_EXCEPTION: {
-      Error e = error_from_status(reply.library_error, what);
-      return e;
-    }
-    case AMQP_RESPONSE_SERVER_EXCEPTION:
-      if (reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
-        const auto* m = static_cast<const amqp_connection_close_t*>(reply.reply.decoded);
-        return error_from_close(m->reply_code, scrub(string_of(m->reply_text), password), what, true);
-      }
-      if (reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
-        const auto* m = static_cast<const amqp_channel_close_t*>(reply.reply.decoded);
-        return error_from_close(m->reply_code, scrub(string_of(m->reply_text), password), what, false);
-      }
-      return Error::of(ErrorCode::protocol, what + ": unexpected reply from the broker", true);
-  }
-  return Error::of(ErrorCode::internal, what + ": unknown rpc reply", false);
+  return amqp_bytes_of(s);
 }
 
 // One message handed to the I/O thread by a caller, and how the caller learns what became of it.
@@ -129,7 +58,8 @@ struct Pending {
 
 struct AmqpPublisher::State {
   AmqpPublisherOptions opt;
-  std::string where;  // "amqp://user:***@host:5672/vhost" — safe to print
+  std::string where;               // "amqp://user:***@host:5672/vhost" — safe to print
+  std::size_t endpoint_index = 0;  // 0 = opt.endpoint, i = opt.alternates[i - 1]
 
   // Shared with callers.
   std::mutex mu;
@@ -145,7 +75,6 @@ struct AmqpPublisher::State {
   int failures = 0;
   Clock::time_point next_attempt{};
   std::optional<Error> last_connect_error;
-  ConnectGuard guard;  // the broker's address, judged on each connection before a byte is sent
   std::mt19937 rng{std::random_device{}()};
   std::thread io;
 
@@ -164,78 +93,28 @@ struct AmqpPublisher::State {
 
   // --- connection ------------------------------------------------------------------------------------------
 
+  // The endpoint to (re)connect to: the first, or after a failure the next of `alternates` in turn, so that
+  // losing one node of a cluster moves the publisher to another.
+  const AmqpEndpoint& endpoint() const {
+    return endpoint_index == 0 ? opt.endpoint : opt.alternates[endpoint_index - 1];
+  }
+  void next_endpoint() {
+    endpoint_index = (endpoint_index + 1) % (opt.alternates.size() + 1);
+    where = endpoint().redacted_url();
+  }
+
   std::optional<Error> connect() {
-    const AmqpEndpoint& ep = opt.endpoint;
     const std::string what = "connect to " + where;
-    conn = amqp_new_connection();
-    if (conn == nullptr) return Error::of(ErrorCode::internal, what + ": out of memory", true);
-    amqp_socket_t* socket = ep.tls ? amqp_ssl_socket_new(conn) : amqp_tcp_socket_new(conn);
-    if (socket == nullptr)
-      return fail_connect(Error::of(ErrorCode::internal, what + ": cannot make a socket", false));
-    if (ep.tls) {
-      // TLS 1.2 or later, peer and host name verified unless the user turned verification off.
-      amqp_ssl_socket_set_ssl_versions(socket, AMQP_TLSv1_2, AMQP_TLSvLATEST);
-      amqp_ssl_socket_set_verify_peer(socket, ep.tls_options.verify ? 1 : 0);
-      amqp_ssl_socket_set_verify_hostname(socket, ep.tls_options.verify ? 1 : 0);
-      if (!ep.tls_options.ca_file.empty() &&
-          amqp_ssl_socket_set_cacert(socket, ep.tls_options.ca_file.c_str()) != AMQP_STATUS_OK) {
-        return fail_connect(
-            Error::of(ErrorCode::tls, what + ": cannot read ca_file " + ep.tls_options.ca_file, false));
-      }
-      if (!ep.tls_options.cert_file.empty()) {
-        const std::string& key =
-            ep.tls_options.key_file.empty() ? ep.tls_options.cert_file : ep.tls_options.key_file;
-        if (amqp_ssl_socket_set_key(socket, ep.tls_options.cert_file.c_str(), key.c_str()) !=
-            AMQP_STATUS_OK) {
-          return fail_connect(Error::of(ErrorCode::tls, what + ": cannot read cert_file/key_file", false));
-        }
-      }
-    }
-    timeval handshake = to_timeval(opt.connect_timeout);
-    amqp_set_handshake_timeout(conn, &handshake);
-    timeval rpc = to_timeval(opt.connect_timeout);
-    amqp_set_rpc_timeout(conn, &rpc);
-
-    // rabbitmq-c has no open-socket hook: it resolves and connects inside amqp_socket_open. The connected
-    // socket's peer is judged before anything is written: for TLS at the start of the handshake (before the
-    // ClientHello), otherwise right after the connect (before the AMQP header and login). docs/network.md.
-    guard.policy = &opt.network;
-    guard.reset();
-    if (ep.tls) {
-      auto* ctx = static_cast<SSL_CTX*>(amqp_ssl_socket_get_context(socket));
-      SSL_CTX_set_app_data(ctx, this);
-      SSL_CTX_set_info_callback(ctx, &State::judge_tls_peer);
-    }
-    timeval tv = to_timeval(opt.connect_timeout);
-    const int status = amqp_socket_open_noblock(socket, ep.host.c_str(), ep.effective_port(), &tv);
-    if (auto refused = guard.forbidden(what)) return fail_connect(*std::move(refused));
-    if (status == AMQP_STATUS_OK && !guard.admit_peer(amqp_get_sockfd(conn))) {
-      return fail_connect(*guard.forbidden(what));
-    }
-    if (status != AMQP_STATUS_OK) {
-      Error e = error_from_status(status, what);
-      // rabbitmq-c keeps the reason (refused, unreachable) to itself; errno is stale after its non-blocking
-      // connect, so say what the user can check rather than quote it.
-      if (status == AMQP_STATUS_SOCKET_ERROR) e.message += " (is the broker running and listening there?)";
-      return fail_connect(std::move(e));
-    }
-
-    const amqp_rpc_reply_t login = amqp_login(conn, ep.vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE,
-                                              static_cast<int>(opt.heartbeat.count()), AMQP_SASL_METHOD_PLAIN,
-                                              ep.user.c_str(), ep.password.c_str());
-    if (auto e = rpc_error(login, what + " (AMQP handshake and login)")) {
-      // RabbitMQ refuses a login by closing the socket unless the client advertises
-      // authentication_failure_close; rabbitmq-c does, but a closed socket during login still means
-      // "refused".
-      if (login.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-          login.library_error == AMQP_STATUS_CONNECTION_CLOSED) {
-        e = Error::of(ErrorCode::auth,
-                      what + ": the broker closed the connection during login (wrong user or password?)",
-                      false);
-      }
+    auto opened = open_amqp_connection(
+        endpoint(),
+        {.heartbeat = opt.heartbeat, .connect_timeout = opt.connect_timeout, .network = &opt.network},
+        kChannel);
+    if (!opened) return fail_connect(opened.error());
+    conn = opened.value();
+    amqp_confirm_select(conn, kChannel);
+    if (auto e = rpc_error(amqp_get_rpc_reply(conn), what + " (confirm.select)"))
       return fail_connect(std::move(*e));
-    }
-    if (auto e = open_channel(what)) return fail_connect(std::move(*e));
+    next_tag = 1;
     if (auto e = declare(what)) return fail_connect(std::move(*e));
 
     // From here on RPCs are rare (channel re-open); publishes have their own deadlines.
@@ -245,17 +124,6 @@ struct AmqpPublisher::State {
     last_connect_error.reset();
     logger()->info("{}: connected to {}", opt.log_name, where);
     return std::nullopt;
-  }
-
-  // OpenSSL's info callback on this connection's SSL_CTX: at the start of the handshake, before the
-  // ClientHello is written, a refused peer gets its socket shut down, so the handshake fails without sending.
-  static void judge_tls_peer(const SSL* ssl, int where, int /*ret*/) {
-    if ((where & SSL_CB_HANDSHAKE_START) == 0) return;
-    auto* self = static_cast<State*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
-    if (self == nullptr) return;
-    int fd = SSL_get_fd(ssl);
-    if (fd < 0 && self->conn != nullptr) fd = amqp_get_sockfd(self->conn);
-    if (!self->guard.admit_peer(fd) && fd >= 0) ::shutdown(fd, SHUT_RDWR);
   }
 
   std::optional<Error> open_channel(const std::string& what) {
@@ -290,6 +158,7 @@ struct AmqpPublisher::State {
 
   Error fail_connect(Error e) {
     drop_connection();
+    next_endpoint();
     // Backoff between attempts: 0.1 s doubling to 5 s, with jitter so that many hooks do not reconnect in
     // step.
     ++failures;
@@ -321,9 +190,12 @@ struct AmqpPublisher::State {
   void lose_connection(const Error& cause) {
     logger()->warn("{}: connection lost: {}", opt.log_name, cause.to_string());
     drop_connection();
-    const Error e = Error::of(
-        ErrorCode::unavailable,
-        "connection to " + where + " lost before the broker confirmed: " + cause.message, true, cause.status);
+    const std::string lost_where = where;
+    next_endpoint();
+    const Error e =
+        Error::of(ErrorCode::unavailable,
+                  "connection to " + lost_where + " lost before the broker confirmed: " + cause.message, true,
+                  cause.status);
     for (auto& [tag, p] : inflight) p->finish(e);
     inflight.clear();
     // The next trigger reconnects at once; repeated failures back off in fail_connect().
@@ -349,6 +221,10 @@ struct AmqpPublisher::State {
     if (!m.app_id.empty()) {
       props._flags |= AMQP_BASIC_APP_ID_FLAG;
       props.app_id = bytes_of(m.app_id);
+    }
+    if (!m.expiration.empty()) {
+      props._flags |= AMQP_BASIC_EXPIRATION_FLAG;
+      props.expiration = bytes_of(m.expiration);
     }
     if (!m.type.empty()) {
       props._flags |= AMQP_BASIC_TYPE_FLAG;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "eventhooks/hooks/rabbitmq.hpp"
 #include "eventhooks/outcome.hpp"
@@ -16,6 +17,9 @@ namespace eventhooks::detail {
 
 struct AmqpPublisherOptions {
   AmqpEndpoint endpoint;
+  // Other nodes of the same cluster: after a failed connect or a lost connection the publisher moves to the
+  // next one in turn (endpoint, alternates[0], ...).
+  std::vector<AmqpEndpoint> alternates;
   std::chrono::seconds heartbeat{30};
   std::chrono::milliseconds connect_timeout{5'000};  // TCP + TLS + login + channel setup
   std::chrono::milliseconds timeout{10'000};         // from handing the message to the socket to its confirm

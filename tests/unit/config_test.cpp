@@ -259,6 +259,30 @@ TEST(ConfigServe, ParseAddress_AcceptsV4AndBracketedV6) {
   EXPECT_FALSE(ServeConfig::parse_address("::1:8642").has_value());
   EXPECT_FALSE(ServeConfig::parse_address("host:99999").has_value());
   EXPECT_FALSE(ServeConfig::parse_address("host:").has_value());
+
+TEST(ConfigLoad, OutboxUrl_SelectsRabbitMqWithEveryNode) {
+  const Config config = parse(
+      "outbox:\n  url: [amqp://u:cfgPwSecret@a:5672/, amqp://u:cfgPwSecret@b:5672/]\n  queue: jobs\n"
+      "  delivery_limit: 5\nhooks: {}\n");
+  ASSERT_TRUE(config.outbox.has_value());
+  EXPECT_TRUE(config.outbox->rabbitmq());
+  EXPECT_EQ(config.outbox->urls.size(), 2u);
+  EXPECT_EQ(config.outbox->queue, "jobs");
+  EXPECT_EQ(config.outbox->delivery_limit, 5);
+  EXPECT_TRUE(config.outbox->path.empty());
+}
+
+TEST(ConfigLoad, OutboxUrlWithoutQueue_IsError) {
+  expect_contains_all(error_of("outbox:\n  url: amqp://u:p@a/\nhooks: {}\n"),
+                      {"key 'outbox.queue'", "required"});
+}
+
+TEST(ConfigLoad, OutboxUrlWithoutPassword_IsErrorThatDoesNotQuoteTheUrl) {
+  const std::string e = error_of("outbox:\n  url: amqp://justuser@a/\n  queue: q\nhooks: {}\n");
+  expect_contains_all(e, {"key 'outbox.url'", "user and a password"});
+  const std::string bad = error_of("outbox:\n  url: http://u:cfgPwSecret@a/\n  queue: q\nhooks: {}\n");
+  expect_contains_all(bad, {"key 'outbox.url'"});
+  EXPECT_EQ(bad.find("cfgPwSecret"), std::string::npos) << bad;
 }
 
 // --- errors in one hook ----------------------------------------------------------------------------------

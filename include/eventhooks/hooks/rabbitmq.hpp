@@ -91,6 +91,7 @@ struct AmqpMessage {
   Headers headers;
   bool mandatory = false;
   bool persistent = true;  // delivery_mode 2
+  std::string expiration;  // per-message TTL in milliseconds, as text ("1500"); empty = none
 };
 
 // Body: object → JSON indented by 2, string as is; empty data → invalid_input, nothing sent (as in
