@@ -50,8 +50,8 @@ int run_worker(const WorkerOptions& options) {
     prefetch =
         std::clamp<std::size_t>(2 * per_hook * std::max<std::size_t>(1, config->hooks.size()), 1, 65535);
   int code = exit_ok;
-  auto outbox = open_delivery_outbox(*config, options.config, "the worker", code,
-                                     static_cast<std::uint16_t>(prefetch));
+  auto outbox =
+      open_delivery_outbox(*config, options.config, "the worker", code, static_cast<std::uint16_t>(prefetch));
   if (!outbox) return code;
   std::size_t backlog = 0;
   if (auto s = outbox->stats()) backlog = s->due;

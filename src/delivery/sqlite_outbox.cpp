@@ -683,7 +683,9 @@ class SqliteOutbox final : public Outbox {
     Ctx ctx{db_, cache_};
     try {
       exec("SAVEPOINT prune");
-      {
+      // Only an outbox that keeps delivered jobs prunes them: another process on the same file opened without
+      // keep_delivered (an `outbox list`, a tool) must not delete what `serve` keeps for GET /v1/events/{id}.
+      if (options_.keep_delivered.count() > 0) {
         Stmt q(ctx.db, ctx.cache,
                "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 2 AND next_attempt_at < ?1 "
                "LIMIT ?2)");

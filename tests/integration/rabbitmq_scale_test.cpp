@@ -176,9 +176,9 @@ int leader_node(const std::string& queue) {
   throw std::runtime_error("no leader found for " + queue + " in: " + out);
 }
 
-// DISABLED: after the queue leader's node stops, the workers reconnect to another node but then, in about half
-// the runs, receive nothing while jobs wait (not yet diagnosed; docs/scale-out.md, "Known problems"). Kept
-// so the failure can be reproduced: --gtest_also_run_disabled_tests --gtest_filter='*QueueLeader*'.
+// DISABLED: after the queue leader's node stops, the workers reconnect to another node but then, in about
+// half the runs, receive nothing while jobs wait (not yet diagnosed; docs/scale-out.md, "Known problems").
+// Kept so the failure can be reproduced: --gtest_also_run_disabled_tests --gtest_filter='*QueueLeader*'.
 TEST(RabbitMqScaleOut, DISABLED_QueueLeaderNodeStoppedMidStreamEnqueueAndDeliveryGoOnNothingConfirmedLost) {
   constexpr int kEvents = 3'000;
   CountingSink sink;

@@ -259,6 +259,7 @@ TEST(ConfigServe, ParseAddress_AcceptsV4AndBracketedV6) {
   EXPECT_FALSE(ServeConfig::parse_address("::1:8642").has_value());
   EXPECT_FALSE(ServeConfig::parse_address("host:99999").has_value());
   EXPECT_FALSE(ServeConfig::parse_address("host:").has_value());
+}
 
 TEST(ConfigLoad, OutboxUrl_SelectsRabbitMqWithEveryNode) {
   const Config config = parse(
