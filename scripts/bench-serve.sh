@@ -46,15 +46,16 @@ hooks:
     url: $sink_url
 YAML
 }
-# start_serve DIR ARGS...: serve on a free port; sets serve_pid and prints the base URL.
+# start_serve DIR ARGS...: serve on a free port; sets serve_pid and serve_url. Not called as $(...): the
+# command substitution would wait for the background server's stdout to close, and lose serve_pid.
 start_serve() {
   local dir=$1 port
   shift
   port=$(free_port)
-  "$cli" serve -c "$dir/hooks.yaml" --listen "127.0.0.1:$port" "$@" 2>"$dir/serve.log" &
+  "$cli" serve -c "$dir/hooks.yaml" --listen "127.0.0.1:$port" "$@" >/dev/null 2>"$dir/serve.log" &
   serve_pid=$!
   wait_port "$port" 10
-  echo "http://127.0.0.1:$port"
+  serve_url="http://127.0.0.1:$port"
 }
 stop_serve() {
   kill -TERM "$serve_pid"
@@ -77,7 +78,8 @@ jobs_in() { sqlite3 "$1" "SELECT count(*) FROM jobs"; }
 serve_round() {
   local dir=$work/ingest-$1-$2 url rps p99 n bad stored
   config "$dir" "$1"
-  url=$(start_serve "$dir" --no-deliver)
+  start_serve "$dir" --no-deliver
+  url=$serve_url
   read -r rps p99 n bad < <(wrk_run "$url/v1/events")
   stop_serve
   stored=$(jobs_in "$dir/outbox.db")
@@ -96,9 +98,11 @@ ref_rates=() ref_p99=() full_rates=() full_p99=() normal_rates=() normal_p99=() 
 for r in $(seq "$rounds"); do
   read -r rps p99 _ _ < <(wrk_run "$ref_url")
   ref_rates+=("$rps") ref_p99+=("$p99")
-  read -r rps p99 < <(serve_round full "$r")
+  read -r rps p99 < <(serve_round full "$r") || true
+  [ -n "${rps:-}" ] || exit 1
   full_rates+=("$rps") full_p99+=("$p99")
-  read -r rps p99 < <(serve_round normal "$r")
+  read -r rps p99 < <(serve_round normal "$r") || true
+  [ -n "${rps:-}" ] || exit 1
   normal_rates+=("$rps") normal_p99+=("$p99")
   dsync+=("$(fsync_ms)")
 done
@@ -118,7 +122,8 @@ echo
 # End to end: post for SECONDS while serve delivers, then until the outbox is drained.
 dir=$work/e2e
 config "$dir"
-url=$(start_serve "$dir" --threads 4)
+start_serve "$dir" --threads 4
+url=$serve_url
 t0=$(date +%s.%N)
 wrk_run "$url/v1/events" >/dev/null
 until [ "$(sqlite3 "$dir/outbox.db" "SELECT count(*) FROM jobs WHERE state = 0")" = 0 ]; do sleep 0.05; done
