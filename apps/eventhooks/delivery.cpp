@@ -111,7 +111,7 @@ std::unique_ptr<MetricsEndpoint> MetricsEndpoint::start(const ServeConfig::Addre
     res.set_content(render(), "text/plain; version=0.0.4; charset=utf-8");
   });
   http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("{\"status\":\"ok\"}", "application/json");
+    res.set_content(R"({"status":"ok"})", "application/json");
   });
   int port = address.port;
   if (port == 0) {
