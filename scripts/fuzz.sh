@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make fuzz`: builds the libFuzzer targets (the `fuzz` preset: clang, ASan+UBSan) and runs each one for
+# `make fuzz`: builds the libFuzzer targets (the `fuzz` preset: clang, ASan+UBSan, -O1; FUZZ_PRESET=asan takes
+# the asan preset's build, -O0, which `make test` has built anyway) and runs each one for
 # SECONDS (default: $FUZZ_SECONDS, else 60) on a copy of its seed corpus in build/fuzz-work/<name>/, two at a
 # time. Prints one line per target and the total wall time; exits non-zero when any target found a crash, a
 # leak, a timeout or an out-of-memory (the input is kept as build/fuzz-work/<name>/crash-* etc.).
@@ -17,8 +18,10 @@ if ! command -v clang++ >/dev/null 2>&1; then
   echo "fuzz: clang++ not found (scripts/install-deps.sh installs clang and libclang-rt-14-dev)" >&2
   exit 1
 fi
-cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j "$jobs" --target fuzzers
+preset=${FUZZ_PRESET:-fuzz}
+bin="build/$preset/fuzz"
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset" -j "$jobs" --target fuzzers
 build_done=$(date +%s)
 
 # Longest input per target: enough for the seeds to grow, small enough to keep executions fast.
@@ -42,13 +45,13 @@ run_one() {
               -print_final_stats=1 -artifact_prefix="$dir/")
   [ -f "fuzz/dict/$t.dict" ] && args+=(-dict="fuzz/dict/$t.dict")
   local rc=0
-  "build/fuzz/fuzz/${t}_fuzzer" "${args[@]}" "$dir/corpus" >"$dir/fuzz.log" 2>&1 || rc=$?
+  "$bin/${t}_fuzzer" "${args[@]}" "$dir/corpus" >"$dir/fuzz.log" 2>&1 || rc=$?
   echo "$rc" >"$dir/exit-code"
 }
 
 echo "fuzz: ${#targets[@]} targets, ${seconds} s each, $parallel at a time (logs in $work/<target>/fuzz.log)"
 for t in "${targets[@]}"; do
-  if [ ! -x "build/fuzz/fuzz/${t}_fuzzer" ]; then
+  if [ ! -x "$bin/${t}_fuzzer" ]; then
     echo "fuzz: no target '$t'" >&2
     exit 2
   fi
@@ -82,6 +85,6 @@ done
 end=$(date +%s)
 echo "fuzz: total $((end - start)) s wall time (build $((build_done - start)) s, fuzzing $((end - build_done)) s)"
 if [ $status != 0 ]; then
-  echo "fuzz: FOUND PROBLEMS. Reproduce one with: build/fuzz/fuzz/<target>_fuzzer <file>; see docs/testing.md" >&2
+  echo "fuzz: FOUND PROBLEMS. Reproduce one with: $bin/<target>_fuzzer <file>; see docs/testing.md" >&2
 fi
 exit $status

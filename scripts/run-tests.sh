@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: build, start the test servers, run the whole suite in release (then the Python module's pytest
 # suite) and under ASan+UBSan, the delivery engine's threaded unit tests under TSan, stop the servers, then every
-# fuzz target for 30 s.
+# fuzz target for 30 s (the asan build's fuzzers: one configuration fewer to compile than the fuzz preset).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -31,9 +31,13 @@ echo "== python: the module (build/release/python) against the same servers, wit
 PYTHONPATH=build/release/python /usr/bin/python3 -m pytest -q -p no:cacheprovider python/tests || status=1
 echo "== asan+ubsan =="
 # Not the package test (a CMake install and consumer build) nor the `slow` ones (waiting, already run above).
-ctest --preset asan -j "$jobs" -LE 'package|slow' || status=1
+# Two more than the cores, as above: most integration tests wait on a server or a child process.
+ctest --preset asan -j "$((jobs + 2))" -LE 'package|slow' || status=1
 echo "== tsan: dispatcher, outboxes, retry policy, transport I/O threads, hook lifetime =="
 ctest --preset tsan -j "$jobs" -L unit -R 'Dispatcher|Outbox|RetryPolicy|IoThreads|HookLifetime' || status=1
+# The fuzzers need no server: stop them first (three Erlang VMs idle on two cores are not free).
+trap - EXIT
+scripts/test-servers.sh stop
 echo "== fuzz: every libFuzzer target for 30 s =="
-scripts/fuzz.sh 30 || status=1
+FUZZ_PRESET=asan scripts/fuzz.sh 30 || status=1
 exit $status
