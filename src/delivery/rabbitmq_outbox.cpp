@@ -330,6 +330,7 @@ class RabbitMqOutbox final : public Outbox {
     const auto deadline = std::chrono::steady_clock::now() + opt_.enqueue_timeout;
     std::vector<const AmqpMessage*> todo;
     for (const auto& m : messages) todo.push_back(&m);
+    bool retried = false;
     for (;;) {
       std::vector<std::future<Result<Receipt>>> results;
       for (const AmqpMessage* m : todo) {
@@ -348,6 +349,13 @@ class RabbitMqOutbox final : public Outbox {
       }
       if (again.empty()) return {};
       if (std::chrono::steady_clock::now() >= deadline) return *last;
+      // Once per call: the caller hears the last reason if it never passes.
+      if (!retried) {
+        logger()->warn(
+            "outbox {}: {} of {} publish(es) not confirmed, trying again until {} ms have passed: {}",
+            opt_.queue, again.size(), todo.size(), opt_.enqueue_timeout.count(), last->to_string());
+      }
+      retried = true;
       std::this_thread::sleep_for(milliseconds(100));
       todo = std::move(again);
     }

@@ -75,6 +75,8 @@ struct AmqpPublisher::State {
   int failures = 0;
   Clock::time_point next_attempt{};
   std::optional<Error> last_connect_error;
+  bool nacked = false;  // a basic.nack since the last recover_after_nack()
+  Clock::time_point last_nack_reconnect{};
   std::mt19937 rng{std::random_device{}()};
   std::thread io;
 
@@ -322,6 +324,24 @@ struct AmqpPublisher::State {
           Error::of(ErrorCode::rejected, "broker refused the message (basic.nack) on " + where, true));
     }
     inflight.erase(begin, end);
+    nacked = true;
+  }
+
+  // A nack means the queue could not take the message: full (reject-publish) or, with a quorum queue, its
+  // process on this node failed. Seen with RabbitMQ 3.10 after a queue's leader node stopped: a channel
+  // opened during the election nacked every later publish, minutes after a new leader was elected, while
+  // fresh connections published fine (tests/integration/rabbitmq_scale_test.cpp). So after a nack the
+  // publisher starts over on a new connection to the next node, at most once a second (what is in flight is
+  // answered "retryable"; the caller's retry may duplicate a message the broker did take: at-least-once).
+  void recover_after_nack() {
+    if (!nacked || conn == nullptr) return;
+    nacked = false;
+    const auto now = Clock::now();
+    if (now - last_nack_reconnect < std::chrono::seconds(1)) return;
+    last_nack_reconnect = now;
+    lose_connection(Error::of(ErrorCode::rejected,
+                              "the broker refused a message (basic.nack); starting over on a new connection",
+                              true));
   }
 
   // basic.return is followed by a content header and body frames; the header's message_id says which
@@ -463,6 +483,7 @@ struct AmqpPublisher::State {
       }
       handle_batch(batch);
       if (conn != nullptr) read_frames();
+      recover_after_nack();
       expire_deadlines();
 
       // Sleep until the broker sends something, a caller hands a message over, the earliest confirm

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -95,6 +97,25 @@ std::unique_ptr<test::ChildProcess> start_worker(const std::string& config, cons
       (dir / ("worker" + std::to_string(n) + ".log")).string());
 }
 
+// On a failed test (or always, with EVENTHOOKS_TEST_WORKER_LOGS=1 in the environment), prints the end of
+// every worker's log (worker<N>.log in `dir`): what they connected to, lost and retried is what explains a
+// stall.
+struct WorkerLogsOnFailure {
+  const test::TempDir& dir;
+  ~WorkerLogsOnFailure() {
+    if (!::testing::Test::HasFailure() && std::getenv("EVENTHOOKS_TEST_WORKER_LOGS") == nullptr) return;
+    for (int n = 0; n < 8; ++n) {
+      std::ifstream in(dir / ("worker" + std::to_string(n) + ".log"));
+      if (!in) continue;
+      std::stringstream text;
+      text << in.rdbuf();
+      std::string log = text.str();
+      if (log.size() > 6000) log = "...\n" + log.substr(log.size() - 6000);
+      std::cerr << "--- worker" << n << ".log ---\n" << log << "\n";
+    }
+  }
+};
+
 // Enqueues `count` events on `threads` threads; the ids whose enqueue was confirmed go to `confirmed`.
 void enqueue_events(Outbox& outbox, int count, int threads, std::mutex& mu,
                     std::vector<std::string>& confirmed, std::atomic<int>& failures) {
@@ -120,6 +141,7 @@ TEST(RabbitMqScaleOut, ThreeWorkersOneKilledMidStreamDeliverEveryEventWithDuplic
   constexpr int kPrefetch = 40;
   CountingSink sink;
   test::TempDir dir;
+  WorkerLogsOnFailure logs{dir};
   const std::string queue = "eventhooks-scale-kill-" + new_event_id();
   const auto urls = cluster_urls();
   auto opened = open_rabbitmq_outbox({.urls = urls, .queue = queue});
@@ -176,13 +198,19 @@ int leader_node(const std::string& queue) {
   throw std::runtime_error("no leader found for " + queue + " in: " + out);
 }
 
-// DISABLED: after the queue leader's node stops, the workers reconnect to another node but then, in about
-// half the runs, receive nothing while jobs wait (not yet diagnosed; docs/scale-out.md, "Known problems").
-// Kept so the failure can be reproduced: --gtest_also_run_disabled_tests --gtest_filter='*QueueLeader*'.
-TEST(RabbitMqScaleOut, DISABLED_QueueLeaderNodeStoppedMidStreamEnqueueAndDeliveryGoOnNothingConfirmedLost) {
-  constexpr int kEvents = 3'000;
+// The publisher's connection and both workers' are on the leader's node, so stopping it takes all of them.
+// Until the publisher started over on a new connection after a basic.nack (src/transport/amqp_publisher.cpp),
+// this failed in 4 of 15 runs: the channel opened on another node during the election nacked every
+// publish until the test timed out.
+TEST(RabbitMqScaleOut, QueueLeaderNodeStoppedMidStreamEnqueueAndDeliveryGoOnNothingConfirmedLost) {
+  // The enqueuer goes on until kAfterStop events were confirmed after the node stopped (whatever the
+  // machine's speed: a fixed count could all be confirmed before the slow `rabbitmqctl stop` returns), or a
+  // failure.
+  constexpr int kAfterStop = 1'000;
+  constexpr int kMax = 50'000;
   CountingSink sink;
   test::TempDir dir;
+  WorkerLogsOnFailure logs{dir};
   const std::string queue = "eventhooks-scale-leader-" + new_event_id();
   auto urls = cluster_urls();
   {
@@ -202,8 +230,31 @@ TEST(RabbitMqScaleOut, DISABLED_QueueLeaderNodeStoppedMidStreamEnqueueAndDeliver
   std::mutex mu;
   std::vector<std::string> confirmed;
   std::atomic<int> failures{0};
-  std::thread enqueuer([&] { enqueue_events(*outbox, kEvents, 2, mu, confirmed, failures); });
+  std::atomic<int> next{0};
+  std::atomic<bool> node_stopped{false};
+  std::atomic<int> confirmed_after_stop{0};
+  const auto enqueue_loop = [&] {
+    while (failures == 0 && !(node_stopped && confirmed_after_stop >= kAfterStop)) {
+      const int n = next++;
+      if (n >= kMax) return;
+      const Event e = Event::make("tick", Payload(nlohmann::ordered_json{{"n", n}}));
+      const bool after = node_stopped;
+      if (outbox->enqueue(e, {"sink"})) {
+        std::lock_guard lock(mu);
+        confirmed.push_back(e.id);
+        if (after) ++confirmed_after_stop;
+      } else {
+        ++failures;
+      }
+    }
+  };
+  std::thread enqueuer([&] {
+    std::thread second(enqueue_loop);
+    enqueue_loop();
+    second.join();
+  });
   if (!sink.wait([&] { return sink.unique() >= 300; }, 120s)) {
+    failures = -1000'000;
     enqueuer.join();
     FAIL() << "deliveries did not start: " << sink.unique();
   }
@@ -222,19 +273,17 @@ TEST(RabbitMqScaleOut, DISABLED_QueueLeaderNodeStoppedMidStreamEnqueueAndDeliver
       test::run_command("'" + require_env("EVENTHOOKS_CLUSTER_SCRIPT") + "' stop-node '" +
                             require_env("EVENTHOOKS_CLUSTER_STATE_DIR") + "' " + std::to_string(leader),
                         &out);
+  node_stopped = true;
   if (stopped != 0) {
+    failures = -1000'000;
     enqueuer.join();
     FAIL() << "stopping node " << leader << " failed: " << out;
-  }
-  std::size_t confirmed_at_stop = 0;
-  {
-    std::lock_guard lock(mu);
-    confirmed_at_stop = confirmed.size();
   }
   enqueuer.join();
 
   EXPECT_EQ(failures.load(), 0);
-  EXPECT_GT(confirmed.size(), confirmed_at_stop) << "no enqueue confirmed after the leader stopped";
+  EXPECT_GE(confirmed_after_stop.load(), kAfterStop)
+      << "enqueues stopped being confirmed after the leader stopped";
   EXPECT_TRUE(sink.wait([&] { return sink.unique() >= confirmed.size(); }, 180s))
       << sink.unique() << " of " << confirmed.size();
   for (const auto& id : confirmed)
