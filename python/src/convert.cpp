@@ -82,14 +82,51 @@ py::dict metrics_to_dict(const DispatcherMetrics& m) {
   d["failed"] = m.failed;
   d["retried"] = m.retried;
   d["dead"] = m.dead;
+  d["orphaned"] = m.orphaned;
   d["rejected"] = m.rejected;
   d["dropped"] = m.dropped;
+  d["outbox_ok"] = m.outbox_ok;
   d["queue_depth"] = m.queue_depth;
+  d["retries_waiting"] = m.retries_waiting;
+  d["outbox_in_flight"] = m.outbox_in_flight;
   d["in_flight"] = m.in_flight;
   d["dead_letters"] = m.dead_letters;
   d["latency_p50"] = static_cast<double>(m.latency_p50.count()) / 1e6;
   d["latency_p99"] = static_cast<double>(m.latency_p99.count()) / 1e6;
   d["latency_max"] = static_cast<double>(m.latency_max.count()) / 1e6;
+  // Per hook, as MetricsSnapshot::hooks: failures by error code, and the attempt latency histogram with
+  // Prometheus' cumulative buckets ({upper bound in seconds: attempts at most that slow}, the last +inf).
+  py::list hooks;
+  for (const HookMetrics& h : m.hooks) {
+    py::dict hd;
+    hd["hook"] = h.hook;
+    hd["type"] = h.type;
+    hd["delivered"] = h.delivered;
+    hd["retried"] = h.retried();
+    hd["dead"] = h.dead();
+    py::dict failures;
+    for (const FailureCount& f : h.failures) {
+      py::dict fd;
+      fd["retried"] = f.retried;
+      fd["dead"] = f.dead;
+      failures[py::str(to_string(f.code))] = fd;
+    }
+    hd["failures"] = failures;
+    py::dict buckets;
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < h.latency.counts.size(); ++i) {
+      cumulative += h.latency.counts[i];
+      const double le = i < LatencyHistogram::bounds.size() ? LatencyHistogram::bounds[i] : INFINITY;
+      buckets[py::float_(le)] = cumulative;
+    }
+    py::dict latency;
+    latency["buckets"] = buckets;
+    latency["count"] = h.latency.count();
+    latency["sum"] = h.latency.sum_seconds;
+    hd["latency"] = latency;
+    hooks.append(hd);
+  }
+  d["hooks"] = hooks;
   return d;
 }
 

@@ -434,6 +434,7 @@ void bind_delivery(py::module_& m) {
           "timeout"_a = 30.0)
       .def("shutdown", &Dispatcher::shutdown, py::call_guard<GilRelease>())
       .def("metrics", [](const Dispatcher& d) { return metrics_to_dict(d.metrics()); })
+      .def("metrics_text", [](const Dispatcher& d) { return render_prometheus(d.metrics()); })
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](Dispatcher& d, py::args) {
         GilRelease release;

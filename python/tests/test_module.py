@@ -225,7 +225,18 @@ def test_dispatcher_firesEveryMatchingHook_andLogsWorkerLinesToPython(tmp_path, 
         event_id = dispatcher.fire({"msg": "hit"}, realm="outside", name="hit_alarm")
         assert dispatcher.flush(timeout=30)
         metrics = dispatcher.metrics()
+        text = dispatcher.metrics_text()
     assert metrics["delivered"] == 2 and metrics["dead"] == 1
+    # Per hook, as the C++ MetricsSnapshot: the 400 is a permanent failure of 'rejected', never retried.
+    hooks = {h["hook"]: h for h in metrics["hooks"]}
+    assert sorted(hooks) == ["alarm", "audit", "rejected"]
+    assert hooks["alarm"]["delivered"] == 1 and hooks["alarm"]["type"] == "WebHook"
+    assert hooks["audit"]["delivered"] == 1 and hooks["audit"]["type"] == "FileHook"
+    assert hooks["rejected"]["delivered"] == 0 and hooks["rejected"]["dead"] == 1
+    assert [f["dead"] for f in hooks["rejected"]["failures"].values()] == [1]
+    alarm_latency = hooks["alarm"]["latency"]
+    assert alarm_latency["count"] == 1 and alarm_latency["buckets"][float("inf")] == 1
+    assert 'eventhooks_deliveries_total{hook="alarm",type="WebHook",outcome="delivered"' in text
     assert [r["path"] for r in sink.received() if r["path"] == "/alarm"] == ["/alarm"]
     line = json.loads((tmp_path / "events.jsonl").read_text().splitlines()[0])
     assert line["id"] == event_id and line["data"] == {"msg": "hit"}
