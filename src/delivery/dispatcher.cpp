@@ -76,10 +76,15 @@ struct Dispatcher::Impl {
   mutable std::mutex mu;  // everything below up to the threads
   std::condition_variable work_cv, fetch_cv, settle_cv;
   std::map<std::string, Lane> lanes;
-  std::unordered_set<std::string> held;  // ids of jobs claimed by us and not settled
-  std::string rr_cursor;                 // the lane served last, for round-robin
-  std::size_t async_in_flight = 0;       // started with deliver_async, not yet settled
-  std::deque<Finished> finished;         // outcomes waiting to be settled
+  std::unordered_set<std::string> held;  // ids of jobs claimed by us whose attempt is not over
+  // Jobs whose attempt is over and whose outcome is being written to the outbox (ack, retry_at, dead_letter).
+  // They leave `held` before that write: a retry due in 1 ms may be claimed again before the writer gets
+  // `mu` back, and a claim of a held job is dropped as a duplicate (lease ran out while in a lane), which
+  // left a rescheduled job leased to nobody for the whole lease (5 min; seen in CI as a flush() timeout).
+  std::size_t settling = 0;
+  std::string rr_cursor;            // the lane served last, for round-robin
+  std::size_t async_in_flight = 0;  // started with deliver_async, not yet settled
+  std::deque<Finished> finished;    // outcomes waiting to be settled
   // Bumped (without the lock) by everything that may give the fetcher work. fire() takes the lock and
   // notifies only when the fetcher is asleep, so a busy dispatcher costs the caller one atomic increment.
   std::atomic<std::uint64_t> wake_seq{0};
@@ -234,13 +239,14 @@ struct Dispatcher::Impl {
       if (!finished.empty()) {
         Finished f = std::move(finished.front());
         finished.pop_front();
+        begin_settle(f.job.id);
         lock.unlock();
         const bool reschedule = settle(f.job, f.slot, f.outcome);
         f.slot.hook.reset();  // the last reference may be this one: destroy the hook outside the lock
         lock.lock();
         --f.lane->active;
         --async_in_flight;
-        job_done(*f.lane, f.job.id, reschedule);
+        job_done(*f.lane, reschedule);
         // Stopping, the other workers wait for the last asynchronous delivery to settle; each outcome wakes
         // only one of them, so the last one must wake them all or shutdown() joins them forever.
         if (stopping && async_in_flight == 0) work_cv.notify_all();
@@ -276,13 +282,19 @@ struct Dispatcher::Impl {
       const bool reschedule = deliver(job);
       lock.lock();
       --lane->active;
-      job_done(*lane, job.id, reschedule);
+      job_done(*lane, reschedule);
     }
   }
 
-  // Called with `mu` held when a job's delivery is over (delivered, rescheduled or dead).
-  void job_done(Lane& lane, const std::string& id, bool reschedule) {
+  // Called with `mu` held when a job's attempt is over, before its outcome is written (settle()).
+  void begin_settle(const std::string& id) {
     held.erase(id);
+    ++settling;
+  }
+
+  // Called with `mu` held when a job's outcome is written (delivered, rescheduled or dead).
+  void job_done(Lane& lane, bool reschedule) {
+    --settling;
     if (reschedule || lane.jobs.size() <= opt.lane_capacity / 2) {
       wake_seq.fetch_add(1);
       fetch_cv.notify_one();
@@ -290,7 +302,7 @@ struct Dispatcher::Impl {
     if (!lane.jobs.empty()) work_cv.notify_one();
     // flush() and wait_idle() can only return once the dispatcher holds nothing: waking them for every
     // settled job cost a context switch per delivery (the waiter is usually the application's thread).
-    if (held.empty()) settle_cv.notify_all();
+    if (held.empty() && settling == 0) settle_cv.notify_all();
   }
 
   // Jobs whose hook left the configuration: kept, visibly, instead of lost or failing forever.
@@ -306,11 +318,15 @@ struct Dispatcher::Impl {
   void start(Job job, Lane* lane) {
     auto slot = find_slot(job.hook);
     if (!slot) {
+      {
+        std::lock_guard lock(mu);
+        begin_settle(job.id);
+      }
       orphan(job);
       std::lock_guard lock(mu);
       --lane->active;
       --async_in_flight;
-      job_done(*lane, job.id, false);
+      job_done(*lane, false);
       return;
     }
     ++attempts;
@@ -330,11 +346,19 @@ struct Dispatcher::Impl {
   bool deliver(Job& job) {
     auto slot = find_slot(job.hook);
     if (!slot) {
+      {
+        std::lock_guard lock(mu);
+        begin_settle(job.id);
+      }
       orphan(job);
       return false;
     }
     ++attempts;
     const Outcome out = slot->hook->deliver(job.event);
+    {
+      std::lock_guard lock(mu);
+      begin_settle(job.id);
+    }
     return settle(job, *slot, out);
   }
 
@@ -495,7 +519,7 @@ bool Dispatcher::flush(std::chrono::milliseconds timeout) {
     bool busy = false;
     {
       std::lock_guard lock(d.mu);
-      busy = !d.held.empty() || d.fetching;
+      busy = !d.held.empty() || d.settling > 0 || d.fetching;
     }
     // Empty = no job pending or leased anywhere: next_due() returns nothing. It is a cheap question (an index
     // for SQLite, one look per hook in memory) where stats() counts every job; and it is asked only while
@@ -507,7 +531,7 @@ bool Dispatcher::flush(std::chrono::milliseconds timeout) {
     }
     {
       std::unique_lock lock(d.mu);
-      if (empty && d.held.empty() && !d.fetching) return true;
+      if (empty && d.held.empty() && d.settling == 0 && !d.fetching) return true;
       if (std::chrono::steady_clock::now() >= deadline) return false;
       // Woken by every settled job; the timeout covers jobs settled by someone else (another process).
       d.settle_cv.wait_until(
@@ -524,7 +548,7 @@ bool Dispatcher::wait_idle(std::chrono::milliseconds timeout) {
     {
       std::unique_lock lock(d.mu);
       const bool nothing_due = due && (!due.value() || due.value()->count() > 0);
-      if (nothing_due && d.held.empty() && !d.fetching) return true;
+      if (nothing_due && d.held.empty() && d.settling == 0 && !d.fetching) return true;
       if (std::chrono::steady_clock::now() >= deadline) return false;
       d.settle_cv.wait_until(
           lock, std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));
@@ -586,7 +610,7 @@ MetricsSnapshot Dispatcher::metrics() const {
   m.polls = d.polls;
   {
     std::lock_guard lock(d.mu);
-    m.in_flight = d.held.size();
+    m.in_flight = d.held.size() + d.settling;
   }
   if (auto s = d.outbox->stats()) {
     m.queue_depth = s->pending;

@@ -636,7 +636,9 @@ class CountingOutbox : public Outbox {
   Result<std::vector<Job>> claim(const ClaimRequest& r) override { return in_->claim(r); }
   Result<void> ack(const Job& j) override { return in_->ack(j); }
   Result<void> retry_at(const Job& j, std::chrono::milliseconds d, const std::string& e) override {
-    return in_->retry_at(j, d, e);
+    auto r = in_->retry_at(j, d, e);
+    if (after_retry_at) after_retry_at();
+    return r;
   }
   Result<void> dead_letter(const Job& j, const std::string& r, bool a) override {
     return in_->dead_letter(j, r, a);
@@ -658,6 +660,8 @@ class CountingOutbox : public Outbox {
   std::string describe() const override { return "counting"; }
 
   std::atomic<int> stats_calls{0};
+  // Runs on the worker that wrote a retry, after the write, before the dispatcher hears it is done.
+  std::function<void()> after_retry_at;
 
  private:
   std::shared_ptr<Outbox> in_ = make_memory_outbox({.capacity = 100'000});
@@ -681,6 +685,32 @@ TEST(Dispatcher_Flush, DrainingABacklog_NeverScansTheWholeOutbox) {
   // stats() counts every job: called per settled job, it made draining a 400,000-job backlog quadratic.
   EXPECT_EQ(outbox->stats_calls.load(), 0) << "flush() scans the whole outbox";
   EXPECT_EQ(d.metrics().delivered, static_cast<std::uint64_t>(kEvents));
+}
+
+// A retry due in 1 ms can be claimed again while the worker that wrote it has not yet come back to the
+// dispatcher (preempted on a loaded machine). That claim was taken for a duplicate of a job still held and
+// dropped, leaving the job leased to nobody for the whole lease (5 minutes): CI saw flush() time out.
+TEST(Dispatcher_Retry, RetryClaimedAgainBeforeItsWriterReturns_IsDeliveredNotLeftLeased) {
+  auto outbox = std::make_shared<CountingOutbox>();
+  auto hook =
+      std::make_shared<ScriptedHook>("flaky", Realms{}, [](const Event&, int call) -> Result<Receipt> {
+        if (call == 1) return unavailable();
+        return ok_receipt();
+      });
+  Dispatcher d({.workers = 1, .outbox = outbox});
+  outbox->after_retry_at = [&d] {
+    std::this_thread::sleep_for(5ms);  // the retry is due
+    d.wake();                          // the fetcher claims it now
+    std::this_thread::sleep_for(100ms);
+  };
+  d.add_hook(hook, RetryPolicy{.max_attempts = 3, .initial_delay = 1ms, .max_delay = 1ms, .jitter = false});
+  ASSERT_TRUE(d.fire(Payload("x")).ok());
+  ASSERT_TRUE(d.flush(10s)) << "the retried job was not delivered";
+  EXPECT_EQ(hook->calls(), 2);
+  const auto m = d.metrics();
+  EXPECT_EQ(m.delivered, 1u);
+  EXPECT_EQ(m.retried, 1u);
+  EXPECT_EQ(m.in_flight, 0u);
 }
 
 // A collector filtering on warnings must see every failed attempt, and dead letters stand out as errors.
