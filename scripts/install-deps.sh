@@ -19,6 +19,8 @@ test_pkgs=(
   # tests/integration/metrics_test.cpp and serve_test.cpp read the /metrics text with Prometheus' own parsers:
   # `promtool check metrics` (prometheus, never started as a service) and the Python prometheus_client parser.
   prometheus python3-prometheus-client
+  # bench/bench_http_server.cpp: libmicrohttpd next to cpp-httplib, the measurement behind serve's HTTP library.
+  libmicrohttpd-dev
 )
 # The Python module (python/, docs/python.md): pybind11 and its tests and build backend, all from Debian (no
 # Python package index is needed or used); python3-requests for the benchmark's pure-Python reference, python3-pika
