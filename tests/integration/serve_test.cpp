@@ -291,6 +291,40 @@ TEST_F(ServeTest, EventStatus_DeadThenRetriedThenDelivered) {
   EXPECT_EQ(http("GET", base_ + "/v1/events/01900000-0000-7000-8000-000000000000").status, 404);
 }
 
+// The same API on the RabbitMQ outbox (docs/scale-out.md): every 202 is a confirmed publish, serve's own
+// workers consume and deliver; per-event status and retry need the SQLite outbox's index and answer 501 here.
+TEST_F(ServeTest, RabbitMqOutbox_AcknowledgedEventsAreDeliveredFromTheQueue_StatusRoutesAre501) {
+  test::HttpTestServer server;
+  const std::string broker = "amqp://" + test::require_env("EVENTHOOKS_AMQP_USER") + ":" +
+                             test::require_env("EVENTHOOKS_AMQP_PASSWORD") + "@" +
+                             test::require_env("EVENTHOOKS_AMQP_HOST") + ":" +
+                             test::require_env("EVENTHOOKS_AMQP_PORT") + "/";
+  std::ofstream(config_) << "serve:\n  api_keys: [" << kApiKey << "]\noutbox:\n  url: " << broker
+                         << "\n  queue: eventhooks-serve-" << new_event_id() << "\nhooks:\n  sink:\n"
+                         << "    type: WebHook\n    url: " << server.url("/hook")
+                         << "\n    secret: " << kSecret << "\n";
+  start();
+  std::set<std::string> acknowledged;
+  for (int i = 0; i < 20; ++i) {
+    const Reply r = post(R"({"name": "deploy", "data": {"n": )" + std::to_string(i) + "}}");
+    ASSERT_EQ(r.status, 202) << r.body;
+    EXPECT_EQ(r.json()["hooks"], Json({"sink"}));
+    acknowledged.insert(r.json()["id"].get<std::string>());
+  }
+  ASSERT_TRUE(server.wait_for_requests(20, 20s)) << server.request_count() << " of 20 delivered";
+  std::set<std::string> delivered;
+  for (const auto& r : server.requests()) delivered.insert(r.header("webhook-id"));
+  EXPECT_EQ(delivered, acknowledged);
+  const std::string url = base_ + "/v1/events/" + *acknowledged.begin();
+  const Reply status = http("GET", url);
+  EXPECT_EQ(status.status, 501) << status.body;
+  EXPECT_EQ(status.json()["error"]["code"], "unsupported");
+  EXPECT_EQ(http("POST", url + "/retry", "", "").status, 501);
+  EXPECT_EQ(stop(), 0);
+  EXPECT_EQ(all_logs().find(test::require_env("EVENTHOOKS_AMQP_PASSWORD")), std::string::npos)
+      << "the broker password was logged";
+}
+
 TEST_F(ServeTest, Kill9ThenRestart_EveryAcknowledgedEventIsDelivered) {
   test::HttpTestServer server;
   webhook_to(server);
