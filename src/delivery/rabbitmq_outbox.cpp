@@ -21,7 +21,6 @@ namespace eventhooks {
 namespace {
 
 using detail::AmqpDelivery;
-using detail::AmqpQueueArgument;
 using std::chrono::milliseconds;
 
 // Headers every job message carries beside the event (its body): the hook, attempts made, and why it failed
@@ -329,6 +328,7 @@ class RabbitMqOutbox final : public Outbox {
   Result<void> publish_all(const std::vector<AmqpMessage>& messages) {
     const auto deadline = std::chrono::steady_clock::now() + opt_.enqueue_timeout;
     std::vector<const AmqpMessage*> todo;
+    todo.reserve(messages.size());
     for (const auto& m : messages) todo.push_back(&m);
     bool retried = false;
     for (;;) {
