@@ -1,9 +1,6 @@
 #include "transport/amqp_consumer.hpp"
 
 #include <amqp.h>
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -14,10 +11,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "core/batch_scheduling.hpp"
 #include "eventhooks/logger.hpp"
 #include "eventhooks/redact.hpp"
 #include "transport/amqp_connection.hpp"
+#include "transport/amqp_io_thread.hpp"
 
 namespace eventhooks::detail {
 namespace {
@@ -95,15 +92,13 @@ struct AmqpConsumer::State {
   std::uint64_t connection = 0;     // bumped on every connect; 0 = none yet
   bool connected = false;
   bool stopping = false;
-  bool io_sleeping = false;
-  int wake_fd = -1;
 
   // I/O thread only.
   amqp_connection_state_t conn = nullptr;
   int failures = 0;
   Clock::time_point next_attempt{};
   std::mt19937 rng{std::random_device{}()};
-  std::thread io;
+  AmqpIoThread io;
 
   explicit State(AmqpConsumerOptions o) : opt(std::move(o)), where(opt.endpoint.redacted_url()) {}
 
@@ -115,10 +110,7 @@ struct AmqpConsumer::State {
     where = endpoint().redacted_url();
   }
 
-  void wake() const {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(wake_fd, &one, sizeof one);
-  }
+  void wake() const { io.wake(); }
 
   std::optional<Error> rpc_error(const std::string& what) const {
     return error_from_reply(amqp_get_rpc_reply(conn), what, endpoint().password);
@@ -306,21 +298,9 @@ struct AmqpConsumer::State {
                           milliseconds(0), wait);
       }
       if (conn != nullptr && (amqp_frames_enqueued(conn) || amqp_data_in_buffer(conn))) continue;
-      pollfd fds[2] = {{wake_fd, POLLIN, 0}, {conn != nullptr ? amqp_get_sockfd(conn) : -1, POLLIN, 0}};
-      {
-        std::lock_guard lock(mu);
-        if (!settles.empty() || stopping) continue;
-        io_sleeping = true;
-      }
-      ::poll(fds, conn != nullptr ? 2 : 1, static_cast<int>(wait.count()));
-      {
-        std::lock_guard lock(mu);
-        io_sleeping = false;
-      }
-      if (fds[0].revents & POLLIN) {
-        std::uint64_t drained = 0;
-        [[maybe_unused]] auto n = ::read(wake_fd, &drained, sizeof drained);
-      }
+      io.sleep(
+          mu, [&] { return !settles.empty() || stopping; }, conn != nullptr ? amqp_get_sockfd(conn) : -1,
+          wait);
     }
     // Acks handed over before the stop are sent; the rest is requeued by the broker when the connection
     // closes.
@@ -357,7 +337,7 @@ struct AmqpConsumer::State {
       }
       settles.push_back({conn_id, tag, ack, requeue});
       if (unsettled > 0) --unsettled;
-      need_wake = io_sleeping;
+      need_wake = io.asleep();
     }
     if (need_wake) wake();
     return {};
@@ -366,12 +346,8 @@ struct AmqpConsumer::State {
 
 AmqpConsumer::AmqpConsumer(AmqpConsumerOptions options)
     : state_(std::make_unique<State>(std::move(options))) {
-  state_->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (state_->wake_fd < 0) throw std::runtime_error("eventfd failed");
-  state_->io = std::thread([s = state_.get()] {
-    if (s->opt.batch_scheduling) run_as_batch_work("RabbitMQ consumer thread");
-    s->run();
-  });
+  state_->io.start(state_->opt.batch_scheduling, "RabbitMQ consumer thread",
+                   [s = state_.get()] { s->run(); });
 }
 
 AmqpConsumer::~AmqpConsumer() {
@@ -381,7 +357,6 @@ AmqpConsumer::~AmqpConsumer() {
   }
   state_->wake();
   state_->io.join();
-  ::close(state_->wake_fd);
 }
 
 std::vector<AmqpDelivery> AmqpConsumer::take(std::size_t max, std::chrono::milliseconds wait,

@@ -1,13 +1,11 @@
 #include "transport/amqp_publisher.hpp"
 
 #include "transport/amqp_connection.hpp"
+#include "transport/amqp_io_thread.hpp"
 
 #include <amqp.h>
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -22,7 +20,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "core/batch_scheduling.hpp"
 #include "eventhooks/logger.hpp"
 #include "eventhooks/redact.hpp"
 
@@ -65,8 +62,6 @@ struct AmqpPublisher::State {
   std::mutex mu;
   std::deque<std::shared_ptr<Pending>> queue;
   bool stopping = false;
-  bool io_sleeping = false;
-  int wake_fd = -1;
 
   // Owned by the I/O thread only.
   amqp_connection_state_t conn = nullptr;
@@ -78,7 +73,7 @@ struct AmqpPublisher::State {
   bool nacked = false;  // a basic.nack since the last recover_after_nack()
   Clock::time_point last_nack_reconnect{};
   std::mt19937 rng{std::random_device{}()};
-  std::thread io;
+  AmqpIoThread io;
 
   explicit State(AmqpPublisherOptions o) : opt(std::move(o)), where(opt.endpoint.redacted_url()) {}
 
@@ -88,10 +83,7 @@ struct AmqpPublisher::State {
     return error_from_reply(reply, what, opt.endpoint.password);
   }
 
-  void wake() const {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(wake_fd, &one, sizeof one);
-  }
+  void wake() const { io.wake(); }
 
   // --- connection ------------------------------------------------------------------------------------------
 
@@ -498,23 +490,8 @@ struct AmqpPublisher::State {
       }
       wait = std::max(wait, milliseconds(0));
       if (conn != nullptr && (amqp_frames_enqueued(conn) || amqp_data_in_buffer(conn))) continue;
-      pollfd fds[2] = {{wake_fd, POLLIN, 0}, {conn != nullptr ? amqp_get_sockfd(conn) : -1, POLLIN, 0}};
-      {
-        std::lock_guard lock(mu);
-        if (!queue.empty() || stopping) continue;
-        // Callers write the eventfd only while this is set: under load the thread rarely sleeps, and a
-        // syscall per message to wake a thread that is already awake is what would cost throughput.
-        io_sleeping = true;
-      }
-      ::poll(fds, conn != nullptr ? 2 : 1, static_cast<int>(wait.count()));
-      {
-        std::lock_guard lock(mu);
-        io_sleeping = false;
-      }
-      if (fds[0].revents & POLLIN) {
-        std::uint64_t drained = 0;
-        [[maybe_unused]] auto n = ::read(wake_fd, &drained, sizeof drained);
-      }
+      io.sleep(
+          mu, [&] { return !queue.empty() || stopping; }, conn != nullptr ? amqp_get_sockfd(conn) : -1, wait);
     }
     // Shutting down: whatever is still waiting gets an answer.
     std::deque<std::shared_ptr<Pending>> rest;
@@ -532,12 +509,7 @@ struct AmqpPublisher::State {
 
 AmqpPublisher::AmqpPublisher(AmqpPublisherOptions options)
     : state_(std::make_unique<State>(std::move(options))) {
-  state_->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (state_->wake_fd < 0) throw std::runtime_error("eventfd failed");
-  state_->io = std::thread([s = state_.get()] {
-    if (s->opt.batch_scheduling) run_as_batch_work("RabbitMQ I/O thread");
-    s->run();
-  });
+  state_->io.start(state_->opt.batch_scheduling, "RabbitMQ I/O thread", [s = state_.get()] { s->run(); });
 }
 
 AmqpPublisher::~AmqpPublisher() {
@@ -547,7 +519,6 @@ AmqpPublisher::~AmqpPublisher() {
   }
   state_->wake();
   state_->io.join();
-  ::close(state_->wake_fd);
 }
 
 void AmqpPublisher::publish_async(const AmqpMessage& message, std::function<void(Result<Receipt>)> done) {
@@ -562,7 +533,7 @@ void AmqpPublisher::publish_async(const AmqpMessage& message, std::function<void
       return;
     }
     state_->queue.push_back(p);
-    need_wake = state_->io_sleeping;
+    need_wake = state_->io.asleep();
   }
   if (need_wake) state_->wake();
 }
