@@ -5,6 +5,8 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+
 #include "eventhooks/redact.hpp"
 #include "transport/connect_guard.hpp"
 
@@ -22,6 +24,12 @@ timeval to_timeval(std::chrono::milliseconds ms) {
   tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
   tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
   return tv;
+}
+
+std::chrono::milliseconds reconnect_backoff(int failures, std::mt19937& rng) {
+  const long base = std::min<long>(5'000, 100L << std::clamp(failures - 1, 0, 6));
+  std::uniform_int_distribution<long> jitter(base * 8 / 10, base * 12 / 10);
+  return std::chrono::milliseconds(jitter(rng));
 }
 
 Error error_from_status(int status, const std::string& what) {

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,9 @@ namespace eventhooks::detail {
 amqp_bytes_t amqp_bytes_of(const std::string& s);
 std::string string_of(amqp_bytes_t b);
 timeval to_timeval(std::chrono::milliseconds ms);
+// How long to wait before the next connection attempt after `failures` (>= 1) failed ones in a row: 0.1 s
+// doubling to 5 s, with +-20 % jitter so that many hooks or workers do not reconnect in step.
+std::chrono::milliseconds reconnect_backoff(int failures, std::mt19937& rng);
 
 // rabbitmq-c status codes of socket_open / frame I/O, classified as docs/architecture.md asks.
 Error error_from_status(int status, const std::string& what);

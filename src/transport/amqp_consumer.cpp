@@ -137,9 +137,7 @@ struct AmqpConsumer::State {
       drop();
       next_endpoint();
       ++failures;
-      const auto base = std::min<long>(5'000, 100L << std::min(failures - 1, 6));
-      std::uniform_int_distribution<long> jitter(base * 8 / 10, base * 12 / 10);
-      next_attempt = Clock::now() + milliseconds(jitter(rng));
+      next_attempt = Clock::now() + reconnect_backoff(failures, rng);
       logger()->warn("{}: {}", opt.log_name, failed->to_string());
       return false;
     }

@@ -153,12 +153,8 @@ struct AmqpPublisher::State {
   Error fail_connect(Error e) {
     drop_connection();
     next_endpoint();
-    // Backoff between attempts: 0.1 s doubling to 5 s, with jitter so that many hooks do not reconnect in
-    // step.
     ++failures;
-    const auto base = std::min<long>(5'000, 100L << std::min(failures - 1, 6));
-    std::uniform_int_distribution<long> jitter(base * 8 / 10, base * 12 / 10);
-    next_attempt = Clock::now() + milliseconds(jitter(rng));
+    next_attempt = Clock::now() + reconnect_backoff(failures, rng);
     last_connect_error = e;
     logger()->warn("{}: {}", opt.log_name, e.to_string());
     return e;
