@@ -1,7 +1,5 @@
 #include "delivery.hpp"
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <ctime>
 #include <thread>
@@ -93,47 +91,6 @@ void write_delivery_metrics(PrometheusWriter& out, const Dispatcher* dispatcher,
     snapshot.outbox_ok = false;
   }
   write_prometheus(out, snapshot);
-}
-
-struct MetricsEndpoint::Server {
-  httplib::Server http;
-  std::thread thread;
-};
-
-std::unique_ptr<MetricsEndpoint> MetricsEndpoint::start(const ServeConfig::Address& address,
-                                                        std::function<std::string()> render,
-                                                        std::string& error) {
-  std::unique_ptr<MetricsEndpoint> endpoint(new MetricsEndpoint());
-  endpoint->server_ = std::make_unique<Server>();
-  auto& http = endpoint->server_->http;
-  http.new_task_queue = [] { return new httplib::ThreadPool(2); };  // a scraper or two, not clients
-  http.Get("/metrics", [render = std::move(render)](const httplib::Request&, httplib::Response& res) {
-    res.set_content(render(), "text/plain; version=0.0.4; charset=utf-8");
-  });
-  http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"status":"ok"})", "application/json");
-  });
-  int port = address.port;
-  if (port == 0) {
-    port = http.bind_to_any_port(address.host);
-  } else if (!http.bind_to_port(address.host, port)) {
-    port = -1;
-  }
-  if (port <= 0) {
-    error = "cannot listen on " + address.host + ":" + std::to_string(address.port) +
-            " (address in use, or not an address of this host)";
-    return nullptr;
-  }
-  const bool v6 = address.host.find(':') != std::string::npos;
-  endpoint->url_ = "http://" + (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(port);
-  endpoint->server_->thread = std::thread([&http] { http.listen_after_bind(); });
-  return endpoint;
-}
-
-MetricsEndpoint::~MetricsEndpoint() {
-  if (!server_) return;
-  server_->http.stop();
-  if (server_->thread.joinable()) server_->thread.join();
 }
 
 SummaryLog::SummaryLog(std::string who, double every_seconds)

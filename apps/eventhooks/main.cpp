@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "http_server.hpp"
 #include "output.hpp"
 
 namespace {
@@ -61,10 +62,22 @@ std::string unknown_command(const CLI::App& app, int argc, char** argv) {
   return {};
 }
 
+char** g_argv = nullptr;
+
 }  // namespace
+
+namespace eventhooks::cli {
+void set_command_line(int /*argc*/, char** argv) {
+  g_argv = argv;
+}
+char** command_line() {
+  return g_argv;
+}
+}  // namespace eventhooks::cli
 
 int main(int argc, char** argv) {
   using namespace eventhooks::cli;
+  set_command_line(argc, argv);
   CLI::App app{"Fire webhooks, email and AMQP messages configured in a YAML or JSON file.", "eventhooks"};
   app.set_version_flag("--version", std::string("eventhooks ") + EVENTHOOKS_VERSION);
   app.require_subcommand(1);

@@ -17,6 +17,7 @@
 #include "delivery.hpp"
 #include "eventhooks/dispatcher.hpp"
 #include "eventhooks/logger.hpp"
+#include "http_server.hpp"
 #include "output.hpp"
 
 namespace eventhooks::cli {
@@ -38,6 +39,8 @@ constexpr std::size_t kProgressBacklog = 1000;
 constexpr std::size_t kDefaultAsyncPerHook = 32;
 
 int run_worker(const WorkerOptions& options) {
+  // --metrics needs an HTTP server: eventhooks-http runs it (http_server.hpp), started before anything else.
+  if (!options.metrics.empty() && !has_http_server()) return run_in_http_executable("worker --metrics");
   StopSignals stop;  // before any thread exists
   auto config = load_config_or_report(options.config);
   if (!config) return exit_config;
