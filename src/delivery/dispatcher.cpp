@@ -17,6 +17,7 @@
 #include <random>
 #include <shared_mutex>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -76,12 +77,13 @@ struct Dispatcher::Impl {
   mutable std::mutex mu;  // everything below up to the threads
   std::condition_variable work_cv, fetch_cv, settle_cv;
   std::map<std::string, Lane> lanes;
-  std::unordered_set<std::string> held;  // ids of jobs claimed by us whose attempt is not over
-  // Jobs whose attempt is over and whose outcome is being written to the outbox (ack, retry_at, dead_letter).
-  // They leave `held` before that write: a retry due in 1 ms may be claimed again before the writer gets
-  // `mu` back, and a claim of a held job is dropped as a duplicate (lease ran out while in a lane), which
-  // left a rescheduled job leased to nobody for the whole lease (5 min; seen in CI as a flush() timeout).
-  std::size_t settling = 0;
+  std::unordered_set<std::string> held;  // ids of jobs claimed by us and not settled
+  // Jobs claimed again while their id was still held: a retry due in 1 ms can be claimed before the worker
+  // that wrote it has the lock back (or a lease ran out while the job waited in a lane). Dropping such a
+  // claim, as this once did, left the job leased to nobody for the whole lease (5 min; CI saw flush() time
+  // out). job_done() puts it in its lane instead, so it is delivered (again, after a lease ran out:
+  // at-least-once).
+  std::unordered_map<std::string, Job> reclaimed;
   std::string rr_cursor;            // the lane served last, for round-robin
   std::size_t async_in_flight = 0;  // started with deliver_async, not yet settled
   std::deque<Finished> finished;    // outcomes waiting to be settled
@@ -174,7 +176,10 @@ struct Dispatcher::Impl {
         {
           std::lock_guard lock(mu);
           for (auto& job : claimed.value()) {
-            if (held.count(job.id)) continue;  // a lease we still hold ran out; the job is already in a lane
+            if (held.count(job.id)) {
+              reclaimed.insert_or_assign(job.id, std::move(job));
+              continue;
+            }
             if (!find_slot(job.hook)) {
               orphans.push_back(std::move(job));
               continue;
@@ -239,14 +244,13 @@ struct Dispatcher::Impl {
       if (!finished.empty()) {
         Finished f = std::move(finished.front());
         finished.pop_front();
-        begin_settle(f.job.id);
         lock.unlock();
         const bool reschedule = settle(f.job, f.slot, f.outcome);
         f.slot.hook.reset();  // the last reference may be this one: destroy the hook outside the lock
         lock.lock();
         --f.lane->active;
         --async_in_flight;
-        job_done(*f.lane, reschedule);
+        job_done(*f.lane, f.job.id, reschedule);
         // Stopping, the other workers wait for the last asynchronous delivery to settle; each outcome wakes
         // only one of them, so the last one must wake them all or shutdown() joins them forever.
         if (stopping && async_in_flight == 0) work_cv.notify_all();
@@ -282,19 +286,18 @@ struct Dispatcher::Impl {
       const bool reschedule = deliver(job);
       lock.lock();
       --lane->active;
-      job_done(*lane, reschedule);
+      job_done(*lane, job.id, reschedule);
     }
   }
 
-  // Called with `mu` held when a job's attempt is over, before its outcome is written (settle()).
-  void begin_settle(const std::string& id) {
-    held.erase(id);
-    ++settling;
-  }
-
-  // Called with `mu` held when a job's outcome is written (delivered, rescheduled or dead).
-  void job_done(Lane& lane, bool reschedule) {
-    --settling;
+  // Called with `mu` held when a job's delivery is over (delivered, rescheduled or dead).
+  void job_done(Lane& lane, const std::string& id, bool reschedule) {
+    if (auto again = reclaimed.empty() ? reclaimed.end() : reclaimed.find(id); again != reclaimed.end()) {
+      lane.jobs.push_back(std::move(again->second));  // still held: claimed again meanwhile
+      reclaimed.erase(again);
+    } else {
+      held.erase(id);
+    }
     if (reschedule || lane.jobs.size() <= opt.lane_capacity / 2) {
       wake_seq.fetch_add(1);
       fetch_cv.notify_one();
@@ -302,7 +305,7 @@ struct Dispatcher::Impl {
     if (!lane.jobs.empty()) work_cv.notify_one();
     // flush() and wait_idle() can only return once the dispatcher holds nothing: waking them for every
     // settled job cost a context switch per delivery (the waiter is usually the application's thread).
-    if (held.empty() && settling == 0) settle_cv.notify_all();
+    if (held.empty()) settle_cv.notify_all();
   }
 
   // Jobs whose hook left the configuration: kept, visibly, instead of lost or failing forever.
@@ -318,15 +321,11 @@ struct Dispatcher::Impl {
   void start(Job job, Lane* lane) {
     auto slot = find_slot(job.hook);
     if (!slot) {
-      {
-        std::lock_guard lock(mu);
-        begin_settle(job.id);
-      }
       orphan(job);
       std::lock_guard lock(mu);
       --lane->active;
       --async_in_flight;
-      job_done(*lane, false);
+      job_done(*lane, job.id, false);
       return;
     }
     ++attempts;
@@ -346,19 +345,11 @@ struct Dispatcher::Impl {
   bool deliver(Job& job) {
     auto slot = find_slot(job.hook);
     if (!slot) {
-      {
-        std::lock_guard lock(mu);
-        begin_settle(job.id);
-      }
       orphan(job);
       return false;
     }
     ++attempts;
     const Outcome out = slot->hook->deliver(job.event);
-    {
-      std::lock_guard lock(mu);
-      begin_settle(job.id);
-    }
     return settle(job, *slot, out);
   }
 
@@ -519,7 +510,7 @@ bool Dispatcher::flush(std::chrono::milliseconds timeout) {
     bool busy = false;
     {
       std::lock_guard lock(d.mu);
-      busy = !d.held.empty() || d.settling > 0 || d.fetching;
+      busy = !d.held.empty() || d.fetching;
     }
     // Empty = no job pending or leased anywhere: next_due() returns nothing. It is a cheap question (an index
     // for SQLite, one look per hook in memory) where stats() counts every job; and it is asked only while
@@ -531,7 +522,7 @@ bool Dispatcher::flush(std::chrono::milliseconds timeout) {
     }
     {
       std::unique_lock lock(d.mu);
-      if (empty && d.held.empty() && d.settling == 0 && !d.fetching) return true;
+      if (empty && d.held.empty() && !d.fetching) return true;
       if (std::chrono::steady_clock::now() >= deadline) return false;
       // Woken by every settled job; the timeout covers jobs settled by someone else (another process).
       d.settle_cv.wait_until(
@@ -548,7 +539,7 @@ bool Dispatcher::wait_idle(std::chrono::milliseconds timeout) {
     {
       std::unique_lock lock(d.mu);
       const bool nothing_due = due && (!due.value() || due.value()->count() > 0);
-      if (nothing_due && d.held.empty() && d.settling == 0 && !d.fetching) return true;
+      if (nothing_due && d.held.empty() && !d.fetching) return true;
       if (std::chrono::steady_clock::now() >= deadline) return false;
       d.settle_cv.wait_until(
           lock, std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));
@@ -580,6 +571,11 @@ void Dispatcher::shutdown() {
     }
     lane.jobs.clear();
   }
+  for (const auto& [id, job] : d.reclaimed) {
+    if (auto r = d.outbox->release(job); !r) d.report(r.error());
+    ++released;
+  }
+  d.reclaimed.clear();
   d.held.clear();
   d.settle_cv.notify_all();
   if (d.memory_outbox) {
@@ -610,7 +606,7 @@ MetricsSnapshot Dispatcher::metrics() const {
   m.polls = d.polls;
   {
     std::lock_guard lock(d.mu);
-    m.in_flight = d.held.size() + d.settling;
+    m.in_flight = d.held.size();
   }
   if (auto s = d.outbox->stats()) {
     m.queue_depth = s->pending;
