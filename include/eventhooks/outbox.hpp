@@ -128,6 +128,15 @@ class EVENTHOOKS_EXPORT Outbox {
   // the event once.
   virtual Result<EnqueueOnceResult> enqueue_once(const Event& event, const std::vector<std::string>& hooks,
                                                  const IdempotencyKey& key);
+  // enqueue() (no key) or enqueue_once() (a key) without blocking the caller: `done` is called exactly once
+  // with what the blocking call would have returned (a plain enqueue: `replayed` false, `answer` empty). For
+  // an event loop that must not wait for a commit. The SQLite outbox calls `done` on its writer thread right
+  // after the commit that made the event durable, in the same group commit as other callers' events: `done`
+  // must be quick and must not call this outbox. The default (other backends) makes the blocking call and
+  // calls `done` on the caller's thread before returning.
+  using EnqueueCallback = std::function<void(Result<EnqueueOnceResult>)>;
+  virtual void enqueue_async(const Event& event, const std::vector<std::string>& hooks,
+                             const std::optional<IdempotencyKey>& key, EnqueueCallback done);
   // Every job of one event (delivered ones too while the backend keeps them), oldest first. Empty when
   // the event is unknown (or all of its jobs are gone).
   virtual Result<std::vector<Job>> event_jobs(const std::string& event_id);

@@ -19,6 +19,20 @@ Result<EnqueueOnceResult> Outbox::enqueue_once(const Event& /*event*/,
   return unsupported("idempotency keys");
 }
 
+void Outbox::enqueue_async(const Event& event, const std::vector<std::string>& hooks,
+                           const std::optional<IdempotencyKey>& key, EnqueueCallback done) {
+  const EnqueueCallback callback = std::move(done);
+  if (key) {
+    callback(enqueue_once(event, hooks, *key));
+    return;
+  }
+  if (auto stored = enqueue(event, hooks); !stored) {
+    callback(stored.error());
+    return;
+  }
+  callback(EnqueueOnceResult{});
+}
+
 Result<std::vector<Job>> Outbox::event_jobs(const std::string& /*event_id*/) {
   return unsupported("looking up the jobs of an event");
 }

@@ -254,20 +254,39 @@ class SqliteOutbox final : public Outbox {
   Result<EnqueueOnceResult> enqueue_once(const Event& event, const std::vector<std::string>& hooks,
                                          const IdempotencyKey& key) override {
     const std::string payload = event.payload.to_stored().dump();
-    return run<EnqueueOnceResult>([&](Ctx& c) {
-      const auto now = now_ms();
-      {
-        Stmt q(c.db, c.cache, "SELECT answer FROM idempotency WHERE key = ?1 AND expires_at > ?2");
-        q.bind(1, key.key).bind(2, now);
-        if (q.step()) return EnqueueOnceResult{.replayed = true, .answer = q.col_text(0)};
+    return run<EnqueueOnceResult>([&](Ctx& c) { return store_once(c, event, payload, hooks, key); });
+  }
+
+  void enqueue_async(const Event& event, const std::vector<std::string>& hooks,
+                     const std::optional<IdempotencyKey>& key, EnqueueCallback done) override {
+    if (hooks.empty() && !key) {
+      done(EnqueueOnceResult{});
+      return;
+    }
+    auto result = std::make_shared<EnqueueOnceResult>();
+    auto req = std::make_unique<Request>();
+    req->body = [this, event, hooks, key, payload = event.payload.to_stored().dump(), result](Ctx& c) {
+      if (key) {
+        *result = store_once(c, event, payload, hooks, *key);
+      } else {
+        insert_jobs(c, event, payload, hooks);
       }
-      Stmt q(c.db, c.cache,
-             "INSERT OR REPLACE INTO idempotency (key, answer, expires_at) VALUES (?1, ?2, ?3)");
-      q.bind(1, key.key).bind(2, key.answer).bind(3, now + key.ttl.count());
-      q.step();
-      insert_jobs(c, event, payload, hooks);
-      return EnqueueOnceResult{.replayed = false, .answer = key.answer};
-    });
+    };
+    req->finished = [done = std::move(done), result](const std::optional<Error>& error) {
+      if (error) {
+        done(*error);
+      } else {
+        done(std::move(*result));
+      }
+    };
+    std::unique_lock lock(mu_);
+    if (stopping_) {
+      lock.unlock();
+      req->finished(Error::permanent(ErrorCode::internal, "outbox is closed"));
+      return;
+    }
+    queue_.push_back(req.release());  // the writer deletes it after finished()
+    work_cv_.notify_one();
   }
 
   Result<std::vector<Job>> event_jobs(const std::string& event_id) override {
@@ -532,6 +551,9 @@ class SqliteOutbox final : public Outbox {
     std::function<void(Ctx&)> body;  // throws DbFailure
     std::optional<Error> error;
     bool done = false;
+    // enqueue_async(): called by the writer after the commit (or the failure), outside its lock; the writer
+    // owns such a request and deletes it then. Other requests belong to the caller waiting in run().
+    std::function<void(const std::optional<Error>&)> finished;
   };
 
   static std::int64_t parse_id(const std::string& id) {
@@ -647,16 +669,45 @@ class SqliteOutbox final : public Outbox {
           sqlite().exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
         }
       }
+      std::vector<Request*> owned;  // enqueue_async()'s, answered below
       {
         std::lock_guard lock(mu_);
         for (auto* r : batch) {
           if (batch_error) r->error = batch_error;
-          r->done = true;
+          if (r->finished) {
+            owned.push_back(r);
+          } else {
+            r->done = true;  // from here on the waiting caller may destroy it
+          }
         }
       }
       done_cv_.notify_all();
+      for (auto* r : owned) {
+        std::unique_ptr<Request> request(r);
+        try {
+          request->finished(request->error);
+        } catch (...) {
+          // A throwing callback must not end the writer thread (every later caller would wait forever).
+        }
+      }
       batch.clear();
     }
+  }
+
+  // Inside the writer's transaction: the event's jobs and the key, unless the key is used (then nothing).
+  EnqueueOnceResult store_once(Ctx& c, const Event& event, const std::string& payload,
+                               const std::vector<std::string>& hooks, const IdempotencyKey& key) {
+    const auto now = now_ms();
+    {
+      Stmt q(c.db, c.cache, "SELECT answer FROM idempotency WHERE key = ?1 AND expires_at > ?2");
+      q.bind(1, key.key).bind(2, now);
+      if (q.step()) return EnqueueOnceResult{.replayed = true, .answer = q.col_text(0)};
+    }
+    Stmt q(c.db, c.cache, "INSERT OR REPLACE INTO idempotency (key, answer, expires_at) VALUES (?1, ?2, ?3)");
+    q.bind(1, key.key).bind(2, key.answer).bind(3, now + key.ttl.count());
+    q.step();
+    insert_jobs(c, event, payload, hooks);
+    return EnqueueOnceResult{.replayed = false, .answer = key.answer};
   }
 
   void insert_jobs(Ctx& c, const Event& event, const std::string& payload,

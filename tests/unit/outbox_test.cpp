@@ -7,7 +7,11 @@
 #include <unistd.h>
 #include <csignal>
 
+#include <condition_variable>
 #include <fstream>
+#include <future>
+#include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -489,6 +493,100 @@ std::shared_ptr<Outbox> sqlite_outbox(const test::TempDir& dir,
 }
 
 }  // namespace
+
+// Jobs of `event_id` in the file, read on a connection of its own: what is committed, nothing else.
+int committed_jobs(const std::string& path, const std::string& event_id) {
+  sqlite3* db = nullptr;
+  int n = -1;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* q = nullptr;
+    sqlite3_prepare_v2(db, "SELECT count(*) FROM jobs WHERE event_id = ?1", -1, &q, nullptr);
+    sqlite3_bind_text(q, 1, event_id.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(q) == SQLITE_ROW) n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+  }
+  sqlite3_close(db);
+  return n;
+}
+
+// Many callers at once, none waiting: every callback runs once, after the commit that holds its event.
+TEST(SqliteOutbox_EnqueueAsync, ManyCallers_EachCallbackOnceAfterItsEventIsCommitted) {
+  test::TempDir dir;
+  const std::string path = (dir / "outbox.db").string();
+  constexpr int kThreads = 4, kPerThread = 25;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::string, int> answered;  // event id -> callbacks
+  std::vector<std::string> problems;
+  {
+    auto outbox = sqlite_outbox(dir);
+    std::vector<std::thread> callers;
+    for (int t = 0; t < kThreads; ++t) {
+      callers.emplace_back([&] {
+        for (int i = 0; i < kPerThread; ++i) {
+          const Event e = sample_event();
+          outbox->enqueue_async(e, {"a", "b"}, std::nullopt, [&, id = e.id](Result<EnqueueOnceResult> r) {
+            const int committed = committed_jobs(path, id);  // on the writer thread, after the commit
+            std::lock_guard lock(mu);
+            if (!r) problems.push_back(id + ": " + r.error().message);
+            if (committed != 2) problems.push_back(id + ": " + std::to_string(committed) + " jobs committed");
+            ++answered[id];
+            cv.notify_all();
+          });
+        }
+      });
+    }
+    for (auto& c : callers) c.join();
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 30s, [&] { return answered.size() == kThreads * kPerThread; }))
+        << answered.size() << " answered";
+  }
+  EXPECT_TRUE(problems.empty()) << problems.front();
+  for (const auto& [id, n] : answered) EXPECT_EQ(n, 1) << id;
+  auto reopened = sqlite_outbox(dir);
+  EXPECT_EQ(reopened->stats().value().pending, static_cast<std::size_t>(2 * kThreads * kPerThread));
+}
+
+TEST(SqliteOutbox_EnqueueAsync, SameKeyTwice_SecondIsReplayedWithTheFirstAnswer) {
+  test::TempDir dir;
+  auto outbox = sqlite_outbox(dir);
+  std::promise<Result<EnqueueOnceResult>> first, second;
+  const auto a = sample_event(), b = sample_event();
+  outbox->enqueue_async(a, {"a"}, IdempotencyKey{.key = "k", .answer = "A"},
+                        [&](Result<EnqueueOnceResult> r) { first.set_value(std::move(r)); });
+  outbox->enqueue_async(b, {"a"}, IdempotencyKey{.key = "k", .answer = "B"},
+                        [&](Result<EnqueueOnceResult> r) { second.set_value(std::move(r)); });
+  auto r1 = first.get_future().get(), r2 = second.get_future().get();
+  ASSERT_TRUE(r1.ok() && r2.ok());
+  EXPECT_FALSE(r1->replayed);
+  EXPECT_TRUE(r2->replayed);
+  EXPECT_EQ(r2->answer, "A");
+  EXPECT_EQ(outbox->stats().value().pending, 1u);
+  EXPECT_TRUE(outbox->event_jobs(b.id).value().empty());
+}
+
+// Backends without a writer of their own: the blocking call, and the callback before enqueue_async returns.
+TEST(MemoryOutbox_EnqueueAsync, CallbackRunsOnTheCallersThreadBeforeItReturns) {
+  auto outbox = make_memory_outbox();
+  bool called = false;
+  std::thread::id on;
+  outbox->enqueue_async(sample_event(), {"a"}, std::nullopt, [&](Result<EnqueueOnceResult> r) {
+    EXPECT_TRUE(r.ok());
+    EXPECT_FALSE(r->replayed);
+    called = true;
+    on = std::this_thread::get_id();
+  });
+  EXPECT_TRUE(called);
+  EXPECT_EQ(on, std::this_thread::get_id());
+  EXPECT_EQ(outbox->stats().value().pending, 1u);
+  // An idempotency key needs enqueue_once(), which the in-memory outbox does not have: the callback says so.
+  std::optional<Error> refused;
+  outbox->enqueue_async(sample_event(), {"a"}, IdempotencyKey{.key = "k"}, [&](Result<EnqueueOnceResult> r) {
+    refused = r.ok() ? std::nullopt : std::optional(r.error());
+  });
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->code, ErrorCode::config);
+}
 
 TEST(SqliteOutbox_Idempotency, SameKeyTwice_StoresOnceAndReplaysTheFirstAnswer) {
   test::TempDir dir;
