@@ -26,7 +26,7 @@ int run_in_http_executable(const char* command) {
   if (!ec) ::execv(path.c_str(), command_line());
   const std::string why = ec ? ec.message() : std::strerror(errno);
   print_error(std::string("eventhooks ") + command +
-              " runs in eventhooks-http (installed next to eventhooks), " + "which could not be started as " +
+              " runs in eventhooks-http (installed next to eventhooks), which could not be started as " +
               path + ": " + why);
   return exit_internal;
 }

@@ -21,7 +21,7 @@ struct ServeOptions {
 };
 
 // The command line main() was given (argv, null-terminated); set by main() before parsing.
-void set_command_line(int argc, char** argv);
+void set_command_line(char** argv);
 char** command_line();
 
 // True in eventhooks-http.

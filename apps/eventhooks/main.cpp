@@ -67,7 +67,7 @@ char** g_argv = nullptr;
 }  // namespace
 
 namespace eventhooks::cli {
-void set_command_line(int /*argc*/, char** argv) {
+void set_command_line(char** argv) {
   g_argv = argv;
 }
 char** command_line() {
@@ -77,7 +77,7 @@ char** command_line() {
 
 int main(int argc, char** argv) {
   using namespace eventhooks::cli;
-  set_command_line(argc, argv);
+  set_command_line(argv);
   CLI::App app{"Fire webhooks, email and AMQP messages configured in a YAML or JSON file.", "eventhooks"};
   app.set_version_flag("--version", std::string("eventhooks ") + EVENTHOOKS_VERSION);
   app.require_subcommand(1);

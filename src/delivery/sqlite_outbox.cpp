@@ -686,8 +686,11 @@ class SqliteOutbox final : public Outbox {
         std::unique_ptr<Request> request(r);
         try {
           request->finished(request->error);
-        } catch (...) {
+        } catch (const std::exception& e) {
           // A throwing callback must not end the writer thread (every later caller would wait forever).
+          logger()->error("outbox {}: an enqueue_async() callback threw: {}", options_.path, e.what());
+        } catch (...) {
+          logger()->error("outbox {}: an enqueue_async() callback threw", options_.path);
         }
       }
       batch.clear();
