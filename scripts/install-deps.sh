@@ -8,7 +8,9 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config git
   libcurl4-openssl-dev libssl-dev librabbitmq-dev libsqlite3-dev
   nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libkainjow-mustache-dev
-  libcpp-httplib-dev
+  # libmicrohttpd: eventhooks-http's HTTP server (`serve`, `worker --metrics`); cpp-httplib: the tests'
+  # in-process HTTP servers and bench/bench_http_server.cpp's comparison.
+  libmicrohttpd-dev libcpp-httplib-dev
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
@@ -19,8 +21,6 @@ test_pkgs=(
   # tests/integration/metrics_test.cpp and serve_test.cpp read the /metrics text with Prometheus' own parsers:
   # `promtool check metrics` (prometheus, never started as a service) and the Python prometheus_client parser.
   prometheus python3-prometheus-client
-  # bench/bench_http_server.cpp: libmicrohttpd next to cpp-httplib, the measurement behind serve's HTTP library.
-  libmicrohttpd-dev
 )
 # The Python module (python/, docs/python.md): pybind11 and its tests and build backend, all from Debian (no
 # Python package index is needed or used); python3-requests for the benchmark's pure-Python reference, python3-pika

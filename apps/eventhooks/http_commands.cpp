@@ -4,8 +4,7 @@
 // the same Dispatcher as `eventhooks worker` (delivery.hpp), or leaving that to worker processes with
 // --no-deliver. SIGTERM/SIGINT: /readyz turns 503, the listener closes, requests in progress are answered,
 // in-flight deliveries finish and claimed jobs go back to the outbox; exit 0.
-#include <httplib.h>
-
+#include <atomic>
 #include <memory>
 #include <thread>
 
@@ -14,19 +13,19 @@
 #include "delivery.hpp"
 
 #include "eventhooks/logger.hpp"
+#include "http_daemon.hpp"
 #include "http_server.hpp"
 #include "ingest_api.hpp"
 #include "output.hpp"
 
 namespace eventhooks::cli {
 namespace {
-// cpp-httplib answers each connection on one pool thread for as long as it is kept alive, so the pool must
-// hold every connection a client keeps open (32 for the benchmark's load balancer), or the next ones wait
-// for a free thread. A kept-alive connection is reused this many times before the server closes it.
-constexpr std::size_t kKeepAliveRequests = 100'000;
+// On SIGTERM, requests in progress get this long to be answered (a client still sending its body, an answer
+// waiting for the outbox) before the remaining connections are closed. An answer the outbox still owes is
+// always waited for: it is an event that may already be stored.
+constexpr auto kDrainTimeout = std::chrono::seconds(30);
 
 }  // namespace
-
 int run_serve(const ServeOptions& options) {
   StopSignals stop;  // before any thread exists
   auto config = load_config_or_report(options.config);
@@ -51,44 +50,30 @@ int run_serve(const ServeOptions& options) {
   std::unique_ptr<Dispatcher> dispatcher;
   if (!options.no_deliver) dispatcher = start_delivery(*config, outbox, options.workers, "serve");
 
-  std::unique_ptr<httplib::Server> server;
-  const bool tls = !serve.cert_file.empty();
-  if (tls) {
-    auto https = std::make_unique<httplib::SSLServer>(serve.cert_file.c_str(), serve.key_file.c_str());
-    if (!https->is_valid()) {
-      print_error("serve: cannot use cert_file '" + serve.cert_file + "' with key_file '" + serve.key_file +
-                  "' (unreadable, not PEM, or they do not match)");
-      return exit_config;
-    }
-    server = std::move(https);
-  } else {
-    server = std::make_unique<httplib::Server>();
+  if (serve.threads == 0) serve.threads = std::max(1u, std::thread::hardware_concurrency());
+  IngestApi api(*config, serve, outbox, dispatcher.get(), serve.threads);
+  // The outbox's writer wakes a loop when its events are stored (set once the daemon exists; a wake-up before
+  // that is not needed: the loop's next pass answers them anyway).
+  std::atomic<HttpDaemon*> daemon{nullptr};
+  api.set_wake([&daemon](std::size_t loop) {
+    if (HttpDaemon* d = daemon.load()) d->wake(loop);
+  });
+  std::string error;
+  auto server = HttpDaemon::start(
+      {.listen = serve.listen,
+       .threads = serve.threads,
+       .max_body = serve.max_body,
+       .cert_file = serve.cert_file,
+       .key_file = serve.key_file,
+       .after_pass = [&api](std::size_t loop) { api.after_pass(loop); }},
+      [&api](HttpRequest&& request, HttpReply reply) { api.handle(std::move(request), std::move(reply)); },
+      error);
+  daemon = server.get();
+  if (!server) {
+    print_error("serve: " + error);
+    return serve.cert_file.empty() ? exit_internal : exit_config;
   }
-  const std::size_t threads = serve.threads;
-  server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server->set_keep_alive_max_count(kKeepAliveRequests);
-  server->set_tcp_nodelay(true);  // headers and body are two writes: without it Nagle holds the body ~40 ms
-  server->set_payload_max_length(serve.max_body);
-  IngestApi api(*config, serve, outbox, dispatcher.get());
-  api.install(*server);
-
-  int port = serve.listen.port;
-  if (port == 0) {
-    port = server->bind_to_any_port(serve.listen.host);
-  } else if (!server->bind_to_port(serve.listen.host, port)) {
-    port = -1;
-  }
-  const std::string where = fmt::format(
-      "{}://{}:{}", tls ? "https" : "http",
-      serve.listen.host.find(':') != std::string::npos ? "[" + serve.listen.host + "]" : serve.listen.host,
-      port);
-  if (port <= 0) {
-    print_error(fmt::format("serve: cannot listen on {}:{} (address in use, or not an address of this host)",
-                            serve.listen.host, serve.listen.port));
-    return exit_internal;
-  }
-  std::thread listener([&server] { server->listen_after_bind(); });
-  logger()->info("serve: listening on {} ({} connection threads), outbox {}, {}", where, threads,
+  logger()->info("serve: listening on {} ({} event loop(s)), outbox {}, {}", server->url(), serve.threads,
                  outbox->describe(),
                  dispatcher ? fmt::format("delivering with {} thread(s)", options.workers)
                             : std::string("delivery left to `eventhooks worker` (--no-deliver)"));
@@ -101,8 +86,12 @@ int run_serve(const ServeOptions& options) {
   logger()->info("serve: {} received: no new connections; answering requests in progress",
                  StopSignals::name(stop_signal));
   api.drain();
-  server->stop();  // closes the listener; requests being read or answered complete first
-  listener.join();
+  server->stop_accepting();  // new connections are refused; requests in progress are answered
+  if (!server->wait_idle(kDrainTimeout))
+    logger()->warn("serve: requests still in progress after {} s; closing their connections",
+                   kDrainTimeout.count());
+  server.reset();  // waits for every answer the outbox still owes
+  daemon = nullptr;
   if (dispatcher) {
     logger()->info("serve: finishing in-flight deliveries");
     dispatcher->shutdown();
@@ -122,8 +111,7 @@ int run_in_http_executable(const char* /*command*/) {
 }
 
 struct MetricsEndpoint::Server {
-  httplib::Server http;
-  std::thread thread;
+  std::unique_ptr<HttpDaemon> http;
 };
 
 std::unique_ptr<MetricsEndpoint> MetricsEndpoint::start(const ServeConfig::Address& address,
@@ -131,35 +119,27 @@ std::unique_ptr<MetricsEndpoint> MetricsEndpoint::start(const ServeConfig::Addre
                                                         std::string& error) {
   std::unique_ptr<MetricsEndpoint> endpoint(new MetricsEndpoint());
   endpoint->server_ = std::make_unique<Server>();
-  auto& http = endpoint->server_->http;
-  http.new_task_queue = [] { return new httplib::ThreadPool(2); };  // a scraper or two, not clients
-  http.Get("/metrics", [render = std::move(render)](const httplib::Request&, httplib::Response& res) {
-    res.set_content(render(), "text/plain; version=0.0.4; charset=utf-8");
-  });
-  http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"status":"ok"})", "application/json");
-  });
-  int port = address.port;
-  if (port == 0) {
-    port = http.bind_to_any_port(address.host);
-  } else if (!http.bind_to_port(address.host, port)) {
-    port = -1;
-  }
-  if (port <= 0) {
-    error = "cannot listen on " + address.host + ":" + std::to_string(address.port) +
-            " (address in use, or not an address of this host)";
-    return nullptr;
-  }
-  const bool v6 = address.host.find(':') != std::string::npos;
-  endpoint->url_ = "http://" + (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(port);
-  endpoint->server_->thread = std::thread([&http] { http.listen_after_bind(); });
+  // One event loop answering inline: its clients are a scraper or two, and a render takes a few reads.
+  endpoint->server_->http = HttpDaemon::start(
+      {.listen = address, .threads = 1, .max_body = 0},
+      [render = std::move(render)](HttpRequest&& request, const HttpReply& reply) {
+        if (request.method == "GET" && request.path == "/metrics") {
+          reply({200, render(), "text/plain; version=0.0.4; charset=utf-8", {}});
+        } else if (request.method == "GET" && request.path == "/healthz") {
+          reply({200, R"({"status":"ok"})", "application/json", {}});
+        } else {
+          reply({404,
+                 R"({"error":{"code":"not_found","message":"GET /metrics or /healthz"}})",
+                 "application/json",
+                 {}});
+        }
+      },
+      error);
+  if (!endpoint->server_->http) return nullptr;
+  endpoint->url_ = endpoint->server_->http->url();
   return endpoint;
 }
 
-MetricsEndpoint::~MetricsEndpoint() {
-  if (!server_) return;
-  server_->http.stop();
-  if (server_->thread.joinable()) server_->thread.join();
-}
+MetricsEndpoint::~MetricsEndpoint() = default;
 
 }  // namespace eventhooks::cli

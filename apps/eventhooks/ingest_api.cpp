@@ -1,7 +1,5 @@
 #include "ingest_api.hpp"
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <set>
 
@@ -33,6 +31,8 @@ std::string error_body(std::string_view code, const std::string& message) {
 }
 
 // "application/json; charset=utf-8" -> "application/json"
+using Answer = HttpAnswer;
+
 std::string media_type(const std::string& content_type) {
   std::string t = content_type.substr(0, content_type.find(';'));
   t.erase(std::remove(t.begin(), t.end(), ' '), t.end());
@@ -58,165 +58,193 @@ const char* delivery_state(const Job& job) {
   return "pending";
 }
 
+Answer error_answer(int status, std::string_view code, const std::string& message) {
+  return {status, error_body(code, message), "application/json", {}};
+}
+Answer json_answer(int status, const Json& j) {
+  return {status, dump(j), "application/json", {}};
+}
+
+// "/v1/events/ID" -> ID, "/v1/events/ID/retry" -> ID (with `retry` set); nullopt for any other path.
+std::optional<std::string_view> event_path(std::string_view path, bool& retry) {
+  constexpr std::string_view kPrefix = "/v1/events/";
+  if (path.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  std::string_view rest = path.substr(kPrefix.size());
+  const auto slash = rest.find('/');
+  retry = slash != std::string_view::npos;
+  if (retry && rest.substr(slash) != "/retry") return std::nullopt;
+  std::string_view id = rest.substr(0, slash);
+  if (id.empty()) return std::nullopt;
+  return id;
+}
+
+// Whether `header` is "Bearer <key>" with one of the API keys. The key is hashed and compared in constant
+// time (ServeConfig::accepts_key); neither it nor the header is ever logged or echoed.
+bool bearer_accepted(const ServeConfig& serve, const std::string& header) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.size() <= kBearer.size() ||
+      !std::equal(kBearer.begin(), kBearer.end(), header.begin(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+      }))
+    return false;
+  return serve.accepts_key(std::string_view(header).substr(kBearer.size()));
+}
+
 }  // namespace
 
-struct IngestApi::Answer {
-  int status = 200;
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
+struct IngestApi::Responder {
+  IngestApi* api;
+  HttpReply reply;
+  std::string method, path;  // for the access log, only at -v
 
-  static Answer error(int status, std::string_view code, const std::string& message) {
-    return {status, error_body(code, message), {}};
+  void operator()(Answer a) const {
+    api->count(a.status);
+    write(std::move(a));
   }
-  static Answer json(int status, const Json& j) { return {status, dump(j), {}}; }
+  // An answer counted already (/metrics counts its own 200 before rendering, so a scrape sees itself).
+  void write(Answer a) const {
+    if (!path.empty()) logger()->debug("serve: {} {} {}", method, path, a.status);
+    reply(std::move(a));
+  }
 };
 
 IngestApi::IngestApi(const Config& config, const ServeConfig& serve, std::shared_ptr<Outbox> outbox,
-                     Dispatcher* dispatcher)
-    : config_(config), serve_(serve), outbox_(std::move(outbox)), dispatcher_(dispatcher) {}
+                     Dispatcher* dispatcher, std::size_t loops)
+    : config_(config),
+      serve_(serve),
+      outbox_(std::move(outbox)),
+      dispatcher_(dispatcher),
+      loops_(std::max<std::size_t>(loops, 1)) {}
 
-void IngestApi::install(httplib::Server& server) {
-  // Every answer is counted before it is written, so a client that reads /metrics after its own request
-  // was answered always finds it counted.
-  auto send = [this](httplib::Response& res, const Answer& a) {
-    count(a.status);
-    res.status = a.status;
-    for (const auto& [k, v] : a.headers) res.set_header(k, v);
-    res.set_content(a.body, "application/json");
-  };
-  // Every /v1 route asks for the key first. It is hashed and compared in constant time
-  // (ServeConfig::accepts_key); neither it nor the Authorization header is ever logged or echoed.
-  auto authorized = [this, send](const httplib::Request& req, httplib::Response& res) {
-    const std::string header = req.get_header_value("Authorization");
-    constexpr std::string_view kBearer = "Bearer ";
-    std::string_view presented;
-    if (header.size() > kBearer.size() &&
-        std::equal(kBearer.begin(), kBearer.end(), header.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-        })) {
-      presented = std::string_view(header).substr(kBearer.size());
+IngestApi::~IngestApi() {
+  {
+    std::lock_guard lock(work_mu_);
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void IngestApi::run_blocking(std::function<void()> work) {
+  std::lock_guard lock(work_mu_);
+  work_.push_back(std::move(work));
+  if (idle_threads_ > 0 || threads_.size() >= kMaxThreads) {
+    work_cv_.notify_one();
+    return;
+  }
+  threads_.emplace_back([this] {
+    std::unique_lock lock(work_mu_);
+    for (;;) {
+      ++idle_threads_;
+      work_cv_.wait(lock, [this] { return stopping_ || !work_.empty(); });
+      --idle_threads_;
+      if (work_.empty()) return;  // stopping, nothing left
+      auto job = std::move(work_.front());
+      work_.pop_front();
+      lock.unlock();
+      job();
+      lock.lock();
     }
-    if (!presented.empty() && serve_.accepts_key(presented)) return true;
-    Answer a = Answer::error(
-        401, "unauthorized",
-        header.empty() ? "missing 'Authorization: Bearer <API key>'" : "the API key is not valid");
-    a.headers.emplace_back("WWW-Authenticate", "Bearer");
-    send(res, a);
-    return false;
-  };
-
-  server.Post("/v1/events", [this, send, authorized](const httplib::Request& req, httplib::Response& res) {
-    if (!authorized(req, res)) return;
-    send(res,
-         post_event(req.get_header_value("Content-Type"), req.body, req.get_header_value("Idempotency-Key")));
-  });
-  server.Get(R"(/v1/events/([^/]+))",
-             [this, send, authorized](const httplib::Request& req, httplib::Response& res) {
-               if (!authorized(req, res)) return;
-               send(res, get_event(req.matches[1]));
-             });
-  server.Post(R"(/v1/events/([^/]+)/retry)",
-              [this, send, authorized](const httplib::Request& req, httplib::Response& res) {
-                if (!authorized(req, res)) return;
-                send(res, retry_event(req.matches[1]));
-              });
-  server.Get("/healthz", [send](const httplib::Request&, httplib::Response& res) {
-    send(res, Answer::json(200, Json{{"status", "ok"}}));
-  });
-  server.Get("/readyz",
-             [this, send](const httplib::Request&, httplib::Response& res) { send(res, ready()); });
-  server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    count(200);
-    res.set_content(metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
-  });
-
-  // Answers the library makes itself (413 over max_body, 404 for no route) get the same JSON shape.
-  server.set_error_handler(
-      httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours, counted
-        count(res.status);
-        std::string_view code = "error";
-        std::string message = "HTTP " + std::to_string(res.status);
-        if (res.status == 413) {
-          code = "too_large";
-          message = "the request body is larger than serve.max_body";
-        } else if (res.status == 400) {
-          code = "bad_request";
-          message = "malformed HTTP request (a POST needs a Content-Length, 0 for no body)";
-        } else if (res.status == 404) {
-          code = "not_found";
-          message = "no route for " + req.method + " " + req.path;
-        }
-        res.set_content(error_body(code, message), "application/json");
-        return httplib::Server::HandlerResponse::Handled;
-      }));
-  server.set_exception_handler(
-      [this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-        std::string what = "unknown exception";
-        try {
-          std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
-        }
-        logger()->error("serve: request failed: {}", what);
-        res.status = 500;
-        count(500);
-        res.set_content(error_body("internal", "internal error"), "application/json");
-      });
-  // The access log (at -v): method, path and status, never a header.
-  server.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-    if (logger()->should_log(spdlog::level::debug))
-      logger()->debug("serve: {} {} {}", req.method, req.path, res.status);
   });
 }
 
-IngestApi::Answer IngestApi::post_event(const std::string& content_type, const std::string& body,
-                                        const std::string& idempotency_key) {
-  const std::string type = media_type(content_type);
+void IngestApi::handle(HttpRequest&& request, HttpReply reply) {
+  auto respond = std::make_shared<Responder>(Responder{this, std::move(reply), {}, {}});
+  if (logger()->should_log(spdlog::level::debug)) {
+    respond->method = request.method;
+    respond->path = request.path;
+  }
+  const std::string& method = request.method;
+  const std::string& path = request.path;
+  if (request.too_large) {
+    (*respond)(error_answer(413, "too_large", "the request body is larger than serve.max_body"));
+    return;
+  }
+  if (method == "GET" && path == "/healthz") {
+    (*respond)(json_answer(200, Json{{"status", "ok"}}));
+    return;
+  }
+  if (method == "GET" && (path == "/readyz" || path == "/metrics")) {
+    run_blocking([this, respond, metrics = path == "/metrics"] {
+      if (!metrics) {
+        (*respond)(ready());
+        return;
+      }
+      count(200);
+      respond->write(Answer{200, metrics_text(), "text/plain; version=0.0.4; charset=utf-8", {}});
+    });
+    return;
+  }
+  bool retry = false;
+  const auto id = event_path(path, retry);
+  const bool events = path == "/v1/events" && method == "POST";
+  const bool status = id && ((method == "GET" && !retry) || (method == "POST" && retry));
+  if (!events && !status) {
+    (*respond)(error_answer(404, "not_found", "no route for " + method + " " + path));
+    return;
+  }
+  // Every /v1 route asks for the key first.
+  if (!bearer_accepted(serve_, request.authorization)) {
+    Answer a = error_answer(401, "unauthorized",
+                            request.authorization.empty() ? "missing 'Authorization: Bearer <API key>'"
+                                                          : "the API key is not valid");
+    a.headers.emplace_back("WWW-Authenticate", "Bearer");
+    (*respond)(std::move(a));
+    return;
+  }
+  if (events) {
+    post_event(std::move(request), respond);
+    return;
+  }
+  run_blocking(
+      [this, respond, id = std::string(*id), retry] { (*respond)(retry ? retry_event(id) : get_event(id)); });
+}
+
+void IngestApi::post_event(HttpRequest&& request, const std::shared_ptr<Responder>& respond) {
+  const std::string type = media_type(request.content_type);
   std::string name = "event";
   std::optional<std::string> realm;
   Payload data;
   std::vector<std::string> only_hooks;
+  auto fail = [&](int status, std::string_view code, const std::string& message) {
+    (*respond)(error_answer(status, code, message));
+  };
   if (type == "text/plain") {
-    data = Payload(body);
+    data = Payload(std::move(request.body));
   } else if (type == "application/json") {
     Json doc;
     try {
-      doc = Json::parse(body);
+      doc = Json::parse(request.body);
     } catch (const Json::parse_error& e) {
       // nlohmann's message names the byte ("parse error at line 1, column 9: ...").
-      return Answer::error(400, "bad_json",
-                           fmt::format("the body is not valid JSON (byte {}): {}", e.byte, e.what()));
+      return fail(400, "bad_json", fmt::format("the body is not valid JSON (byte {}): {}", e.byte, e.what()));
     }
-    if (!doc.is_object()) return Answer::error(400, "invalid_event", "the body must be a JSON object");
-    for (const auto& [key, value] : doc.items()) {
+    if (!doc.is_object()) return fail(400, "invalid_event", "the body must be a JSON object");
+    for (auto& [key, value] : doc.items()) {
       if (key == "data") {
-        data = value.is_string() ? Payload(value.get<std::string>()) : Payload(value);
+        data = value.is_string() ? Payload(value.get<std::string>()) : Payload(std::move(value));
       } else if (key == "name" || key == "realm") {
         if (!value.is_string() || value.get<std::string>().empty())
-          return Answer::error(400, "invalid_event", "'" + key + "' must be a non-empty string");
+          return fail(400, "invalid_event", "'" + key + "' must be a non-empty string");
         (key == "name" ? name : realm.emplace()) = value.get<std::string>();
       } else if (key == "hooks") {
-        if (!value.is_array())
-          return Answer::error(400, "invalid_event", "'hooks' must be a list of hook names");
+        if (!value.is_array()) return fail(400, "invalid_event", "'hooks' must be a list of hook names");
         for (const auto& h : value) {
-          if (!h.is_string())
-            return Answer::error(400, "invalid_event", "'hooks' must be a list of hook names");
+          if (!h.is_string()) return fail(400, "invalid_event", "'hooks' must be a list of hook names");
           only_hooks.push_back(h.get<std::string>());
         }
       } else {
-        return Answer::error(400, "invalid_event",
-                             "unknown key '" + key + "' (known: name, realm, data, hooks)");
+        return fail(400, "invalid_event", "unknown key '" + key + "' (known: name, realm, data, hooks)");
       }
     }
-    if (!doc.contains("data")) return Answer::error(400, "invalid_event", "'data' is required");
+    if (!doc.contains("data")) return fail(400, "invalid_event", "'data' is required");
   } else {
-    return Answer::error(415, "unsupported_media_type",
-                         "Content-Type must be application/json or text/plain, not '" + content_type + "'");
+    return fail(415, "unsupported_media_type",
+                "Content-Type must be application/json or text/plain, not '" + request.content_type + "'");
   }
+  const std::string& idempotency_key = request.idempotency_key;
   if (idempotency_key.size() > kMaxIdempotencyKey)
-    return Answer::error(400, "invalid_idempotency_key", "Idempotency-Key is longer than 255 characters");
+    return fail(400, "invalid_idempotency_key", "Idempotency-Key is longer than 255 characters");
 
   std::vector<std::string> unknown;
   for (const auto& h : only_hooks) {
@@ -225,55 +253,105 @@ IngestApi::Answer IngestApi::post_event(const std::string& content_type, const s
   if (!unknown.empty()) {
     std::string list;
     for (const auto& h : unknown) list += (list.empty() ? "'" : ", '") + h + "'";
-    return Answer::error(422, "unknown_hook", "no hook named " + list + " in the config");
+    return fail(422, "unknown_hook", "no hook named " + list + " in the config");
   }
-  Event event = Event::make(std::move(name), std::move(data), realm);
   if (realm) {
     const bool known = std::any_of(config_.hooks.begin(), config_.hooks.end(), [&](const HookEntry& e) {
       return e.hook && e.hook->allows(std::string_view(*realm));
     });
-    if (!known)
-      return Answer::error(422, "unknown_realm", "no hook in the config fires for realm '" + *realm + "'");
+    if (!known) return fail(422, "unknown_realm", "no hook in the config fires for realm '" + *realm + "'");
   }
-  const auto hooks = select_hooks(config_, event, only_hooks);
-  Json answer{{"id", event.id}, {"hooks", hooks}};
-  Answer ok = Answer::json(202, answer);
+  Event event = Event::make(std::move(name), std::move(data), realm);
+  auto hooks = select_hooks(config_, event, only_hooks);
+  Answer ok = json_answer(202, Json{{"id", event.id}, {"hooks", hooks}});
+  if (idempotency_key.empty() && hooks.empty()) {  // nothing to store: no hook fires for it
+    ++accepted_;
+    return (*respond)(std::move(ok));
+  }
 
-  Result<void> stored;
-  if (!idempotency_key.empty()) {
-    auto once = outbox_->enqueue_once(event, hooks,
-                                      {.key = idempotency_key, .answer = ok.body, .ttl = kIdempotencyTtl});
-    if (once && once->replayed) {
-      ++replayed_;
-      Answer replay{202, once->answer, {{"Idempotent-Replayed", "true"}}};
-      return replay;
-    }
-    if (!once) stored = once.error();
-  } else if (!hooks.empty()) {
-    stored = outbox_->enqueue(event, hooks);
+  auto store = std::make_shared<StoreRequest>(
+      StoreRequest{std::move(event), std::move(hooks), std::nullopt, std::move(ok), respond, request.loop});
+  if (!idempotency_key.empty())
+    store->key = IdempotencyKey{.key = idempotency_key, .answer = store->ok.body, .ttl = kIdempotencyTtl};
+  // Handed to the outbox with the other events of this loop's pass by after_pass().
+  loops_.at(request.loop).accepted.push_back(std::move(store));
+}
+
+void IngestApi::set_wake(std::function<void(std::size_t loop)> wake) {
+  wake_ = std::move(wake);
+}
+
+void IngestApi::after_pass(std::size_t loop) {
+  Loop& l = loops_[loop];
+  // First answer what the outbox has stored (or refused) since the last pass: here, on the loop's own
+  // thread, every connection of the batch is resumed in one go.
+  std::vector<std::pair<std::shared_ptr<StoreRequest>, Result<EnqueueOnceResult>>> stored;
+  {
+    std::lock_guard lock(l.mu);
+    stored.swap(l.stored);
   }
-  if (!stored) {
-    const Error& e = stored.error();
+  bool wake_dispatcher = false;
+  for (auto& [request, result] : stored) wake_dispatcher |= answer_stored(*request, std::move(result));
+  if (dispatcher_ && wake_dispatcher) dispatcher_->wake();
+
+  if (l.accepted.empty()) return;
+  std::vector<std::shared_ptr<StoreRequest>> accepted;
+  accepted.swap(l.accepted);
+  for (auto& request : accepted) {
+    // Called on the outbox's writer thread right after the commit (SQLite), or on an API thread (other
+    // backends): only queues the result for this loop and wakes it.
+    auto done = [this, request](Result<EnqueueOnceResult> r) {
+      Loop& owner = loops_[request->loop];
+      // The wake-up under the lock: the loop cannot answer this request (and the server cannot finish
+      // stopping) before it is sent.
+      std::lock_guard lock(owner.mu);
+      const bool first = owner.stored.empty();
+      owner.stored.emplace_back(request, std::move(r));
+      if (first && wake_) wake_(request->loop);
+    };
+    if (outbox_->enqueue_async_blocks()) {
+      // A store that waits for something remote (a broker's confirm) waits on one of the API's threads.
+      run_blocking([this, request, done = std::move(done)]() mutable {
+        outbox_->enqueue_async(request->event, request->hooks, request->key, std::move(done));
+      });
+    } else {
+      outbox_->enqueue_async(request->event, request->hooks, request->key, std::move(done));
+    }
+  }
+}
+
+bool IngestApi::answer_stored(StoreRequest& r, Result<EnqueueOnceResult> result) {
+  if (!result) {
+    const Error& e = result.error();
     logger()->error("serve: event not stored: {}", e.to_string());
-    if (e.code == ErrorCode::config) return Answer::error(501, "unsupported", e.message);
-    Answer a = Answer::error(503, "outbox_unavailable", "the event was not stored: " + e.message);
+    if (e.code == ErrorCode::config) {
+      (*r.respond)(error_answer(501, "unsupported", e.message));
+      return false;
+    }
+    Answer a = error_answer(503, "outbox_unavailable", "the event was not stored: " + e.message);
     a.headers.emplace_back("Retry-After", "1");
-    return a;
+    (*r.respond)(std::move(a));
+    return false;
+  }
+  if (result->replayed) {
+    ++replayed_;
+    (*r.respond)(
+        Answer{202, std::move(result->answer), "application/json", {{"Idempotent-Replayed", "true"}}});
+    return false;
   }
   ++accepted_;
-  if (dispatcher_ && !hooks.empty()) dispatcher_->wake();
-  return ok;
+  (*r.respond)(std::move(r.ok));
+  return !r.hooks.empty();
 }
 
 IngestApi::Answer IngestApi::get_event(const std::string& id) {
   auto jobs = outbox_->event_jobs(id);
   if (!jobs) {
-    if (jobs.error().code == ErrorCode::config)
-      return Answer::error(501, "unsupported", jobs.error().message);
-    return Answer::error(503, "outbox_unavailable", jobs.error().message);
+    if (jobs.error().code == ErrorCode::config) return error_answer(501, "unsupported", jobs.error().message);
+    return error_answer(503, "outbox_unavailable", jobs.error().message);
   }
   if (jobs->empty())
-    return Answer::error(404, "not_found", "no event with id '" + id + "' (or it was pruned)");
+    return error_answer(404, "not_found", "no event with id '" + id + "' (or it was pruned)");
   const Event& e = jobs->front().event;
   Json deliveries = Json::array();
   for (const auto& job : jobs.value()) {
@@ -292,30 +370,30 @@ IngestApi::Answer IngestApi::get_event(const std::string& id) {
            {"created_at", to_rfc3339(e.created_at)},
            {"data", payload_json(e.payload)},
            {"deliveries", std::move(deliveries)}};
-  return Answer::json(200, out);
+  return json_answer(200, out);
 }
 
 IngestApi::Answer IngestApi::retry_event(const std::string& id) {
   auto requeued = outbox_->requeue_event(id);
   if (!requeued) {
     if (requeued.error().code == ErrorCode::config)
-      return Answer::error(501, "unsupported", requeued.error().message);
-    return Answer::error(503, "outbox_unavailable", requeued.error().message);
+      return error_answer(501, "unsupported", requeued.error().message);
+    return error_answer(503, "outbox_unavailable", requeued.error().message);
   }
   if (requeued.value() == 0) {
     auto jobs = outbox_->event_jobs(id);
-    if (jobs && jobs->empty()) return Answer::error(404, "not_found", "no event with id '" + id + "'");
+    if (jobs && jobs->empty()) return error_answer(404, "not_found", "no event with id '" + id + "'");
   }
   if (dispatcher_ && requeued.value() > 0) dispatcher_->wake();
-  return Answer::json(200, Json{{"id", id}, {"requeued", requeued.value()}});
+  return json_answer(200, Json{{"id", id}, {"requeued", requeued.value()}});
 }
 
 IngestApi::Answer IngestApi::ready() const {
   Json reasons = Json::array();
   if (draining_) reasons.push_back("shutting down");
   if (auto s = outbox_->stats(); !s) reasons.push_back("outbox: " + s.error().message);
-  if (!reasons.empty()) return Answer::json(503, Json{{"status", "not ready"}, {"reasons", reasons}});
-  return Answer::json(
+  if (!reasons.empty()) return json_answer(503, Json{{"status", "not ready"}, {"reasons", reasons}});
+  return json_answer(
       200, Json{{"status", "ready"}, {"delivery", dispatcher_ ? "in process" : "external workers"}});
 }
 

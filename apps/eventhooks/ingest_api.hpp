@@ -1,34 +1,48 @@
-// The HTTP ingest API of `eventhooks serve` (docs/serve.md): routes on a cpp-httplib server that turn
-// authenticated requests into outbox jobs, report an event's deliveries, and expose health and metrics.
-// The API only parses, checks and answers: storing is the Outbox's, delivering the Dispatcher's.
-// Thread-safe: the server calls the handlers from its pool threads at once.
+// The HTTP ingest API of `eventhooks serve` (docs/serve.md): the routes that turn authenticated requests
+// into outbox jobs, report an event's deliveries, and expose health and metrics. The API only parses, checks
+// and answers: reading and writing HTTP is the HttpDaemon's (http_daemon.hpp), storing the Outbox's,
+// delivering the Dispatcher's. Thread-safe: the daemon's event loops call handle() at once.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "eventhooks/config.hpp"
 #include "eventhooks/dispatcher.hpp"
 #include "eventhooks/outbox.hpp"
-
-namespace httplib {
-class Server;
-}
+#include "http_daemon.hpp"
 
 namespace eventhooks::cli {
 
 class IngestApi {
  public:
   // `dispatcher` is null with --no-deliver (separate `eventhooks worker` processes deliver).
+  // `loops`: the HttpDaemon's event loops (HttpRequest::loop is below it).
   IngestApi(const Config& config, const ServeConfig& serve, std::shared_ptr<Outbox> outbox,
-            Dispatcher* dispatcher);
+            Dispatcher* dispatcher, std::size_t loops);
 
-  // Installs the routes, the JSON error answers and the request counting on `server`.
-  void install(httplib::Server& server);
+  ~IngestApi();
+  IngestApi(const IngestApi&) = delete;
+  IngestApi& operator=(const IngestApi&) = delete;
+
+  // The HttpHandler: answers `request` through `reply`, at once when that needs no I/O; an accepted POST
+  // /v1/events after its commit, from after_pass(); the rest (status routes, /readyz, /metrics) from the
+  // API's own threads. Never blocks the caller.
+  void handle(HttpRequest&& request, HttpReply reply);
+  // The HttpAfterPass: answers the events the outbox stored since the last pass, and hands it the ones this
+  // pass accepted (the SQLite outbox commits them together, with other loops' events).
+  void after_pass(std::size_t loop);
+  // How the outbox's thread wakes a loop that has results to answer (HttpDaemon::wake).
+  void set_wake(std::function<void(std::size_t loop)> wake);
   // SIGTERM: /readyz answers 503 from now on, so a load balancer stops sending before the listener closes.
   void drain() { draining_ = true; }
 
@@ -36,13 +50,31 @@ class IngestApi {
   std::string metrics_text() const;
 
  private:
-  struct Answer;
-  Answer post_event(const std::string& content_type, const std::string& body,
-                    const std::string& idempotency_key);
+  using Answer = HttpAnswer;
+  // Every answer goes out through here: counted (before it is written, so a client that reads /metrics
+  // after its own answer finds it counted), logged at -v, written.
+  struct Responder;
+  void post_event(HttpRequest&& request, const std::shared_ptr<Responder>& respond);
+  // An accepted event on its way to the outbox, and its answer once it is stored.
+  struct StoreRequest {
+    Event event;
+    std::vector<std::string> hooks;
+    std::optional<IdempotencyKey> key;
+    Answer ok;
+    std::shared_ptr<Responder> respond;
+    std::size_t loop = 0;
+  };
+  // Answers one stored (or refused) event; true when the dispatcher has something new to deliver.
+  bool answer_stored(StoreRequest& request, Result<EnqueueOnceResult> result);
   Answer get_event(const std::string& id);
   Answer retry_event(const std::string& id);
   Answer ready() const;
   void count(int status);
+  // Runs `work` on one of the API's threads (started as needed, up to kMaxThreads): the I/O the event
+  // loops must not wait for.
+  void run_blocking(std::function<void()> work);
+
+  static constexpr std::size_t kMaxThreads = 64;
 
   const Config& config_;
   const ServeConfig& serve_;
@@ -54,6 +86,23 @@ class IngestApi {
   std::atomic<std::uint64_t> replayed_{0};  // idempotent replays answered
   mutable std::mutex counts_mu_;
   std::map<int, std::uint64_t> requests_by_status_;
+
+  // Per event loop: events accepted in the current pass (only its thread touches them), and the outbox's
+  // results waiting to be answered on that thread.
+  struct Loop {
+    std::vector<std::shared_ptr<StoreRequest>> accepted;
+    std::mutex mu;
+    std::vector<std::pair<std::shared_ptr<StoreRequest>, Result<EnqueueOnceResult>>> stored;
+  };
+  std::vector<Loop> loops_;
+  std::function<void(std::size_t loop)> wake_;
+
+  std::mutex work_mu_;
+  std::condition_variable work_cv_;
+  std::deque<std::function<void()>> work_;
+  std::vector<std::thread> threads_;
+  std::size_t idle_threads_ = 0;
+  bool stopping_ = false;
 };
 
 }  // namespace eventhooks::cli

@@ -49,7 +49,8 @@ struct ServeConfig {
   std::vector<std::string> api_key_hashes;
   std::size_t max_body = std::size_t{1} << 20;  // request bodies larger than this are answered 413
   std::string cert_file, key_file;              // both set: HTTPS
-  std::size_t threads = 64;  // connections served at once (a kept-alive connection holds one)
+  // Event loops reading and answering requests (each serves any number of connections); 0: one per CPU.
+  std::size_t threads = 0;
 
   // Whether `key` is one of the API keys: its SHA-256 compared with every stored hash in constant time
   // (CRYPTO_memcmp), so neither the answer's timing nor a log line says anything about the keys.

@@ -137,6 +137,9 @@ class EVENTHOOKS_EXPORT Outbox {
   using EnqueueCallback = std::function<void(Result<EnqueueOnceResult>)>;
   virtual void enqueue_async(const Event& event, const std::vector<std::string>& hooks,
                              const std::optional<IdempotencyKey>& key, EnqueueCallback done);
+  // True when enqueue_async() is the default, blocking one: an event loop should call it from a thread that
+  // may wait. False for the SQLite outbox, whose enqueue_async() returns before the commit.
+  virtual bool enqueue_async_blocks() const { return true; }
   // Every job of one event (delivered ones too while the backend keeps them), oldest first. Empty when
   // the event is unknown (or all of its jobs are gone).
   virtual Result<std::vector<Job>> event_jobs(const std::string& event_id);

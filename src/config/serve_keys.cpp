@@ -121,7 +121,7 @@ ServeConfig read_serve_config(ConfigReader& keys, const std::string& base_dir) {
   serve.max_body = static_cast<std::size_t>(
       keys.optional_int("max_body", static_cast<std::int64_t>(serve.max_body), 1, std::int64_t{1} << 30));
   serve.threads = static_cast<std::size_t>(
-      keys.optional_int("threads", static_cast<std::int64_t>(serve.threads), 2, 4096));
+      keys.optional_int("threads", static_cast<std::int64_t>(serve.threads), 0, 256));
   serve.cert_file = keys.optional_string("cert_file");
   serve.key_file = keys.optional_string("key_file");
   if (serve.cert_file.empty() != serve.key_file.empty()) {

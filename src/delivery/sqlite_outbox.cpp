@@ -257,6 +257,8 @@ class SqliteOutbox final : public Outbox {
     return run<EnqueueOnceResult>([&](Ctx& c) { return store_once(c, event, payload, hooks, key); });
   }
 
+  bool enqueue_async_blocks() const override { return false; }
+
   void enqueue_async(const Event& event, const std::vector<std::string>& hooks,
                      const std::optional<IdempotencyKey>& key, EnqueueCallback done) override {
     if (hooks.empty() && !key) {
@@ -265,11 +267,18 @@ class SqliteOutbox final : public Outbox {
     }
     auto result = std::make_shared<EnqueueOnceResult>();
     auto req = std::make_unique<Request>();
-    req->body = [this, event, hooks, key, payload = event.payload.to_stored().dump(), result](Ctx& c) {
+    // The writer needs the event's fields and its stored payload text, not a second copy of the payload.
+    Event fields{.id = event.id,
+                 .name = event.name,
+                 .realm = event.realm,
+                 .payload = {},
+                 .created_at = event.created_at};
+    req->body = [this, fields = std::move(fields), hooks, key, payload = event.payload.to_stored().dump(),
+                 result](Ctx& c) {
       if (key) {
-        *result = store_once(c, event, payload, hooks, *key);
+        *result = store_once(c, fields, payload, hooks, *key);
       } else {
-        insert_jobs(c, event, payload, hooks);
+        insert_jobs(c, fields, payload, hooks);
       }
     };
     req->finished = [done = std::move(done), result](const std::optional<Error>& error) {
@@ -625,6 +634,9 @@ class SqliteOutbox final : public Outbox {
     }
   }
 
+  inline static const std::string kSavepoint = "SAVEPOINT r";
+  inline static const std::string kRelease = "RELEASE r";
+
   void writer_loop() {
     Ctx ctx{db_, cache_};
     std::vector<Request*> batch;
@@ -645,12 +657,13 @@ class SqliteOutbox final : public Outbox {
         batch_error = db_error(f.rc, f.message, "begin");
       }
       if (!batch_error) {
+        // A savepoint per request (statements prepared once, not parsed per request): one failing request
+        // does not undo the others in the same commit.
         for (auto* r : batch) {
-          // A savepoint per request: one failing request does not undo the others in the same commit.
           try {
-            exec("SAVEPOINT r");
+            Stmt(db_, cache_, kSavepoint).step();
             r->body(ctx);
-            exec("RELEASE r");
+            Stmt(db_, cache_, kRelease).step();
           } catch (const DbFailure& f) {
             r->error = db_error(f.rc, f.message, "write");
             sqlite().exec(db_, "ROLLBACK TO r; RELEASE r", nullptr, nullptr, nullptr);

@@ -64,10 +64,11 @@ size_t append(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
-// One HTTP request with libcurl. `key`: the Bearer key, none when empty.
+// One HTTP request with libcurl. `key`: the Bearer key, none when empty. `ca_file`: the CA that signed an
+// HTTPS server's certificate (verified).
 Reply http(const std::string& method, const std::string& url, const std::string& body = {},
            const std::string& content_type = "application/json", const std::string& key = kApiKey,
-           const std::vector<std::string>& extra_headers = {}) {
+           const std::vector<std::string>& extra_headers = {}, const std::string& ca_file = {}) {
   CURL* curl = curl_easy_init();
   Reply reply;
   curl_slist* headers = nullptr;
@@ -86,10 +87,26 @@ Reply http(const std::string& method, const std::string& url, const std::string&
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, append);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &reply.headers);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+  if (!ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file.c_str());
   if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
   return reply;
+}
+
+// A TCP connection to the server at `base_url` ("http://127.0.0.1:PORT"), for requests curl would not send.
+int connect_to(const std::string& base_url) {
+  const int port = std::stoi(base_url.substr(base_url.rfind(':') + 1));
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 // A config with a `serve:` section, an outbox and `hooks` (YAML text under `hooks:`), and the serve process
@@ -121,7 +138,7 @@ class ServeTest : public ::testing::Test {
     std::string url;
     EXPECT_TRUE(eventually([&] {
       const std::string text = read_file(log_);
-      const auto at = text.find("listening on http://");
+      const auto at = text.find("listening on http");  // http:// or https://
       if (at == std::string::npos) return false;
       url = text.substr(at + 13, text.find(' ', at + 13) - (at + 13));
       return true;
@@ -195,6 +212,101 @@ TEST_F(ServeTest, BodyOverMaxBody_Is413WithAJsonError) {
   EXPECT_EQ(big.status, 413);
   EXPECT_EQ(big.json()["error"]["code"], "too_large");
   EXPECT_EQ(http("POST", base_ + "/v1/events", std::string(900, 'x'), "text/plain").status, 202);
+}
+
+// Bodies over max_body that curl's plain POST does not send: chunked (no length known in advance), and a
+// Content-Length so large the server answers before reading any of it.
+TEST_F(ServeTest, ChunkedBodyOverMaxBody_Is413_HugeContentLengthIs413BeforeTheBody) {
+  write_config("  sink:\n    type: FileHook\n    path: " + (dir_ / "sink.jsonl").string() + "\n",
+               "  max_body: 1000\n");
+  start();
+  const Reply chunked = http("POST", base_ + "/v1/events", std::string(5000, 'x'), "text/plain", kApiKey,
+                             {"Transfer-Encoding: chunked"});
+  EXPECT_EQ(chunked.status, 413) << chunked.body;
+  EXPECT_EQ(chunked.json()["error"]["code"], "too_large");
+
+  const int fd = connect_to(base_);
+  ASSERT_GE(fd, 0);
+  const std::string head = "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                           std::string(kApiKey) +
+                           "\r\nContent-Type: text/plain\r\nContent-Length: 1000000000\r\n\r\n";
+  ASSERT_EQ(write(fd, head.data(), head.size()), static_cast<ssize_t>(head.size()));
+  std::string answer;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) answer.append(buf, static_cast<std::size_t>(n));
+  close(fd);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer;
+  EXPECT_NE(answer.find("too_large"), std::string::npos) << answer;
+  EXPECT_EQ(lines("sink.jsonl"), 0u);
+}
+
+// Many clients at once on kept-alive connections, as a load balancer sends them: each answered 202 with its
+// own id, each stored exactly once (the answers of one group commit go back to the right connections).
+TEST_F(ServeTest, ManyKeptAliveClientsAtOnce_EachGetsItsOwnIdAndEachEventIsStoredOnce) {
+  file_hooks();
+  start({"--no-deliver"});
+  constexpr int kClients = 16, kEach = 40;
+  std::mutex mu;
+  std::map<std::string, std::string> sent;  // id -> the data it was sent with
+  std::vector<std::string> problems;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      CURL* curl = curl_easy_init();  // one handle: one kept-alive connection
+      curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+      headers = curl_slist_append(headers, (std::string("Authorization: Bearer ") + kApiKey).c_str());
+      for (int i = 0; i < kEach; ++i) {
+        const std::string data = std::to_string(c) + "-" + std::to_string(i);
+        const std::string body = R"({"data": ")" + data + R"("})";
+        std::string out;
+        curl_easy_setopt(curl, CURLOPT_URL, (base_ + "/v1/events").c_str());
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append);
+        curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out);
+        curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+        long status = 0;
+        if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+        std::lock_guard lock(mu);
+        if (status != 202) {
+          problems.push_back(data + ": HTTP " + std::to_string(status) + " " + out);
+          continue;
+        }
+        const std::string id = Json::parse(out)["id"];
+        if (!sent.emplace(id, data).second) problems.push_back("id " + id + " answered twice");
+      }
+      curl_slist_free_all(headers);
+      curl_easy_cleanup(curl);
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_TRUE(problems.empty()) << problems.front();
+  ASSERT_EQ(sent.size(), static_cast<std::size_t>(kClients * kEach));
+  EXPECT_EQ(stop(), 0);
+  auto outbox = open_sqlite_outbox({.path = (dir_ / "outbox.db").string()}).value();
+  EXPECT_EQ(outbox->stats().value().pending, sent.size());
+  for (const auto& [id, data] : sent) {
+    const auto jobs = outbox->event_jobs(id).value();
+    ASSERT_EQ(jobs.size(), 1u) << id;
+    EXPECT_EQ(jobs[0].event.payload.text(), data) << id;  // the answer went to the request it belongs to
+  }
+}
+
+TEST_F(ServeTest, Tls_ServesHttpsWithTheConfiguredCertificate_PlainHttpGetsNoAnswer) {
+  const auto certs = test::make_test_certificates(dir_.path());
+  write_config(
+      "  sink:\n    type: FileHook\n    path: " + (dir_ / "sink.jsonl").string() + "\n",
+      "  cert_file: " + certs.cert_file.string() + "\n  key_file: " + certs.key_file.string() + "\n");
+  const std::string url = start();
+  ASSERT_EQ(url.rfind("https://", 0), 0u) << url;
+  const Reply tls = http("POST", url + "/v1/events", R"({"data": "over tls"})", "application/json", kApiKey,
+                         {}, certs.ca_file);
+  EXPECT_EQ(tls.status, 202) << tls.body;
+  // The same port in plain HTTP: no HTTP answer.
+  const std::string plain = "http://" + url.substr(std::string("https://").size());
+  EXPECT_EQ(http("GET", plain + "/healthz").status, 0);
+  EXPECT_EQ(stop(), 0);
+  EXPECT_EQ(lines("sink.jsonl"), 1u);
 }
 
 TEST_F(ServeTest, BadJson_Is400NamingTheByte) {
@@ -387,13 +499,8 @@ TEST_F(ServeTest, Sigterm_AnswersTheRequestInProgressFinishesDeliveriesAndExitsZ
   ASSERT_TRUE(server.wait_for_requests(1, 10s));  // its delivery is waiting for the slow endpoint
 
   // A request half sent when SIGTERM arrives.
-  const int port = std::stoi(url.substr(url.rfind(':') + 1));
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const int fd = connect_to(url);
+  ASSERT_GE(fd, 0);
   const std::string body = R"({"data": "half sent"})";
   const std::string head = "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
                            std::string(kApiKey) +

@@ -230,6 +230,12 @@ TEST(ConfigServe, ApiKeys_AreKeptOnlyAsHashesAndAcceptedByValue) {
   EXPECT_EQ(config.serve->max_body, std::size_t{1} << 20);
 }
 
+TEST(ConfigServe, Threads_DefaultsToOneEventLoopPerCpu_AndIsBounded) {
+  EXPECT_EQ(parse("serve: {api_keys: [k]}\nhooks: {}\n").serve->threads, 0u);  // 0: one per CPU
+  EXPECT_EQ(parse("serve: {api_keys: [k], threads: 3}\nhooks: {}\n").serve->threads, 3u);
+  expect_contains_all(error_of("serve: {api_keys: [k], threads: 1000}\nhooks: {}\n"), {"serve.threads"});
+}
+
 TEST(ConfigServe, MalformedHashEntry_IsError) {
   expect_contains_all(error_of("serve:\n  api_keys: ['sha256:abc']\nhooks: {}\n"),
                       {"key 'serve.api_keys'", "64 hex digits"});
