@@ -10,7 +10,7 @@ cmake --build "$build" --target benches -j "${JOBS:-$(nproc)}" >/dev/null
 out=$root/build/bench/results.md
 {
   echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores"
-  for s in http smtp amqp delivery network metrics python; do
+  for s in http smtp amqp delivery network metrics serve python; do
     script=$root/scripts/bench-$s.sh
     [ -x "$script" ] || continue
     echo; echo "## $s"; echo
