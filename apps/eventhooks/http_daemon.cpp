@@ -1,10 +1,10 @@
 #include "http_daemon.hpp"
 
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -120,11 +120,12 @@ struct HttpDaemon::Impl {
   }
 
   MHD_Result queue(MHD_Connection* connection, const HttpAnswer& a) {
-    MHD_Response* response = MHD_create_response_from_buffer(
-        a.body.size(), const_cast<char*>(a.body.data()), MHD_RESPMEM_MUST_COPY);
+    MHD_Response* response = MHD_create_response_from_buffer(a.body.size(), const_cast<char*>(a.body.data()),
+                                                             MHD_RESPMEM_MUST_COPY);
     if (response == nullptr) return MHD_NO;
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, a.content_type.c_str());
-    for (const auto& [name, value] : a.headers) MHD_add_response_header(response, name.c_str(), value.c_str());
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, a.content_type);
+    for (const auto& [name, value] : a.headers)
+      MHD_add_response_header(response, name.c_str(), value.c_str());
     if (closing.load(std::memory_order_relaxed))
       MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
     const MHD_Result r = MHD_queue_response(connection, static_cast<unsigned>(a.status), response);
@@ -198,13 +199,13 @@ struct HttpDaemon::Impl {
       r.loop = loop.index;
       auto header = [connection](const char* name) {
         const char* v = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, name);
-        return v != nullptr ? std::string(v) : std::string();
+        return v != nullptr ? std::string_view(v) : std::string_view();
       };
       r.authorization = header(MHD_HTTP_HEADER_AUTHORIZATION);
       r.content_type = header(MHD_HTTP_HEADER_CONTENT_TYPE);
       r.idempotency_key = header("Idempotency-Key");
-      if (const char* length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
-                                                           MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+      if (const char* length =
+              MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
         const unsigned long long n = std::strtoull(length, nullptr, 10);
         if (n > options.max_body) {
           r.too_large = true;
@@ -243,8 +244,7 @@ struct HttpDaemon::Impl {
                                  const char* /*version*/, const char* upload_data, size_t* upload_data_size,
                                  void** con_cls) {
     auto* loop = static_cast<Loop*>(cls);
-    return loop->impl->on_request(*loop, connection, url, method, upload_data, upload_data_size,
-                                  con_cls);
+    return loop->impl->on_request(*loop, connection, url, method, upload_data, upload_data_size, con_cls);
   }
 
   static void on_completed(void* cls, MHD_Connection* /*connection*/, void** con_cls,
@@ -327,13 +327,15 @@ std::unique_ptr<HttpDaemon> HttpDaemon::start(const HttpDaemonOptions& options, 
   const bool tls = !options.cert_file.empty();
   if (tls) {
     if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-      error = "this libmicrohttpd was built without TLS: remove cert_file/key_file, or terminate TLS in a proxy";
+      error =
+          "this libmicrohttpd was built without TLS: remove cert_file/key_file, or terminate TLS in a proxy";
       return nullptr;
     }
     auto cert = read_whole(options.cert_file);
     auto key = read_whole(options.key_file);
     if (!cert || !key) {
-      error = "cannot read " + (!cert ? "cert_file '" + options.cert_file : "key_file '" + options.key_file) + "'";
+      error = "cannot read " + (!cert ? "cert_file '" + options.cert_file : "key_file '" + options.key_file) +
+              "'";
       return nullptr;
     }
     impl.cert_pem = std::move(*cert);
@@ -371,7 +373,7 @@ std::unique_ptr<HttpDaemon> HttpDaemon::start(const HttpDaemonOptions& options, 
   socklen_t bound_len = sizeof bound;
   getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
   const int port = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
-                                                : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+                                               : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   server->url_ = fmt::format("{}://{}:{}", tls ? "https" : "http", host_in_url(options.listen.host), port);
 
   // Each loop may hold every connection the process can: they share one limit only loosely.

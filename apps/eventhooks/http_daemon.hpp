@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -19,11 +20,13 @@
 
 namespace eventhooks::cli {
 
+// The views point into libmicrohttpd's memory for the request: valid during the handler's call only (copy
+// what an answer given later needs).
 struct HttpRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string path;    // without the query string
+  std::string_view method;  // "GET", "POST", ...
+  std::string_view path;    // without the query string
   // The headers the ingest API reads; empty when absent.
-  std::string authorization, content_type, idempotency_key;
+  std::string_view authorization, content_type, idempotency_key;
   std::string body;
   // The body was larger than HttpDaemonOptions::max_body: it was read and dropped (or, when the announced
   // Content-Length was far larger, not read at all and the connection closes after the answer).
@@ -34,7 +37,7 @@ struct HttpRequest {
 struct HttpAnswer {
   int status = 200;
   std::string body;
-  std::string content_type = "application/json";
+  const char* content_type = "application/json";  // a string literal
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
@@ -50,7 +53,7 @@ struct HttpDaemonOptions {
   ServeConfig::Address listen;  // port 0: a free port (url() says which)
   std::size_t threads = 1;      // event loops
   std::size_t max_body = std::size_t{1} << 20;
-  std::string cert_file, key_file;  // both set: HTTPS
+  std::string cert_file, key_file;        // both set: HTTPS
   std::chrono::seconds idle_timeout{60};  // a kept-alive connection with no request in this long is closed
   HttpAfterPass after_pass;               // optional
 };

@@ -26,19 +26,24 @@ std::string dump(const Json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+using Answer = HttpAnswer;
+
 std::string error_body(std::string_view code, const std::string& message) {
   return dump(Json{{"error", {{"code", code}, {"message", message}}}});
 }
 
-// "application/json; charset=utf-8" -> "application/json"
-using Answer = HttpAnswer;
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
 
-std::string media_type(const std::string& content_type) {
-  std::string t = content_type.substr(0, content_type.find(';'));
-  t.erase(std::remove(t.begin(), t.end(), ' '), t.end());
-  std::transform(t.begin(), t.end(), t.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return t;
+// Whether a Content-Type ("application/json; charset=utf-8") is of the media type `type`.
+bool is_media_type(std::string_view content_type, std::string_view type) {
+  std::string_view t = content_type.substr(0, content_type.find(';'));
+  while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+  while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+  return iequals(t, type);
 }
 
 Json payload_json(const Payload& p) {
@@ -80,14 +85,10 @@ std::optional<std::string_view> event_path(std::string_view path, bool& retry) {
 
 // Whether `header` is "Bearer <key>" with one of the API keys. The key is hashed and compared in constant
 // time (ServeConfig::accepts_key); neither it nor the header is ever logged or echoed.
-bool bearer_accepted(const ServeConfig& serve, const std::string& header) {
+bool bearer_accepted(const ServeConfig& serve, std::string_view header) {
   constexpr std::string_view kBearer = "Bearer ";
-  if (header.size() <= kBearer.size() ||
-      !std::equal(kBearer.begin(), kBearer.end(), header.begin(), [](char a, char b) {
-        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-      }))
-    return false;
-  return serve.accepts_key(std::string_view(header).substr(kBearer.size()));
+  if (header.size() <= kBearer.size() || !iequals(header.substr(0, kBearer.size()), kBearer)) return false;
+  return serve.accepts_key(header.substr(kBearer.size()));
 }
 
 }  // namespace
@@ -114,7 +115,26 @@ IngestApi::IngestApi(const Config& config, const ServeConfig& serve, std::shared
       serve_(serve),
       outbox_(std::move(outbox)),
       dispatcher_(dispatcher),
-      loops_(std::max<std::size_t>(loops, 1)) {}
+      loops_(std::max<std::size_t>(loops, 1)) {
+  for (const auto& e : config_.hooks) {
+    if (e.hook) hook_json_.emplace(e.hook->name(), dump(Json(e.hook->name())));
+  }
+}
+
+// {"id":"…","hooks":["…"]}: written directly (the id is a UUID, the names escaped once at start), the same
+// text nlohmann would write.
+std::string IngestApi::accepted_body(const std::string& id, const std::vector<std::string>& hooks) const {
+  std::string body;
+  body.reserve(64 + 24 * hooks.size());
+  body.append(R"({"id":")").append(id).append(R"(","hooks":[)");
+  for (std::size_t i = 0; i < hooks.size(); ++i) {
+    if (i > 0) body.push_back(',');
+    auto it = hook_json_.find(hooks[i]);
+    body.append(it != hook_json_.end() ? it->second : dump(Json(hooks[i])));
+  }
+  body.append("]}");
+  return body;
+}
 
 IngestApi::~IngestApi() {
   {
@@ -154,8 +174,8 @@ void IngestApi::handle(HttpRequest&& request, HttpReply reply) {
     respond->method = request.method;
     respond->path = request.path;
   }
-  const std::string& method = request.method;
-  const std::string& path = request.path;
+  const std::string_view method = request.method;
+  const std::string_view path = request.path;
   if (request.too_large) {
     (*respond)(error_answer(413, "too_large", "the request body is larger than serve.max_body"));
     return;
@@ -180,7 +200,7 @@ void IngestApi::handle(HttpRequest&& request, HttpReply reply) {
   const bool events = path == "/v1/events" && method == "POST";
   const bool status = id && ((method == "GET" && !retry) || (method == "POST" && retry));
   if (!events && !status) {
-    (*respond)(error_answer(404, "not_found", "no route for " + method + " " + path));
+    (*respond)(error_answer(404, "not_found", fmt::format("no route for {} {}", method, path)));
     return;
   }
   // Every /v1 route asks for the key first.
@@ -201,7 +221,6 @@ void IngestApi::handle(HttpRequest&& request, HttpReply reply) {
 }
 
 void IngestApi::post_event(HttpRequest&& request, const std::shared_ptr<Responder>& respond) {
-  const std::string type = media_type(request.content_type);
   std::string name = "event";
   std::optional<std::string> realm;
   Payload data;
@@ -209,9 +228,9 @@ void IngestApi::post_event(HttpRequest&& request, const std::shared_ptr<Responde
   auto fail = [&](int status, std::string_view code, const std::string& message) {
     (*respond)(error_answer(status, code, message));
   };
-  if (type == "text/plain") {
+  if (is_media_type(request.content_type, "text/plain")) {
     data = Payload(std::move(request.body));
-  } else if (type == "application/json") {
+  } else if (is_media_type(request.content_type, "application/json")) {
     Json doc;
     try {
       doc = Json::parse(request.body);
@@ -239,10 +258,11 @@ void IngestApi::post_event(HttpRequest&& request, const std::shared_ptr<Responde
     }
     if (!doc.contains("data")) return fail(400, "invalid_event", "'data' is required");
   } else {
-    return fail(415, "unsupported_media_type",
-                "Content-Type must be application/json or text/plain, not '" + request.content_type + "'");
+    return fail(
+        415, "unsupported_media_type",
+        fmt::format("Content-Type must be application/json or text/plain, not '{}'", request.content_type));
   }
-  const std::string& idempotency_key = request.idempotency_key;
+  const std::string_view idempotency_key = request.idempotency_key;
   if (idempotency_key.size() > kMaxIdempotencyKey)
     return fail(400, "invalid_idempotency_key", "Idempotency-Key is longer than 255 characters");
 
@@ -263,7 +283,7 @@ void IngestApi::post_event(HttpRequest&& request, const std::shared_ptr<Responde
   }
   Event event = Event::make(std::move(name), std::move(data), realm);
   auto hooks = select_hooks(config_, event, only_hooks);
-  Answer ok = json_answer(202, Json{{"id", event.id}, {"hooks", hooks}});
+  Answer ok{202, accepted_body(event.id, hooks), "application/json", {}};
   if (idempotency_key.empty() && hooks.empty()) {  // nothing to store: no hook fires for it
     ++accepted_;
     return (*respond)(std::move(ok));
@@ -272,7 +292,8 @@ void IngestApi::post_event(HttpRequest&& request, const std::shared_ptr<Responde
   auto store = std::make_shared<StoreRequest>(
       StoreRequest{std::move(event), std::move(hooks), std::nullopt, std::move(ok), respond, request.loop});
   if (!idempotency_key.empty())
-    store->key = IdempotencyKey{.key = idempotency_key, .answer = store->ok.body, .ttl = kIdempotencyTtl};
+    store->key =
+        IdempotencyKey{.key = std::string(idempotency_key), .answer = store->ok.body, .ttl = kIdempotencyTtl};
   // Handed to the outbox with the other events of this loop's pass by after_pass().
   loops_.at(request.loop).accepted.push_back(std::move(store));
 }

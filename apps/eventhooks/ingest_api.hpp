@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "eventhooks/config.hpp"
@@ -55,6 +56,7 @@ class IngestApi {
   // after its own answer finds it counted), logged at -v, written.
   struct Responder;
   void post_event(HttpRequest&& request, const std::shared_ptr<Responder>& respond);
+  std::string accepted_body(const std::string& id, const std::vector<std::string>& hooks) const;
   // An accepted event on its way to the outbox, and its answer once it is stored.
   struct StoreRequest {
     Event event;
@@ -95,6 +97,7 @@ class IngestApi {
     std::vector<std::pair<std::shared_ptr<StoreRequest>, Result<EnqueueOnceResult>>> stored;
   };
   std::vector<Loop> loops_;
+  std::unordered_map<std::string, std::string> hook_json_;  // hook name -> its JSON string
   std::function<void(std::size_t loop)> wake_;
 
   std::mutex work_mu_;

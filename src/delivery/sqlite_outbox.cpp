@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 
@@ -55,15 +57,22 @@ struct DbFailure {
   std::string message;
 };
 
+// Prepared statements by their SQL, looked up by string_view (transparent hash).
+struct SqlHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view sql) const noexcept { return std::hash<std::string_view>{}(sql); }
+};
+using StatementCache = std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>>;
+
 class Stmt {
  public:
-  Stmt(sqlite3* db, std::unordered_map<std::string, sqlite3_stmt*>& cache, const std::string& sql) : db_(db) {
-    auto it = cache.find(sql);
+  Stmt(sqlite3* db, StatementCache& cache, std::string_view sql) : db_(db) {
+    auto it = cache.find(sql);  // no std::string made per statement: the SQL is mostly a literal
     if (it == cache.end()) {
       sqlite3_stmt* s = nullptr;
-      int rc = sqlite().prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &s, nullptr);
+      int rc = sqlite().prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &s, nullptr);
       if (rc != SQLITE_OK) throw DbFailure{rc, sqlite().errmsg(db)};
-      it = cache.emplace(sql, s).first;
+      it = cache.emplace(std::string(sql), s).first;
     }
     s_ = it->second;
   }
@@ -554,7 +563,7 @@ class SqliteOutbox final : public Outbox {
  private:
   struct Ctx {
     sqlite3* db;
-    std::unordered_map<std::string, sqlite3_stmt*>& cache;
+    StatementCache& cache;
   };
   struct Request {
     std::function<void(Ctx&)> body;  // throws DbFailure
@@ -634,8 +643,8 @@ class SqliteOutbox final : public Outbox {
     }
   }
 
-  inline static const std::string kSavepoint = "SAVEPOINT r";
-  inline static const std::string kRelease = "RELEASE r";
+  static constexpr std::string_view kSavepoint = "SAVEPOINT r";
+  static constexpr std::string_view kRelease = "RELEASE r";
 
   void writer_loop() {
     Ctx ctx{db_, cache_};
@@ -807,7 +816,7 @@ class SqliteOutbox final : public Outbox {
   SqliteOutboxOptions options_;
   std::string host_, owner_;
   sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, sqlite3_stmt*> cache_;  // writer thread only (and open() before it starts)
+  StatementCache cache_;  // writer thread only (and open() before it starts)
   std::mutex mu_;
   std::condition_variable work_cv_, done_cv_;
   std::deque<Request*> queue_;
