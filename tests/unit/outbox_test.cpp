@@ -566,6 +566,54 @@ TEST(SqliteOutbox_EnqueueAsync, SameKeyTwice_SecondIsReplayedWithTheFirstAnswer)
   EXPECT_TRUE(outbox->event_jobs(b.id).value().empty());
 }
 
+// One request of a group commit failing (here: a trigger the test adds refuses events named "poison") fails
+// alone: the writer runs a batch of enqueues without savepoints, then again with one per request after a
+// rollback, and every other event of the batch is stored.
+TEST(SqliteOutbox_EnqueueAsync, OneFailingEnqueueInABatch_FailsAloneTheOthersAreStored) {
+  test::TempDir dir;
+  const std::string path = (dir / "outbox.db").string();
+  auto outbox = sqlite_outbox(dir);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TRIGGER poison BEFORE INSERT ON jobs WHEN NEW.event_name = 'poison' "
+                           "BEGIN SELECT RAISE(ABORT, 'poisoned event'); END",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  constexpr int kEvents = 60;
+  std::mutex mu;
+  std::condition_variable cv;
+  int answered = 0;
+  std::map<std::string, bool> stored;  // event id -> the callback said stored
+  std::string poisoned_id, poisoned_error;
+  for (int i = 0; i < kEvents; ++i) {
+    const Event e = Event::make(i % 20 == 7 ? "poison" : "fine", Payload(std::to_string(i)));
+    if (e.name == "poison" && poisoned_id.empty()) poisoned_id = e.id;
+    outbox->enqueue_async(e, {"a"}, std::nullopt, [&, id = e.id](Result<EnqueueOnceResult> r) {
+      std::lock_guard lock(mu);
+      stored[id] = r.ok();
+      if (!r.ok() && id == poisoned_id) poisoned_error = r.error().message;
+      ++answered;
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(20), [&] { return answered == kEvents; }));
+  }
+  int ok = 0;
+  for (const auto& [id, was_stored] : stored) {
+    EXPECT_EQ(committed_jobs(path, id), was_stored ? 1 : 0) << id;
+    ok += was_stored ? 1 : 0;
+  }
+  EXPECT_EQ(ok, kEvents - 3);  // events 7, 27 and 47 are refused, each alone
+  EXPECT_FALSE(stored[poisoned_id]);
+  EXPECT_NE(poisoned_error.find("poisoned event"), std::string::npos) << poisoned_error;
+}
+
 // Backends without a writer of their own: the blocking call, and the callback before enqueue_async returns.
 TEST(MemoryOutbox_EnqueueAsync, CallbackRunsOnTheCallersThreadBeforeItReturns) {
   auto outbox = make_memory_outbox();
