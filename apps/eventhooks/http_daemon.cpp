@@ -384,11 +384,11 @@ std::unique_ptr<HttpDaemon> HttpDaemon::start(const HttpDaemonOptions& options, 
     loop->impl = &impl;
     loop->index = i;
     std::vector<MHD_OptionItem> items{
+        {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&Impl::on_log), &impl},  // first, or it warns
         {MHD_OPTION_LISTEN_SOCKET, fd, nullptr},
         {MHD_OPTION_CONNECTION_LIMIT, limit, nullptr},
         {MHD_OPTION_CONNECTION_TIMEOUT, static_cast<intptr_t>(options.idle_timeout.count()), nullptr},
         {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&Impl::on_completed), loop.get()},
-        {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&Impl::on_log), &impl},
     };
     if (tls) {
       items.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(impl.key_pem.c_str())});
