@@ -66,8 +66,8 @@ unsigned connection_limit() {
 }  // namespace
 
 struct HttpDaemon::Impl {
-  // One request's answer, shared by the connection and the reply callback the handler holds.
   struct Loop;
+  // One request's answer, shared by the connection and the reply callback the handler holds.
   struct Pending {
     std::mutex mu;
     Impl* impl = nullptr;
@@ -172,7 +172,8 @@ struct HttpDaemon::Impl {
       handler(std::move(state.request), reply_fn);
     } catch (const std::exception& e) {
       logger()->error("http: request handler failed: {}", e.what());
-      reply_fn(HttpAnswer{500, R"({"error":{"code":"internal","message":"internal error"}})", {}, {}});
+      reply_fn(HttpAnswer{
+          500, R"({"error":{"code":"internal","message":"internal error"}})", "application/json", {}});
     }
     std::unique_lock lock(pending->mu);
     if (pending->answer) {

@@ -145,9 +145,9 @@ IngestApi::~IngestApi() {
   for (auto& t : threads_) t.join();
 }
 
-void IngestApi::run_blocking(std::function<void()> work) {
+void IngestApi::run_blocking(std::function<void()> work, std::shared_ptr<Responder> respond) {
   std::lock_guard lock(work_mu_);
-  work_.push_back(std::move(work));
+  work_.push_back({std::move(work), std::move(respond)});
   if (idle_threads_ > 0 || threads_.size() >= kMaxThreads) {
     work_cv_.notify_one();
     return;
@@ -162,7 +162,13 @@ void IngestApi::run_blocking(std::function<void()> work) {
       auto job = std::move(work_.front());
       work_.pop_front();
       lock.unlock();
-      job();
+      try {
+        job.work();
+      } catch (const std::exception& e) {
+        // The request is still answered: a connection waiting for it must not wait forever.
+        logger()->error("serve: request failed: {}", e.what());
+        (*job.respond)(error_answer(500, "internal", "internal error"));
+      }
       lock.lock();
     }
   });
@@ -185,14 +191,16 @@ void IngestApi::handle(HttpRequest&& request, HttpReply reply) {
     return;
   }
   if (method == "GET" && (path == "/readyz" || path == "/metrics")) {
-    run_blocking([this, respond, metrics = path == "/metrics"] {
-      if (!metrics) {
-        (*respond)(ready());
-        return;
-      }
-      count(200);
-      respond->write(Answer{200, metrics_text(), "text/plain; version=0.0.4; charset=utf-8", {}});
-    });
+    run_blocking(
+        [this, respond, metrics = path == "/metrics"] {
+          if (!metrics) {
+            (*respond)(ready());
+            return;
+          }
+          count(200);
+          respond->write(Answer{200, metrics_text(), "text/plain; version=0.0.4; charset=utf-8", {}});
+        },
+        respond);
     return;
   }
   bool retry = false;
@@ -217,7 +225,8 @@ void IngestApi::handle(HttpRequest&& request, HttpReply reply) {
     return;
   }
   run_blocking(
-      [this, respond, id = std::string(*id), retry] { (*respond)(retry ? retry_event(id) : get_event(id)); });
+      [this, respond, id = std::string(*id), retry] { (*respond)(retry ? retry_event(id) : get_event(id)); },
+      respond);
 }
 
 void IngestApi::post_event(HttpRequest&& request, const std::shared_ptr<Responder>& respond) {
@@ -332,9 +341,11 @@ void IngestApi::after_pass(std::size_t loop) {
     };
     if (outbox_->enqueue_async_blocks()) {
       // A store that waits for something remote (a broker's confirm) waits on one of the API's threads.
-      run_blocking([this, request, done = std::move(done)]() mutable {
-        outbox_->enqueue_async(request->event, request->hooks, request->key, std::move(done));
-      });
+      run_blocking(
+          [this, request, done = std::move(done)]() mutable {
+            outbox_->enqueue_async(request->event, request->hooks, request->key, std::move(done));
+          },
+          request->respond);
     } else {
       outbox_->enqueue_async(request->event, request->hooks, request->key, std::move(done));
     }

@@ -73,8 +73,8 @@ class IngestApi {
   Answer ready() const;
   void count(int status);
   // Runs `work` on one of the API's threads (started as needed, up to kMaxThreads): the I/O the event
-  // loops must not wait for.
-  void run_blocking(std::function<void()> work);
+  // loops must not wait for. Should `work` throw, `respond` answers 500.
+  void run_blocking(std::function<void()> work, std::shared_ptr<Responder> respond);
 
   static constexpr std::size_t kMaxThreads = 64;
 
@@ -102,7 +102,11 @@ class IngestApi {
 
   std::mutex work_mu_;
   std::condition_variable work_cv_;
-  std::deque<std::function<void()>> work_;
+  struct Work {
+    std::function<void()> work;
+    std::shared_ptr<Responder> respond;
+  };
+  std::deque<Work> work_;
   std::vector<std::thread> threads_;
   std::size_t idle_threads_ = 0;
   bool stopping_ = false;
