@@ -3,6 +3,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -261,6 +262,8 @@ struct HttpDaemon::Impl {
 
   void run(Loop& loop) {
     current_loop = &loop;
+    const std::string name = "http-loop-" + std::to_string(loop.index);  // as `top -H` shows it
+    pthread_setname_np(pthread_self(), name.c_str());
     const MHD_DaemonInfo* info = MHD_get_daemon_info(loop.daemon, MHD_DAEMON_INFO_EPOLL_FD);
     epoll_event ev{};
     ev.events = EPOLLIN;
