@@ -177,8 +177,15 @@ void IngestApi::run_blocking(std::function<void()> work, std::shared_ptr<Respond
 void IngestApi::handle(HttpRequest&& request, HttpReply reply) {
   auto respond = std::make_shared<Responder>(Responder{this, std::move(reply), {}, {}});
   if (logger()->should_log(spdlog::level::debug)) {
-    respond->method = request.method;
-    respond->path = request.path;
+    // The path is the client's (decoded): no control character reaches the log, so no line can be forged.
+    auto printable = [](std::string_view text) {
+      std::string out(text);
+      std::replace_if(
+          out.begin(), out.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }, '?');
+      return out;
+    };
+    respond->method = printable(request.method);
+    respond->path = printable(request.path);
   }
   const std::string_view method = request.method;
   const std::string_view path = request.path;

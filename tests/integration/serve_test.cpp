@@ -196,8 +196,12 @@ TEST_F(ServeTest, Auth_NoKeyAndWrongKeyAre401_RightKeyIs202_AndNoKeyIsEverLogged
   // The status routes need the key too.
   EXPECT_EQ(http("GET", base_ + "/v1/events/" + right.json()["id"].get<std::string>(), "", "", "").status,
             401);
+  // A path with an encoded line break is logged on one line: no client can forge a log line.
+  EXPECT_EQ(http("GET", base_ + "/x%0Aforged%20line", "", "", "").status, 404);
   EXPECT_EQ(stop(), 0);
   const std::string log = all_logs();
+  EXPECT_EQ(log.find("\nforged line"), std::string::npos) << log;
+  EXPECT_NE(log.find("GET /x?forged line 404"), std::string::npos) << log;
   EXPECT_NE(log.find("POST /v1/events 401"), std::string::npos) << "requests are logged at -v";
   EXPECT_EQ(log.find(kApiKey), std::string::npos);
   EXPECT_EQ(log.find(kWrongKey), std::string::npos);
