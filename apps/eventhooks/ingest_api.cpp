@@ -1,7 +1,6 @@
 #include "ingest_api.hpp"
 
 #include <algorithm>
-#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

@@ -37,7 +37,7 @@ int hex_value(char c) {
 std::string key_hash(std::string_view entry) {
   if (!entry.starts_with(kHashPrefix)) return sha256(entry);
   const std::string_view hex = entry.substr(kHashPrefix.size());
-  if (hex.size() != 2 * SHA256_DIGEST_LENGTH) return {};
+  if (hex.size() != std::size_t{2} * SHA256_DIGEST_LENGTH) return {};
   std::string out;
   for (std::size_t i = 0; i < hex.size(); i += 2) {
     const int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);

@@ -313,6 +313,26 @@ TEST_F(ServeTest, Tls_ServesHttpsWithTheConfiguredCertificate_PlainHttpGetsNoAns
   EXPECT_EQ(stop(), 0);
 }
 
+// A certificate and a key that do not belong together: exit 3 naming both files, before listening.
+TEST_F(ServeTest, Tls_KeyOfAnotherCertificate_Exits3NamingBothFiles) {
+  const auto certs = test::make_test_certificates(dir_.path());
+  write_config("  sink:\n    type: FileHook\n    path: " + (dir_ / "sink.jsonl").string() + "\n",
+               "  cert_file: " + certs.cert_file.string() +
+                   "\n  key_file: " + certs.wrong_name_key_file.string() + "\n");
+  log_ = dir_ / "serve1.log";
+  runs_ = 1;
+  pid_ = test::spawn_cli({"serve", "-c", config_.string(), "--listen", "127.0.0.1:0"}, log_);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid_, &status, 0), pid_);
+  pid_ = -1;
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 3);
+  const std::string log = read_file(log_);
+  EXPECT_NE(log.find("cert_file '" + certs.cert_file.string() + "'"), std::string::npos) << log;
+  EXPECT_NE(log.find("key_file '" + certs.wrong_name_key_file.string() + "'"), std::string::npos) << log;
+  EXPECT_EQ(log.find("listening on"), std::string::npos) << log;
+}
+
 TEST_F(ServeTest, BadJson_Is400NamingTheByte) {
   file_hooks();
   start();
