@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstdarg>
 #include <cstring>
@@ -84,8 +85,16 @@ struct HttpDaemon::Impl {
     std::shared_ptr<Pending> pending;  // set when handed to the handler
   };
 
-  // One event loop: a libmicrohttpd daemon in external-polling epoll mode, all of them accepting on the one
-  // listening socket, and the thread that runs it.
+  // A connection accepted by one loop for another (round robin).
+  struct Accepted {
+    int fd = -1;
+    sockaddr_storage address{};
+    socklen_t length = 0;
+  };
+  // One event loop: a libmicrohttpd daemon in external-polling epoll mode without a listening socket of its
+  // own, and the thread that runs it. Every loop polls the one listening socket (EPOLLEXCLUSIVE); the loop
+  // that wakes accepts what is waiting and deals the connections out in turn, so each loop serves its share
+  // however the clients connect (a burst of 32 connections no longer lands on whichever loop woke first).
   struct Loop {
     Impl* impl = nullptr;
     std::size_t index = 0;
@@ -94,6 +103,10 @@ struct HttpDaemon::Impl {
     int wake_fd = -1;   // eventfd: stop_accepting(), wake() and answers from other threads wake the loop
     bool quiesced = false;
     bool run_again = false;  // a connection was resumed on this thread: run a pass without waiting
+    bool polls_listener = false;
+    std::chrono::steady_clock::time_point accept_paused_until{};  // out of descriptors: accept again then
+    std::mutex inbox_mu;
+    std::vector<Accepted> inbox;  // connections another loop accepted for this one
     std::thread thread;
   };
 
@@ -101,6 +114,7 @@ struct HttpDaemon::Impl {
   HttpHandler handler;
   std::vector<std::unique_ptr<Loop>> loops;
   int listen_fd = -1;
+  std::atomic<std::size_t> next_loop{0};  // round robin over loops for accepted connections
   std::string key_pem, cert_pem;
   std::atomic<bool> closing{false};   // stop_accepting() was called
   std::atomic<bool> stopping{false};  // the loops end
@@ -260,6 +274,53 @@ struct HttpDaemon::Impl {
 
   static thread_local Loop* current_loop;
 
+  void poll_listener(Loop& loop, bool on) const {
+    if (loop.polls_listener == on) return;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.fd = listen_fd;
+    epoll_ctl(loop.epoll_fd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, listen_fd, on ? &ev : nullptr);
+    loop.polls_listener = on;
+  }
+
+  void add_connection(Loop& loop, const Accepted& a) {
+    // On failure (the connection limit, memory) libmicrohttpd closes the socket itself.
+    if (MHD_add_connection(loop.daemon, a.fd, reinterpret_cast<const sockaddr*>(&a.address), a.length) !=
+        MHD_YES) {
+      logger()->debug("http: connection refused by the server: {}", std::strerror(errno));
+    }
+  }
+
+  // Accepts what the listening socket holds and deals it out, this loop included.
+  void accept_waiting(Loop& loop) {
+    for (int i = 0; i < 64; ++i) {
+      Accepted a;
+      a.length = sizeof a.address;
+      a.fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&a.address), &a.length,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (a.fd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          // Out of descriptors: the socket stays readable, so stop polling it for a while instead of
+          // spinning; the pending connections wait in the backlog.
+          logger()->warn("http: cannot accept connections: {}; trying again in 100 ms", std::strerror(errno));
+          poll_listener(loop, false);
+          loop.accept_paused_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+        }
+        return;  // EAGAIN (nothing more), or a connection that went away before it was accepted
+      }
+      Loop& to = *loops[next_loop.fetch_add(1, std::memory_order_relaxed) % loops.size()];
+      if (&to == &loop) {
+        add_connection(loop, a);
+      } else {
+        {
+          std::lock_guard lock(to.inbox_mu);
+          to.inbox.push_back(a);
+        }
+        wake(to);
+      }
+    }
+  }
+
   void run(Loop& loop) {
     current_loop = &loop;
     const std::string name = "http-loop-" + std::to_string(loop.index);  // as `top -H` shows it
@@ -271,6 +332,8 @@ struct HttpDaemon::Impl {
     epoll_ctl(loop.epoll_fd, EPOLL_CTL_ADD, info->epoll_fd, &ev);
     ev.data.fd = loop.wake_fd;
     epoll_ctl(loop.epoll_fd, EPOLL_CTL_ADD, loop.wake_fd, &ev);
+    if (!closing.load()) poll_listener(loop, true);
+    std::vector<Accepted> handed;
     while (!stopping.load()) {
       MHD_UNSIGNED_LONG_LONG next = 0;
       int timeout = 1000;
@@ -280,22 +343,38 @@ struct HttpDaemon::Impl {
       } else if (MHD_get_timeout(loop.daemon, &next) == MHD_YES) {
         timeout = static_cast<int>(std::min<MHD_UNSIGNED_LONG_LONG>(next, 1000));
       }
-      epoll_event events[2];
-      const int n = epoll_wait(loop.epoll_fd, events, 2, timeout);
+      if (!loop.polls_listener && !loop.quiesced) timeout = std::min(timeout, 100);
+      epoll_event events[3];
+      const int n = epoll_wait(loop.epoll_fd, events, 3, timeout);
+      bool listener_ready = false;
       for (int i = 0; i < n; ++i) {
         if (events[i].data.fd == loop.wake_fd) {
           std::uint64_t count = 0;
           [[maybe_unused]] auto r = read(loop.wake_fd, &count, sizeof count);
+        } else if (events[i].data.fd == listen_fd) {
+          listener_ready = true;
         }
       }
       if (closing.load() && !loop.quiesced) {
-        // Only this thread may touch its daemon: the loop stops accepting itself.
-        MHD_quiesce_daemon(loop.daemon);
+        // Only this thread touches its epoll set: the loop stops accepting itself.
+        poll_listener(loop, false);
         loop.quiesced = true;
         std::lock_guard lock(mu);
         ++quiesced;
         idle_cv.notify_all();
       }
+      if (!loop.quiesced) {
+        if (listener_ready) accept_waiting(loop);
+        if (!loop.polls_listener && std::chrono::steady_clock::now() >= loop.accept_paused_until)
+          poll_listener(loop, true);
+      }
+      {
+        std::lock_guard lock(loop.inbox_mu);
+        handed.swap(loop.inbox);
+      }
+      // Accepted before the stop: served (with Connection: close once closing), not dropped.
+      for (const auto& a : handed) add_connection(loop, a);
+      handed.clear();
       MHD_run(loop.daemon);
       if (options.after_pass) options.after_pass(loop.index);
     }
@@ -389,7 +468,6 @@ std::unique_ptr<HttpDaemon> HttpDaemon::start(const HttpDaemonOptions& options, 
     loop->index = i;
     std::vector<MHD_OptionItem> items{
         {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&Impl::on_log), &impl},  // first, or it warns
-        {MHD_OPTION_LISTEN_SOCKET, fd, nullptr},
         {MHD_OPTION_CONNECTION_LIMIT, limit, nullptr},
         {MHD_OPTION_CONNECTION_TIMEOUT, static_cast<intptr_t>(options.idle_timeout.count()), nullptr},
         {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&Impl::on_completed), loop.get()},
@@ -400,7 +478,7 @@ std::unique_ptr<HttpDaemon> HttpDaemon::start(const HttpDaemonOptions& options, 
     }
     items.push_back({MHD_OPTION_END, 0, nullptr});
     // External polling: the loop below runs the daemon, so it can call after_pass between passes.
-    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
     if (tls) flags |= MHD_USE_TLS;
     loop->daemon = MHD_start_daemon(flags, 0, nullptr, nullptr, &Impl::on_request_c, loop.get(),
                                     MHD_OPTION_ARRAY, items.data(), MHD_OPTION_END);
@@ -464,11 +542,8 @@ HttpDaemon::~HttpDaemon() {
   }
   for (auto& loop : impl.loops) {
     if (loop->thread.joinable()) loop->thread.join();
-    if (loop->daemon != nullptr) {
-      // Not quiesced (a start that failed half way): the daemon would close the shared listening socket.
-      if (!loop->quiesced) MHD_quiesce_daemon(loop->daemon);
-      MHD_stop_daemon(loop->daemon);
-    }
+    if (loop->daemon != nullptr) MHD_stop_daemon(loop->daemon);
+    for (const auto& a : loop->inbox) close(a.fd);  // handed over after the loop ended
     if (loop->epoll_fd >= 0) close(loop->epoll_fd);
     if (loop->wake_fd >= 0) close(loop->wake_fd);
   }

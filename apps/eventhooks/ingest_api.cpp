@@ -96,6 +96,7 @@ struct IngestApi::Responder {
   IngestApi* api;
   HttpReply reply;
   std::string method, path;  // for the access log, only at -v
+  std::size_t loop = 0;      // the event loop serving the connection, in the access log
 
   void operator()(Answer a) const {
     api->count(a.status);
@@ -103,7 +104,7 @@ struct IngestApi::Responder {
   }
   // An answer counted already (/metrics counts its own 200 before rendering, so a scrape sees itself).
   void write(Answer a) const {
-    if (!path.empty()) logger()->debug("serve: {} {} {}", method, path, a.status);
+    if (!path.empty()) logger()->debug("serve: {} {} {} (loop {})", method, path, a.status, loop);
     reply(std::move(a));
   }
 };
@@ -174,7 +175,7 @@ void IngestApi::run_blocking(std::function<void()> work, std::shared_ptr<Respond
 }
 
 void IngestApi::handle(HttpRequest&& request, HttpReply reply) {
-  auto respond = std::make_shared<Responder>(Responder{this, std::move(reply), {}, {}});
+  auto respond = std::make_shared<Responder>(Responder{this, std::move(reply), {}, {}, request.loop});
   if (logger()->should_log(spdlog::level::debug)) {
     // The path is the client's (decoded): no control character reaches the log, so no line can be forged.
     auto printable = [](std::string_view text) {

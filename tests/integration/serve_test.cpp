@@ -296,6 +296,45 @@ TEST_F(ServeTest, ManyKeptAliveClientsAtOnce_EachGetsItsOwnIdAndEachEventIsStore
   }
 }
 
+// Connections are dealt to the event loops in turn, whichever loop accepts them: 8 connections opened at once
+// to 4 loops give each loop exactly 2 (the access log at -v names the loop that answered).
+TEST_F(ServeTest, ConnectionsOpenedAtOnce_AreDealtToEveryEventLoopInTurn) {
+  write_config("  sink:\n    type: FileHook\n    path: " + (dir_ / "sink.jsonl").string() + "\n",
+               "  threads: 4\n");
+  start({"--no-deliver"});
+  constexpr int kConnections = 8;
+  std::vector<int> fds;
+  for (int i = 0; i < kConnections; ++i) {
+    fds.push_back(connect_to(base_));
+    ASSERT_GE(fds.back(), 0);
+  }
+  const std::string body = R"({"data": "x"})";
+  const std::string request =
+      "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + std::string(kApiKey) +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+      body;
+  for (int fd : fds) {
+    ASSERT_EQ(send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+    std::string answer;
+    char buf[1024];
+    while (answer.find("\"hooks\"") == std::string::npos) {
+      const ssize_t n = recv(fd, buf, sizeof buf, 0);
+      ASSERT_GT(n, 0) << answer;
+      answer.append(buf, static_cast<std::size_t>(n));
+    }
+    EXPECT_EQ(answer.rfind("HTTP/1.1 202", 0), 0u) << answer;
+  }
+  for (int fd : fds) close(fd);
+  EXPECT_EQ(stop(), 0);
+  const std::string log = read_file(log_);
+  for (int loop = 0; loop < 4; ++loop) {
+    const std::string line = "POST /v1/events 202 (loop " + std::to_string(loop) + ")";
+    std::size_t count = 0;
+    for (auto at = log.find(line); at != std::string::npos; at = log.find(line, at + 1)) ++count;
+    EXPECT_EQ(count, 2u) << line << "\n" << log;
+  }
+}
+
 TEST_F(ServeTest, Tls_ServesHttpsWithTheConfiguredCertificate_PlainHttpGetsNoAnswer) {
   const auto certs = test::make_test_certificates(dir_.path());
   write_config(
