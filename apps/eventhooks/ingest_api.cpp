@@ -215,7 +215,21 @@ void IngestApi::handle(HttpRequest&& request, HttpReply reply) {
   const bool events = path == "/v1/events" && method == "POST";
   const bool status = id && ((method == "GET" && !retry) || (method == "POST" && retry));
   if (!events && !status) {
-    (*respond)(error_answer(404, "not_found", fmt::format("no route for {} {}", method, path)));
+    // A known path asked with another method is 405 with the method it takes (RFC 9110 15.5.6), not 404.
+    const char* allowed = nullptr;
+    if (path == "/healthz" || path == "/readyz" || path == "/metrics" || (id && !retry)) {
+      allowed = "GET";
+    } else if (path == "/v1/events" || (id && retry)) {
+      allowed = "POST";
+    }
+    if (allowed == nullptr) {
+      (*respond)(error_answer(404, "not_found", fmt::format("no route for {} {}", method, path)));
+      return;
+    }
+    Answer a =
+        error_answer(405, "method_not_allowed", fmt::format("{} takes {}, not {}", path, allowed, method));
+    a.headers.emplace_back("Allow", allowed);
+    (*respond)(std::move(a));
     return;
   }
   // Every /v1 route asks for the key first.

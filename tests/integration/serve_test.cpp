@@ -207,6 +207,29 @@ TEST_F(ServeTest, Auth_NoKeyAndWrongKeyAre401_RightKeyIs202_AndNoKeyIsEverLogged
   EXPECT_EQ(log.find(kWrongKey), std::string::npos);
 }
 
+TEST_F(ServeTest, KnownPathWithAnotherMethod_Is405NamingTheAllowedOne_UnknownPathIs404) {
+  file_hooks();
+  start();
+  const std::string id = post(R"({"data": 1})").json()["id"];
+  struct Case {
+    std::string method, path, allowed;
+  };
+  for (const Case& c :
+       {Case{"DELETE", "/v1/events", "POST"}, Case{"GET", "/v1/events", "POST"},
+        Case{"POST", "/healthz", "GET"}, Case{"PUT", "/metrics", "GET"},
+        Case{"DELETE", "/v1/events/" + id, "GET"}, Case{"GET", "/v1/events/" + id + "/retry", "POST"}}) {
+    const Reply r = http(c.method, base_ + c.path, "", "");
+    EXPECT_EQ(r.status, 405) << c.method << " " << c.path << ": " << r.body;
+    EXPECT_EQ(r.json()["error"]["code"], "method_not_allowed") << c.path;
+    EXPECT_NE(r.headers.find("Allow: " + c.allowed + "\r\n"), std::string::npos) << c.path << "\n"
+                                                                                 << r.headers;
+    EXPECT_NE(r.json()["error"]["message"].get<std::string>().find(c.method), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(http("DELETE", base_ + "/v2/events").status, 404);
+  EXPECT_EQ(http("GET", base_ + "/v1/events/" + id + "/other").status, 404);
+  EXPECT_EQ(stop(), 0);
+}
+
 TEST_F(ServeTest, BodyOverMaxBody_Is413WithAJsonError) {
   file_hooks();
   write_config("  sink:\n    type: FileHook\n    path: " + (dir_ / "sink.jsonl").string() + "\n",
