@@ -65,6 +65,7 @@ int run_serve(const ServeOptions& options) {
        .max_body = serve.max_body,
        .cert_file = serve.cert_file,
        .key_file = serve.key_file,
+       .idle_timeout = serve.idle_timeout,
        .after_pass = [&api](std::size_t loop) { api.after_pass(loop); }},
       [&api](HttpRequest&& request, HttpReply reply) { api.handle(std::move(request), std::move(reply)); },
       error);

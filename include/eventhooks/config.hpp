@@ -51,6 +51,8 @@ struct ServeConfig {
   std::string cert_file, key_file;              // both set: HTTPS
   // Event loops reading and answering requests (each serves any number of connections); 0: one per CPU.
   std::size_t threads = 0;
+  // A kept-alive connection with no request for this long is closed (1 s to a day).
+  std::chrono::seconds idle_timeout{60};
 
   // Whether `key` is one of the API keys: its SHA-256 compared with every stored hash in constant time
   // (CRYPTO_memcmp), so neither the answer's timing nor a log line says anything about the keys.

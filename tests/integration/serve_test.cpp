@@ -358,6 +358,44 @@ TEST_F(ServeTest, ConnectionsOpenedAtOnce_AreDealtToEveryEventLoopInTurn) {
   }
 }
 
+// serve.idle_timeout: a kept-alive connection that sends nothing more is closed by the server; one that
+// keeps sending is not.
+TEST_F(ServeTest, IdleTimeout_ClosesAnIdleKeptAliveConnection_NotABusyOne) {
+  write_config("  sink:\n    type: FileHook\n    path: " + (dir_ / "sink.jsonl").string() + "\n",
+               "  idle_timeout: 1\n");
+  start({"--no-deliver"});
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  auto ask = [&](int fd) {
+    if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size()))
+      return std::string();
+    std::string answer;
+    char buf[512];
+    while (answer.find("\"ok\"") == std::string::npos) {
+      const ssize_t n = recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      answer.append(buf, static_cast<std::size_t>(n));
+    }
+    return answer;
+  };
+  const int idle = connect_to(base_), busy = connect_to(base_);
+  ASSERT_GE(idle, 0);
+  ASSERT_GE(busy, 0);
+  EXPECT_EQ(ask(idle).rfind("HTTP/1.1 200", 0), 0u);
+  const auto start_time = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start_time < 2500ms) {  // the busy one asks every 300 ms
+    EXPECT_EQ(ask(busy).rfind("HTTP/1.1 200", 0), 0u);
+    std::this_thread::sleep_for(300ms);
+  }
+  timeval wait{.tv_sec = 5, .tv_usec = 0};
+  setsockopt(idle, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  char byte = 0;
+  EXPECT_EQ(recv(idle, &byte, 1, 0), 0) << "the idle connection was closed by the server (EOF)";
+  EXPECT_EQ(ask(busy).rfind("HTTP/1.1 200", 0), 0u) << "the busy connection is still open";
+  close(idle);
+  close(busy);
+  EXPECT_EQ(stop(), 0);
+}
+
 TEST_F(ServeTest, Tls_ServesHttpsWithTheConfiguredCertificate_PlainHttpGetsNoAnswer) {
   const auto certs = test::make_test_certificates(dir_.path());
   write_config(

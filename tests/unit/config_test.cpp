@@ -236,6 +236,14 @@ TEST(ConfigServe, Threads_DefaultsToOneEventLoopPerCpu_AndIsBounded) {
   expect_contains_all(error_of("serve: {api_keys: [k], threads: 1000}\nhooks: {}\n"), {"serve.threads"});
 }
 
+TEST(ConfigServe, IdleTimeout_DefaultsToAMinute_AndIsBounded) {
+  EXPECT_EQ(parse("serve: {api_keys: [k]}\nhooks: {}\n").serve->idle_timeout, std::chrono::seconds(60));
+  EXPECT_EQ(parse("serve: {api_keys: [k], idle_timeout: 5}\nhooks: {}\n").serve->idle_timeout,
+            std::chrono::seconds(5));
+  expect_contains_all(error_of("serve: {api_keys: [k], idle_timeout: 0}\nhooks: {}\n"),
+                      {"serve.idle_timeout"});
+}
+
 TEST(ConfigServe, MalformedHashEntry_IsError) {
   expect_contains_all(error_of("serve:\n  api_keys: ['sha256:abc']\nhooks: {}\n"),
                       {"key 'serve.api_keys'", "64 hex digits"});
