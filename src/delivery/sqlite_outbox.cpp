@@ -309,7 +309,9 @@ class SqliteOutbox final : public Outbox {
       return;
     }
     queue_.push_back(req.release());  // the writer deletes it after finished()
-    work_cv_.notify_one();
+    // Only the push that makes the queue non-empty wakes the writer: it waits only on an empty queue, and
+    // takes everything queued before it waits again (one wake-up per batch, not a futex call per event).
+    if (queue_.size() == 1) work_cv_.notify_one();
   }
 
   Result<std::vector<Job>> event_jobs(const std::string& event_id) override {
@@ -605,7 +607,7 @@ class SqliteOutbox final : public Outbox {
       std::unique_lock lock(mu_);
       if (stopping_) return Error::permanent(ErrorCode::internal, "outbox is closed");
       queue_.push_back(&req);
-      work_cv_.notify_one();
+      if (queue_.size() == 1) work_cv_.notify_one();  // as in enqueue_async()
       done_cv_.wait(lock, [&] { return req.done; });
     }
     if (req.error) return *req.error;
