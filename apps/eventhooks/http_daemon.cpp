@@ -122,7 +122,9 @@ struct HttpDaemon::Impl {
 
   std::mutex mu;
   std::condition_variable idle_cv;
-  std::size_t in_progress = 0;  // requests begun and not yet completed (answer written or connection gone)
+  // Requests begun and not yet completed (answer written or connection gone), and connections accepted for
+  // another loop that it has not added yet.
+  std::size_t in_progress = 0;
   std::size_t owed = 0;         // answers a handler has not given yet
 
   void begin() {
@@ -312,6 +314,8 @@ struct HttpDaemon::Impl {
       if (&to == &loop) {
         add_connection(loop, a);
       } else {
+        begin();  // until the other loop has it: wait_idle() does not return while a connection is handed
+                  // over
         {
           std::lock_guard lock(to.inbox_mu);
           to.inbox.push_back(a);
@@ -373,7 +377,10 @@ struct HttpDaemon::Impl {
         handed.swap(loop.inbox);
       }
       // Accepted before the stop: served (with Connection: close once closing), not dropped.
-      for (const auto& a : handed) add_connection(loop, a);
+      for (const auto& a : handed) {
+        add_connection(loop, a);
+        end();
+      }
       handed.clear();
       MHD_run(loop.daemon);
       if (options.after_pass) options.after_pass(loop.index);
