@@ -41,6 +41,8 @@ class EVENTHOOKS_EXPORT Payload {
   std::string to_text() const;
   // For storing: {"text": "..."} or {"json": ...} or {} — round-trips through from_stored().
   nlohmann::ordered_json to_stored() const;
+  // to_stored().dump(), written directly (without copying the JSON value into a wrapper first).
+  std::string to_stored_text() const;
   static Payload from_stored(const nlohmann::ordered_json& stored);
 
   // Same kind and same text or JSON value.

@@ -66,6 +66,12 @@ nlohmann::ordered_json Payload::to_stored() const {
   return out;
 }
 
+std::string Payload::to_stored_text() const {
+  if (v_.index() == 1) return R"({"text":)" + nlohmann::ordered_json(std::get<1>(v_)).dump() + "}";
+  if (v_.index() == 2) return R"({"json":)" + std::get<2>(v_)->dump() + "}";
+  return "{}";
+}
+
 Payload Payload::from_stored(const nlohmann::ordered_json& stored) {
   if (stored.contains("text")) return Payload(stored.at("text").get<std::string>());
   if (stored.contains("json")) return Payload(stored.at("json"));

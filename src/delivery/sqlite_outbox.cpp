@@ -254,7 +254,7 @@ class SqliteOutbox final : public Outbox {
 
   Result<void> enqueue(const Event& event, const std::vector<std::string>& hooks) override {
     if (hooks.empty()) return {};
-    const std::string payload = event.payload.to_stored().dump();
+    const std::string payload = event.payload.to_stored_text();
     return done(run<bool>(
         [&](Ctx& c) {
           insert_jobs(c, event, payload, hooks);
@@ -265,7 +265,7 @@ class SqliteOutbox final : public Outbox {
 
   Result<EnqueueOnceResult> enqueue_once(const Event& event, const std::vector<std::string>& hooks,
                                          const IdempotencyKey& key) override {
-    const std::string payload = event.payload.to_stored().dump();
+    const std::string payload = event.payload.to_stored_text();
     return run<EnqueueOnceResult>([&](Ctx& c) { return store_once(c, event, payload, hooks, key); },
                                   /*rerunnable=*/true);
   }
@@ -286,7 +286,7 @@ class SqliteOutbox final : public Outbox {
                  .realm = event.realm,
                  .payload = {},
                  .created_at = event.created_at};
-    req->body = [this, fields = std::move(fields), hooks, key, payload = event.payload.to_stored().dump(),
+    req->body = [this, fields = std::move(fields), hooks, key, payload = event.payload.to_stored_text(),
                  result](Ctx& c) {
       if (key) {
         *result = store_once(c, fields, payload, hooks, *key);

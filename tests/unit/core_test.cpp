@@ -79,6 +79,19 @@ TEST(Payload, StoredFormRoundTrips) {
   }
 }
 
+// to_stored_text() is what the SQLite outbox stores: the same text as to_stored().dump(), for every kind.
+TEST(Payload, StoredTextIsTheStoredFormDumped) {
+  nlohmann::ordered_json ordered = nlohmann::ordered_json::object();
+  ordered["z"] = 1;
+  ordered["a"] = {{"\"q\"", "line\nbreak \xc3\xa9"}};  // order kept, escapes, UTF-8
+  for (const Payload& p : {Payload(), Payload(""), Payload("say \"hi\"\n\t\x01 \xe2\x82\xac"),
+                           Payload(nlohmann::json{{"k", {1, 2.5, nullptr, true}}}), Payload(ordered),
+                           Payload(nlohmann::json::array({1, "x"})), Payload(nlohmann::json(42))}) {
+    EXPECT_EQ(p.to_stored_text(), p.to_stored().dump());
+    EXPECT_EQ(Payload::from_stored(nlohmann::ordered_json::parse(p.to_stored_text())), p);
+  }
+}
+
 TEST(Event, IdsAreUuidV7AndUnique) {
   std::set<std::string> ids;
   for (int i = 0; i < 1000; ++i) {
