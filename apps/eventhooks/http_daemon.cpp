@@ -115,6 +115,8 @@ struct HttpDaemon::Impl {
   std::vector<std::unique_ptr<Loop>> loops;
   int listen_fd = -1;
   std::atomic<std::size_t> next_loop{0};  // round robin over loops for accepted connections
+  std::atomic<std::chrono::steady_clock::time_point> last_accept_warning{std::chrono::steady_clock::now() -
+                                                                         std::chrono::minutes(2)};
   std::string key_pem, cert_pem;
   std::atomic<bool> closing{false};   // stop_accepting() was called
   std::atomic<bool> stopping{false};  // the loops end
@@ -125,7 +127,7 @@ struct HttpDaemon::Impl {
   // Requests begun and not yet completed (answer written or connection gone), and connections accepted for
   // another loop that it has not added yet.
   std::size_t in_progress = 0;
-  std::size_t owed = 0;         // answers a handler has not given yet
+  std::size_t owed = 0;  // answers a handler has not given yet
 
   void begin() {
     std::lock_guard lock(mu);
@@ -304,9 +306,16 @@ struct HttpDaemon::Impl {
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
           // Out of descriptors: the socket stays readable, so stop polling it for a while instead of
           // spinning; the pending connections wait in the backlog.
-          logger()->warn("http: cannot accept connections: {}; trying again in 100 ms", std::strerror(errno));
+          const int e = errno;
+          const auto now = std::chrono::steady_clock::now();
+          // Once a minute at most: the condition lasts until connections close, and is tried every 100 ms.
+          if (now - last_accept_warning.load() >= std::chrono::minutes(1)) {
+            last_accept_warning = now;
+            logger()->warn("http: cannot accept connections: {}; new connections wait until some close",
+                           std::strerror(e));
+          }
           poll_listener(loop, false);
-          loop.accept_paused_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+          loop.accept_paused_until = now + std::chrono::milliseconds(100);
         }
         return;  // EAGAIN (nothing more), or a connection that went away before it was accepted
       }
