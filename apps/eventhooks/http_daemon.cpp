@@ -323,8 +323,7 @@ struct HttpDaemon::Impl {
       if (&to == &loop) {
         add_connection(loop, a);
       } else {
-        begin();  // until the other loop has it: wait_idle() does not return while a connection is handed
-                  // over
+        begin();  // in progress until the other loop adds it (ended there): wait_idle() waits for it
         {
           std::lock_guard lock(to.inbox_mu);
           to.inbox.push_back(a);

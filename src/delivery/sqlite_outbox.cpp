@@ -697,19 +697,20 @@ class SqliteOutbox final : public Outbox {
         }
         // A savepoint per request (statements prepared once, not parsed per request): one failing request
         // does not undo the others in the same commit.
-        for (auto* r : batch) {
-          if (!isolate || batch_error) break;
-          try {
-            Stmt(db_, cache_, kSavepoint).step();
-            r->body(ctx);
-            Stmt(db_, cache_, kRelease).step();
-          } catch (const DbFailure& f) {
-            r->error = db_error(f.rc, f.message, "write");
-            sqlite().exec(db_, "ROLLBACK TO r; RELEASE r", nullptr, nullptr, nullptr);
-          } catch (const std::exception& e) {
-            r->error =
-                Error::permanent(ErrorCode::internal, fmt::format("outbox {}: {}", options_.path, e.what()));
-            sqlite().exec(db_, "ROLLBACK TO r; RELEASE r", nullptr, nullptr, nullptr);
+        if (isolate && !batch_error) {
+          for (auto* r : batch) {
+            try {
+              Stmt(db_, cache_, kSavepoint).step();
+              r->body(ctx);
+              Stmt(db_, cache_, kRelease).step();
+            } catch (const DbFailure& f) {
+              r->error = db_error(f.rc, f.message, "write");
+              sqlite().exec(db_, "ROLLBACK TO r; RELEASE r", nullptr, nullptr, nullptr);
+            } catch (const std::exception& e) {
+              r->error = Error::permanent(ErrorCode::internal,
+                                          fmt::format("outbox {}: {}", options_.path, e.what()));
+              sqlite().exec(db_, "ROLLBACK TO r; RELEASE r", nullptr, nullptr, nullptr);
+            }
           }
         }
       }
