@@ -5,12 +5,16 @@
 #include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -107,6 +111,20 @@ int connect_to(const std::string& base_url) {
     return -1;
   }
   return fd;
+}
+
+// Reads from a raw connection until `GET /healthz`'s answer is complete ("ok"), EOF, or 20 s without data.
+std::string read_health_answer(int fd) {
+  timeval wait{.tv_sec = 20, .tv_usec = 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  std::string answer;
+  char buf[512];
+  while (answer.find("\"ok\"") == std::string::npos) {
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    answer.append(buf, static_cast<std::size_t>(n));
+  }
+  return answer;
 }
 
 // A config with a `serve:` section, an outbox and `hooks` (YAML text under `hooks:`), and the serve process
@@ -368,14 +386,7 @@ TEST_F(ServeTest, IdleTimeout_ClosesAnIdleKeptAliveConnection_NotABusyOne) {
   auto ask = [&](int fd) {
     if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size()))
       return std::string();
-    std::string answer;
-    char buf[512];
-    while (answer.find("\"ok\"") == std::string::npos) {
-      const ssize_t n = recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      answer.append(buf, static_cast<std::size_t>(n));
-    }
-    return answer;
+    return read_health_answer(fd);
   };
   const int idle = connect_to(base_), busy = connect_to(base_);
   ASSERT_GE(idle, 0);
@@ -394,6 +405,73 @@ TEST_F(ServeTest, IdleTimeout_ClosesAnIdleKeptAliveConnection_NotABusyOne) {
   close(idle);
   close(busy);
   EXPECT_EQ(stop(), 0);
+}
+
+// Out of descriptors (EMFILE): the connections beyond the limit wait in the backlog, serve warns once (not
+// every 100 ms per loop), keeps answering the connections it has, and accepts the waiting ones as soon as
+// descriptors are free again. The limit is lowered on the running process (prlimit), so exactly
+// `kAccepted` more descriptors are left.
+TEST_F(ServeTest, OutOfDescriptors_ConnectionsWaitInTheBacklog_OneWarning_AcceptedOnceSomeClose) {
+  write_config("  sink:\n    type: FileHook\n    path: " + (dir_ / "sink.jsonl").string() + "\n",
+               "  threads: 2\n");
+  start({"--no-deliver"});
+  constexpr int kAccepted = 3, kWaiting = 4;
+  const std::string fd_dir = "/proc/" + std::to_string(pid_) + "/fd";
+  auto count_fds = [&] {
+    int n = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(fd_dir)) n += entry.path().empty() ? 0 : 1;
+    return n;
+  };
+  // Serve is listening with every descriptor it keeps open (no connection yet): the count is steady.
+  int open_fds = count_fds();
+  ASSERT_TRUE(eventually([&] {
+    std::this_thread::sleep_for(100ms);
+    const int now = count_fds();
+    return std::exchange(open_fds, now) == now;
+  }));
+  // RLIMIT_NOFILE bounds the descriptor numbers: with every open one below the new limit, the kernel hands
+  // out exactly limit - open_fds more.
+  const rlimit limit{.rlim_cur = static_cast<rlim_t>(open_fds + kAccepted),
+                     .rlim_max = static_cast<rlim_t>(open_fds + kAccepted)};
+  int max_fd = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(fd_dir))
+    max_fd = std::max(max_fd, std::stoi(entry.path().filename().string()));
+  ASSERT_LT(max_fd, open_fds + kAccepted);
+  ASSERT_EQ(prlimit(pid_, RLIMIT_NOFILE, &limit, nullptr), 0) << std::strerror(errno);
+
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  // One at a time, so the backlog's order is the order of `fds`: the first kAccepted get descriptors.
+  std::vector<int> fds;
+  for (int i = 0; i < kAccepted + kWaiting; ++i) {
+    fds.push_back(connect_to(base_));
+    ASSERT_GE(fds.back(), 0);
+    ASSERT_EQ(send(fds.back(), request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+    if (i < kAccepted)
+      EXPECT_EQ(read_health_answer(fds.back()).rfind("HTTP/1.1 200", 0), 0u) << "connection " << i;
+  }
+  const std::string warning = "cannot accept connections: Too many open files";
+  ASSERT_TRUE(eventually([&] { return read_file(log_).find(warning) != std::string::npos; }))
+      << read_file(log_);
+  // A second's worth of retries (every 100 ms in each loop): still the one warning, nothing answered.
+  std::this_thread::sleep_for(1s);
+  for (int i = kAccepted; i < kAccepted + kWaiting; ++i) {
+    pollfd p{.fd = fds[i], .events = POLLIN, .revents = 0};
+    EXPECT_EQ(poll(&p, 1, 0), 0) << "connection " << i << " was answered past the descriptor limit";
+  }
+  // The kept-alive connections serve has are still served.
+  EXPECT_EQ(send(fds[0], request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  EXPECT_EQ(read_health_answer(fds[0]).rfind("HTTP/1.1 200", 0), 0u);
+  // Closing them frees descriptors: the waiting connections are accepted and answered.
+  for (int i = 0; i < kAccepted; ++i) close(fds[i]);
+  for (int i = kAccepted; i < kAccepted + kWaiting; ++i) {
+    EXPECT_EQ(read_health_answer(fds[i]).rfind("HTTP/1.1 200", 0), 0u) << "connection " << i;
+    close(fds[i]);
+  }
+  EXPECT_EQ(stop(), 0);
+  const std::string log = read_file(log_);
+  std::size_t warnings = 0;
+  for (auto at = log.find(warning); at != std::string::npos; at = log.find(warning, at + 1)) ++warnings;
+  EXPECT_EQ(warnings, 1u) << log;
 }
 
 TEST_F(ServeTest, Tls_ServesHttpsWithTheConfiguredCertificate_PlainHttpGetsNoAnswer) {

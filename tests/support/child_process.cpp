@@ -22,6 +22,8 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::stri
     if (fd >= 0) {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
+      // Nothing else of the test process: a child must not hold the test's sockets or files open.
+      ::close_range(3, ~0U, 0);
     }
     // The test runner may block signals; the child must see SIGTERM.
     sigset_t none;

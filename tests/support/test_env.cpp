@@ -78,6 +78,8 @@ pid_t spawn_cli(const std::vector<std::string>& args, const std::filesystem::pat
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
+    // Nothing else of the test process: a child must not hold the test's sockets or files open.
+    ::close_range(3, ~0U, 0);
     std::vector<char*> argv;
     std::string exe = EVENTHOOKS_CLI;
     argv.push_back(exe.data());
