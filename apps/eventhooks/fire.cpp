@@ -82,7 +82,7 @@ int report_dry_run(const std::vector<HookPtr>& hooks, const std::optional<std::s
                                   {"outcome", word},      {"detail", detail},
                                   {"event_id", nullptr},  {"status", nullptr},
                                   {"error", nullptr}};
-      std::cout << line.dump() << "\n";
+      std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
       std::cout << outcome_line(hook->name(), width, word, detail) << "\n";
     }

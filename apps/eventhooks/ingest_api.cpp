@@ -45,6 +45,23 @@ bool is_media_type(std::string_view content_type, std::string_view type) {
   return iequals(t, type);
 }
 
+// The charset parameter of a Content-Type ("text/plain; charset=UTF-8" -> "UTF-8"), empty when none.
+std::string_view charset_of(std::string_view content_type) {
+  for (std::size_t at = content_type.find(';'); at != std::string_view::npos;
+       at = content_type.find(';', at + 1)) {
+    std::string_view param = content_type.substr(at + 1, content_type.find(';', at + 1) - at - 1);
+    while (!param.empty() && param.front() == ' ') param.remove_prefix(1);
+    if (param.size() > 8 && iequals(param.substr(0, 8), "charset=")) {
+      std::string_view value = param.substr(8);
+      while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+        value = value.substr(1, value.size() - 2);
+      return value;
+    }
+  }
+  return {};
+}
+
 Json payload_json(const Payload& p) {
   if (p.is_text()) return p.text();
   if (p.is_json()) return p.json();
@@ -259,6 +276,14 @@ void IngestApi::post_event(HttpRequest&& request, const std::shared_ptr<Responde
     (*respond)(error_answer(status, code, message));
   };
   if (is_media_type(request.content_type, "text/plain")) {
+    // The data travels as JSON text and in UTF-8 messages: a body in another encoding is refused, not
+    // altered.
+    const std::string_view charset = charset_of(request.content_type);
+    if (!charset.empty() && !iequals(charset, "utf-8") && !iequals(charset, "us-ascii"))
+      return fail(415, "unsupported_media_type",
+                  fmt::format("a text/plain body must be UTF-8, not charset '{}'", charset));
+    if (const auto at = first_invalid_utf8(request.body))
+      return fail(400, "bad_text", fmt::format("the text/plain body is not valid UTF-8 (byte {})", *at));
     data = Payload(std::move(request.body));
   } else if (is_media_type(request.content_type, "application/json")) {
     Json doc;
@@ -368,7 +393,14 @@ void IngestApi::after_pass(std::size_t loop) {
           },
           request->respond);
     } else {
-      outbox_->enqueue_async(request->event, request->hooks, request->key, std::move(done));
+      try {
+        outbox_->enqueue_async(request->event, request->hooks, request->key, std::move(done));
+      } catch (const std::exception& e) {
+        // An outbox must report through `done`; one that throws instead still gets this request an
+        // answer, and the loop (every other connection on it) goes on.
+        logger()->error("serve: storing event {} failed: {}", request->event.id, e.what());
+        (*request->respond)(error_answer(500, "internal", "internal error"));
+      }
     }
   }
 }

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -13,6 +14,11 @@
 #include "eventhooks/export.hpp"
 
 namespace eventhooks {
+
+// The offset of the first byte of `text` that is not part of well-formed UTF-8 (RFC 3629: no overlong forms,
+// no surrogates, nothing above U+10FFFF; NUL is allowed), or nothing when all of it is. Text for which this
+// gives nothing is sent by every hook exactly as it is; otherwise each bad byte becomes U+FFFD.
+EVENTHOOKS_EXPORT std::optional<std::size_t> first_invalid_utf8(std::string_view text) noexcept;
 
 class EVENTHOOKS_EXPORT Payload {
  public:
@@ -35,13 +41,15 @@ class EVENTHOOKS_EXPORT Payload {
   const std::string& text() const { return std::get<1>(v_); }
   const nlohmann::ordered_json& json() const { return *std::get<2>(v_); }
 
-  // Body of a JSON webhook: an object as compact JSON, a string as a JSON string, nothing as null.
+  // Body of a JSON webhook: an object as compact JSON, a string as a JSON string, nothing as null. Text that
+  // is not UTF-8 gets U+FFFD for each bad byte (JSON cannot carry it).
   std::string to_json_body() const;
   // Body of an email, an AMQP message or a chat text: a string as is, an object as JSON indented by 2.
   std::string to_text() const;
   // For storing: {"text": "..."} or {"json": ...} or {} — round-trips through from_stored().
   nlohmann::ordered_json to_stored() const;
-  // to_stored().dump(), written directly (without copying the JSON value into a wrapper first).
+  // to_stored().dump(), written directly (without copying the JSON value into a wrapper first). Never throws
+  // on content: a string that is not UTF-8 is written with U+FFFD for each bad byte, as to_json_body() does.
   std::string to_stored_text() const;
   static Payload from_stored(const nlohmann::ordered_json& stored);
 

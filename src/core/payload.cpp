@@ -2,6 +2,40 @@
 
 namespace eventhooks {
 
+std::optional<std::size_t> first_invalid_utf8(std::string_view text) noexcept {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the bounds of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+    } else {
+      return i;
+    }
+    if (i + len > n) return i;
+    if (s[i + 1] < lo || s[i + 1] > hi) return i;
+    for (std::size_t k = 2; k < len; ++k) {
+      if (s[i + k] < 0x80 || s[i + k] > 0xBF) return i;
+    }
+    i += len;
+  }
+  return std::nullopt;
+}
+
 Payload::Payload(nlohmann::ordered_json value) {
   if (value.is_string()) {
     v_ = value.get<std::string>();
@@ -67,8 +101,12 @@ nlohmann::ordered_json Payload::to_stored() const {
 }
 
 std::string Payload::to_stored_text() const {
-  if (v_.index() == 1) return R"({"text":)" + nlohmann::ordered_json(std::get<1>(v_)).dump() + "}";
-  if (v_.index() == 2) return R"({"json":)" + std::get<2>(v_)->dump() + "}";
+  // Text that is not UTF-8 is stored with U+FFFD for each bad byte, as every hook that writes JSON sends
+  // it: storing never fails (and never throws) on what the caller passed.
+  constexpr auto replace = nlohmann::json::error_handler_t::replace;
+  if (v_.index() == 1)
+    return R"({"text":)" + nlohmann::ordered_json(std::get<1>(v_)).dump(-1, ' ', false, replace) + "}";
+  if (v_.index() == 2) return R"({"json":)" + std::get<2>(v_)->dump(-1, ' ', false, replace) + "}";
   return "{}";
 }
 

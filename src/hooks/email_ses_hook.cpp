@@ -127,7 +127,7 @@ Result<HttpRequest> AwsSesEmailHook::render(const Event& event,
   request.method = "POST";
   request.url = endpoint_ + std::string(kSendEmailPath);
   request.headers = {{"Content-Type", "application/json"}};
-  request.body = body.dump();
+  request.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // never throws
   detail::SigV4Request to_sign{request.method, request.url, request.headers, request.body};
   auto signature = detail::sigv4_sign(to_sign, creds, region_, "ses", now);
   if (!signature) return signature.error();

@@ -330,6 +330,27 @@ TEST_F(CliTest, TriggerEnqueue_EventName_IsNameOptionOrTrigger) {
   EXPECT_EQ(names, (std::vector<std::string>{"door.opened", "trigger"}));
 }
 
+// Data that is not UTF-8 (a Latin-1 file) is stored with U+FFFD for the bad byte, as FileHook writes it
+// when sending now; it ended with "unexpected error" (exit 4) before.
+TEST_F(CliTest, TriggerEnqueue_DataNotUtf8_IsStoredWithAReplacementCharacter) {
+  config(outbox_config());
+  std::ofstream(dir_ / "latin1.txt") << "caf\xe9";
+  const CliRun r = run("trigger -c hooks.yaml --enqueue --hook first --data @latin1.txt");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  ASSERT_EQ(run("trigger -c hooks.yaml --hook second --data @latin1.txt").code, 0);
+  const CliRun list = run("outbox -c hooks.yaml list --json");
+  ASSERT_EQ(list.code, 0) << list.err;
+  ASSERT_EQ(lines_of(list.out).size(), 1u) << list.out;
+  const auto sent = lines_of(read_file(dir_ / "second.jsonl"));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(sent[0])["data"], "caf\xef\xbf\xbd");
+  const CliRun worker = run("worker -c hooks.yaml --once");
+  ASSERT_EQ(worker.code, 0) << worker.err;
+  const auto delivered = lines_of(read_file(dir_ / "first.jsonl"));
+  ASSERT_EQ(delivered.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(delivered[0])["data"], "caf\xef\xbf\xbd");
+}
+
 TEST_F(CliTest, TriggerEnqueue_OutboxFolderMissing_IsCreated) {
   config(outbox_config());
   const CliRun r = run("trigger -c hooks.yaml --enqueue --json --data x");

@@ -532,6 +532,38 @@ TEST_F(ServeTest, WrongContentType_Is415_PlainTextIsTheData) {
   EXPECT_EQ(Json::parse(read_file(dir_ / "sink.jsonl"))["data"], "disk full");
 }
 
+// A body that is not UTF-8 is refused with the byte that is wrong, never altered, and nothing is stored. One
+// such text/plain request used to end `serve` (an exception on the event loop's thread).
+TEST_F(ServeTest, BodyNotUtf8_Is400NamingTheByte_OtherCharsetIs415_NothingStored_ServerGoesOn) {
+  file_hooks();
+  start();
+  const Reply latin1 = http("POST", base_ + "/v1/events", "caf\xe9 au lait", "text/plain");
+  ASSERT_EQ(latin1.status, 400) << latin1.body;
+  EXPECT_EQ(latin1.json()["error"]["code"], "bad_text");
+  EXPECT_NE(latin1.json()["error"]["message"].get<std::string>().find("(byte 3)"), std::string::npos)
+      << latin1.body;
+  // Overlong, surrogate, beyond U+10FFFF, cut short: each is not UTF-8.
+  for (const std::string bad : {"a\xc0\xaf", "a\xed\xa0\x80", "a\xf4\x90\x80\x80", "a\xe2\x82"}) {
+    const Reply r = http("POST", base_ + "/v1/events", bad, "text/plain");
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_NE(r.body.find("(byte 1)"), std::string::npos) << r.body;
+  }
+  const Reply charset = http("POST", base_ + "/v1/events", "caf\xe9", "text/plain; charset=ISO-8859-1");
+  EXPECT_EQ(charset.status, 415) << charset.body;
+  EXPECT_NE(charset.body.find("ISO-8859-1"), std::string::npos) << charset.body;
+  // In JSON too (nlohmann's parser checks the strings).
+  EXPECT_EQ(post("{\"data\": \"caf\xe9\"}").json()["error"]["code"], "bad_json");
+  EXPECT_EQ(post("{\"data\": \"caf\xe9\"}").status, 400);
+  // The server is still there, and the good text after the bad ones is the only event stored.
+  const std::string good = "caf\xc3\xa9 \xf0\x9f\x9a\x80 \xe2\x82\xac";
+  ASSERT_EQ(http("POST", base_ + "/v1/events", good, "text/plain; charset=\"UTF-8\"").status, 202);
+  ASSERT_TRUE(eventually([&] { return lines("sink.jsonl") == 1; }));
+  EXPECT_EQ(Json::parse(read_file(dir_ / "sink.jsonl"))["data"], good);
+  auto outbox = open_sqlite_outbox({.path = (dir_ / "outbox.db").string()}).value();
+  EXPECT_EQ(outbox->stats().value().pending + outbox->stats().value().in_flight, 0u);
+  EXPECT_EQ(stop(), 0);
+}
+
 TEST_F(ServeTest, UnknownHookOrRealm_Is422AndNothingStored) {
   file_hooks();
   start();

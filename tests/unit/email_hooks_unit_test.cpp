@@ -325,6 +325,16 @@ TEST(AwsSesEmailHook_RegionFromEnvironment, IsUsedWhenTheHookHasNone) {
   EXPECT_EQ(hook.endpoint(), "http://127.0.0.1:9");
 }
 
+// Text that is not UTF-8 goes out with U+FFFD for the bad byte, as every JSON-writing hook sends it;
+// rendering threw (and the delivery failed) before.
+TEST(AwsSesEmailHook_Render, TextNotUtf8_IsSentWithAReplacementCharacter) {
+  AwsSesEmailHook hook(ses_options());
+  auto event = Event::make("ses_alarm", Payload("caf\xe9"));
+  auto req = hook.render(event, std::chrono::system_clock::time_point(std::chrono::seconds(1440938160)));
+  ASSERT_TRUE(req) << req.error().message;
+  EXPECT_EQ(nlohmann::json::parse(req->body)["Content"]["Simple"]["Body"]["Text"]["Data"], "caf\xef\xbf\xbd");
+}
+
 TEST(AwsSesEmailHook_Render, IsASignedSesV2SendEmail) {
   AwsSesEmailHook hook(ses_options());
   auto event = Event::make("ses_alarm", nlohmann::json{{"k", 1}});

@@ -638,6 +638,34 @@ TEST(MemoryOutbox_EnqueueAsync, CallbackRunsOnTheCallersThreadBeforeItReturns) {
   EXPECT_EQ(refused->code, ErrorCode::config);
 }
 
+// A text payload that is not UTF-8 (raw bytes from a file, a Latin-1 string) cannot go into the stored JSON
+// as it is: each bad byte becomes U+FFFD, as in every hook that writes JSON. Storing it returns ok; it
+// threw a nlohmann type_error out of enqueue() (and ended `serve`) before.
+TEST(SqliteOutbox_Text, NotUtf8_IsStoredWithReplacementCharacters_NeverThrows) {
+  test::TempDir dir;
+  auto outbox = open_sqlite_outbox({.path = (dir / "outbox.db").string()}).value();
+  const auto sync = Event::make("x", Payload("caf\xe9 \xff\xfe ok"));
+  Result<void> stored;
+  ASSERT_NO_THROW(stored = outbox->enqueue(sync, {"a"}));
+  ASSERT_TRUE(stored.ok()) << stored.error().message;
+  const auto async = Event::make("y", Payload(std::string("nul \0 and \xc3", 11)));
+  std::promise<Result<EnqueueOnceResult>> done;
+  ASSERT_NO_THROW(outbox->enqueue_async(async, {"a"}, std::nullopt,
+                                        [&](Result<EnqueueOnceResult> r) { done.set_value(std::move(r)); }));
+  const auto r = done.get_future().get();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  std::map<std::string, std::string> text;
+  const auto jobs = outbox->claim({.max_jobs = 8, .lease = 60s});
+  ASSERT_TRUE(jobs.ok()) << jobs.error().message;
+  ASSERT_EQ(jobs.value().size(), 2u);
+  for (const auto& j : jobs.value()) {
+    ASSERT_TRUE(j.event.payload.is_text()) << j.event.name << ": " << j.event.payload.to_stored_text();
+    text[j.event.name] = j.event.payload.text();
+  }
+  EXPECT_EQ(text["x"], "caf\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd ok");
+  EXPECT_EQ(text["y"], std::string("nul \0 and \xef\xbf\xbd", 13));  // NUL is valid UTF-8: kept
+}
+
 TEST(SqliteOutbox_Idempotency, SameKeyTwice_StoresOnceAndReplaysTheFirstAnswer) {
   test::TempDir dir;
   auto outbox = sqlite_outbox(dir);
