@@ -307,6 +307,10 @@ void IngestApi::post_event(HttpRequest&& request, const std::shared_ptr<Responde
           if (!h.is_string()) return fail(400, "invalid_event", "'hooks' must be a list of hook names");
           only_hooks.push_back(h.get<std::string>());
         }
+        // "Only these hooks" with none named would read as "every hook": said explicitly or not at all.
+        if (only_hooks.empty())
+          return fail(400, "invalid_event",
+                      "'hooks' is empty: name at least one hook, or leave it out for all");
       } else {
         return fail(400, "invalid_event", "unknown key '" + key + "' (known: name, realm, data, hooks)");
       }

@@ -520,6 +520,9 @@ TEST_F(ServeTest, BadJson_Is400NamingTheByte) {
   EXPECT_NE(r.json()["error"]["message"].get<std::string>().find("byte 14"), std::string::npos) << r.body;
   EXPECT_EQ(post(R"({"data": 1, "colour": "red"})").status, 400);  // unknown key
   EXPECT_EQ(post(R"({"name": "x"})").status, 400);                 // no data
+  const Reply no_hooks = post(R"({"data": 1, "hooks": []})");      // not "every hook"
+  EXPECT_EQ(no_hooks.status, 400) << no_hooks.body;
+  EXPECT_NE(no_hooks.body.find("'hooks' is empty"), std::string::npos) << no_hooks.body;
 }
 
 TEST_F(ServeTest, WrongContentType_Is415_PlainTextIsTheData) {
