@@ -114,9 +114,15 @@ struct IngestApi::Responder {
   HttpReply reply;
   std::string method, path;  // for the access log, only at -v
   std::size_t loop = 0;      // the event loop serving the connection, in the access log
+  // POST /v1/events: when the request was read, for the duration histogram.
+  std::optional<std::chrono::steady_clock::time_point> post_started;
 
   void operator()(Answer a) const {
-    api->count(a.status);
+    if (post_started) {
+      api->count(a.status, std::chrono::steady_clock::now() - *post_started);
+    } else {
+      api->count(a.status);
+    }
     write(std::move(a));
   }
   // An answer counted already (/metrics counts its own 200 before rendering, so a scrape sees itself).
@@ -192,6 +198,7 @@ void IngestApi::run_blocking(std::function<void()> work, std::shared_ptr<Respond
 }
 
 void IngestApi::handle(HttpRequest&& request, HttpReply reply) {
+  const auto started = std::chrono::steady_clock::now();
   auto respond = std::make_shared<Responder>(Responder{this, std::move(reply), {}, {}, request.loop});
   if (logger()->should_log(spdlog::level::debug)) {
     // The path is the client's (decoded): no control character reaches the log, so no line can be forged.
@@ -206,6 +213,7 @@ void IngestApi::handle(HttpRequest&& request, HttpReply reply) {
   }
   const std::string_view method = request.method;
   const std::string_view path = request.path;
+  if (method == "POST" && path == "/v1/events") respond->post_started = started;
   if (request.too_large) {
     (*respond)(error_answer(413, "too_large", "the request body is larger than serve.max_body"));
     return;
@@ -486,9 +494,16 @@ IngestApi::Answer IngestApi::ready() const {
       200, Json{{"status", "ready"}, {"delivery", dispatcher_ ? "in process" : "external workers"}});
 }
 
-void IngestApi::count(int status) {
+void IngestApi::count(int status, std::optional<std::chrono::steady_clock::duration> post_duration) {
   std::lock_guard lock(counts_mu_);
   ++requests_by_status_[status];
+  if (!post_duration) return;
+  const double seconds = std::chrono::duration<double>(*post_duration).count();
+  Durations& d = post_durations_[status];
+  const auto bucket =
+      std::lower_bound(kPostBuckets.begin(), kPostBuckets.end(), seconds) - kPostBuckets.begin();
+  ++d.counts[static_cast<std::size_t>(bucket)];
+  d.sum += seconds;
 }
 
 std::string IngestApi::metrics_text() const {
@@ -506,6 +521,13 @@ std::string IngestApi::metrics_text() const {
   for (const auto& [status, n] : requests_by_status_) {
     const std::string code = std::to_string(status);
     out.sample({{"status", code}}, n);
+  }
+  out.histogram("eventhooks_ingest_event_duration_seconds",
+                "POST /v1/events, by status: from the request read to its answer (for a 202, the commit of "
+                "the event to the outbox included).");
+  for (const auto& [status, d] : post_durations_) {
+    const std::string code = std::to_string(status);
+    out.observations({{"status", code}}, kPostBuckets, d.counts, d.sum);
   }
   return std::move(out).text();
 }

@@ -4,7 +4,9 @@
 // delivering the Dispatcher's. Thread-safe: the daemon's event loops call handle() at once.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -12,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -71,7 +74,9 @@ class IngestApi {
   Answer get_event(const std::string& id);
   Answer retry_event(const std::string& id);
   Answer ready() const;
-  void count(int status);
+  // Counts an answer by status; `post_duration`: for POST /v1/events, how long it took from the request read
+  // to its answer (observed in the histogram of its status).
+  void count(int status, std::optional<std::chrono::steady_clock::duration> post_duration = std::nullopt);
   // Runs `work` on one of the API's threads (started as needed, up to kMaxThreads): the I/O the event
   // loops must not wait for. Should `work` throw, `respond` answers 500.
   void run_blocking(std::function<void()> work, std::shared_ptr<Responder> respond);
@@ -88,6 +93,14 @@ class IngestApi {
   std::atomic<std::uint64_t> replayed_{0};  // idempotent replays answered
   mutable std::mutex counts_mu_;
   std::map<int, std::uint64_t> requests_by_status_;
+  // POST /v1/events durations by status: observations per bucket of kPostBuckets (+Inf last), and their sum.
+  static constexpr std::array<double, 16> kPostBuckets{
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  struct Durations {
+    std::array<std::uint64_t, kPostBuckets.size() + 1> counts{};
+    double sum = 0;
+  };
+  std::map<int, Durations> post_durations_;
 
   // Per event loop: events accepted in the current pass (only its thread touches them), and the outbox's
   // results waiting to be answered on that thread.

@@ -828,6 +828,13 @@ TEST_F(ServeTest, Metrics_PassPromtoolAndCountWhatWasSent) {
   EXPECT_EQ(samples["eventhooks_deliveries_total{error_code=,hook=sink,outcome=delivered,type=FileHook}"],
             3.0);
   EXPECT_EQ(samples["eventhooks_outbox_jobs{state=pending}"], 0.0);
+  // POST /v1/events durations, by status: every answer observed once, the 202s after their commit.
+  EXPECT_EQ(samples["eventhooks_ingest_event_duration_seconds_count{status=202}"], 3.0);
+  EXPECT_EQ(samples["eventhooks_ingest_event_duration_seconds_bucket{le=+Inf,status=202}"], 3.0);
+  EXPECT_GT(samples["eventhooks_ingest_event_duration_seconds_sum{status=202}"], 0.0);
+  EXPECT_EQ(samples["eventhooks_ingest_event_duration_seconds_count{status=401}"], 2.0);
+  EXPECT_EQ(samples["eventhooks_ingest_event_duration_seconds_count{status=422}"], 1.0);
+  EXPECT_EQ(samples.count("eventhooks_ingest_event_duration_seconds_count{status=200}"), 0u);  // not a POST
 }
 
 TEST_F(ServeTest, WorkerMetricsOption_ServesTheEngineFamilies) {
