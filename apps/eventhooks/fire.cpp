@@ -54,6 +54,9 @@ std::optional<Payload> parse_data(const std::string& text) {
       print_error("--data looks like a JSON object but is not valid JSON (at byte " + std::to_string(e.byte) +
                   "): " + e.what());
       return std::nullopt;
+    } catch (const nlohmann::json::exception& e) {  // a number beyond a double ("1e999")
+      print_error(std::string("--data looks like a JSON object but cannot be read: ") + e.what());
+      return std::nullopt;
     }
   }
   return Payload::from_cli_text(text);

@@ -300,6 +300,9 @@ void IngestApi::post_event(HttpRequest&& request, const std::shared_ptr<Responde
     } catch (const Json::parse_error& e) {
       // nlohmann's message names the byte ("parse error at line 1, column 9: ...").
       return fail(400, "bad_json", fmt::format("the body is not valid JSON (byte {}): {}", e.byte, e.what()));
+    } catch (const Json::exception& e) {
+      // Well-formed but not representable: a number beyond a double ("1e999", out_of_range.406).
+      return fail(400, "bad_json", fmt::format("the body is not valid JSON: {}", e.what()));
     }
     if (!doc.is_object()) return fail(400, "invalid_event", "the body must be a JSON object");
     for (auto& [key, value] : doc.items()) {

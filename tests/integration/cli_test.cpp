@@ -251,6 +251,11 @@ TEST_F(CliTest, Trigger_BrokenJsonObject_IsUsageErrorWithPosition) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("not valid JSON (at byte"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir_ / "all.jsonl"));
+  // Well-formed, but with a number no double holds: a usage error too ("unexpected error", exit 4, before).
+  const CliRun overflow = run("trigger -c hooks.yaml --data '{\"n\": 1e999}'");
+  EXPECT_EQ(overflow.code, 2) << overflow.err;
+  EXPECT_NE(overflow.err.find("1e999"), std::string::npos) << overflow.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "all.jsonl"));
 }
 
 TEST_F(CliTest, Trigger_InvalidConfig_ExitsThreeAndSendsNothing) {
