@@ -405,7 +405,7 @@ Config parse_config(std::string_view text, const std::string& source, const Hook
       c.tls = outbox.tls();
       config.outbox = std::move(c);
     } else if (top.has("outbox")) {
-      config.outbox = OutboxConfig{.path = outbox.required_string("path")};
+      config.outbox.emplace().path = outbox.required_string("path");
       const std::filesystem::path p(config.outbox->path);
       if (p.is_relative())
         config.outbox->path = (std::filesystem::path(base_dir) / p).lexically_normal().string();

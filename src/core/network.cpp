@@ -3,6 +3,8 @@
 // on every connection (bench/bench_network.cpp).
 #include "eventhooks/network.hpp"
 
+#include <fmt/format.h>
+
 #include <arpa/inet.h>
 
 #include <charconv>
@@ -68,7 +70,7 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
 IpAddress IpAddress::v4(std::uint32_t host_order) {
   IpAddress a;
   a.bytes[10] = a.bytes[11] = 0xff;
-  for (int i = 0; i < 4; ++i) a.bytes[static_cast<std::size_t>(12 + i)] = (host_order >> (24 - 8 * i)) & 0xff;
+  for (std::size_t i = 0; i < 4; ++i) a.bytes[12 + i] = (host_order >> (24 - 8 * i)) & 0xff;
   return a;
 }
 
@@ -89,7 +91,7 @@ std::string IpAddress::to_string() const {
 
 Result<Cidr> Cidr::parse(std::string_view text) {
   auto bad = [&](const std::string& why) {
-    return Error::permanent(ErrorCode::config, "'" + std::string(text) + "': " + why);
+    return Error::permanent(ErrorCode::config, fmt::format("'{}': {}", text, why));
   };
   const auto slash = text.find('/');
   const std::string_view address_text = text.substr(0, slash);
@@ -112,9 +114,9 @@ Result<Cidr> Cidr::parse(std::string_view text) {
   if ((b.hi & ~m.hi) != 0 || (b.lo & ~m.lo) != 0) {
     Cidr fixed = c;
     const Bits masked{b.hi & m.hi, b.lo & m.lo};
-    for (int i = 0; i < 8; ++i) {
-      fixed.base.bytes[static_cast<std::size_t>(i)] = (masked.hi >> (56 - 8 * i)) & 0xff;
-      fixed.base.bytes[static_cast<std::size_t>(8 + i)] = (masked.lo >> (56 - 8 * i)) & 0xff;
+    for (std::size_t i = 0; i < 8; ++i) {
+      fixed.base.bytes[i] = (masked.hi >> (56 - 8 * i)) & 0xff;
+      fixed.base.bytes[8 + i] = (masked.lo >> (56 - 8 * i)) & 0xff;
     }
     return bad("host bits are set after the prefix; did you mean " + fixed.to_string() + "?");
   }
@@ -180,12 +182,12 @@ NetworkPolicy::NetworkPolicy(const NetworkRules& rules) {
   };
   add(r->allow, rules.allow, "allow", "allowed by allow");
   for (const auto& [label, cidr] : metadata_blocks()) {
-    r->deny.push_back(rule_of(must_parse(cidr), label + " " + cidr + ", denied by default"));
+    r->deny.push_back(rule_of(must_parse(cidr), fmt::format("{} {}, denied by default", label, cidr)));
   }
   add(r->deny, rules.deny, "deny", "denied by deny");
   if (rules.deny_private) {
     for (const auto& [label, cidr] : private_blocks()) {
-      r->deny.push_back(rule_of(must_parse(cidr), label + " " + cidr + ", denied by deny_private"));
+      r->deny.push_back(rule_of(must_parse(cidr), fmt::format("{} {}, denied by deny_private", label, cidr)));
     }
   }
   rules_ = std::move(r);

@@ -93,11 +93,7 @@ class RabbitMqOutbox final : public Outbox {
         endpoints_(std::move(endpoints)),
         dead_queue_(opt_.queue + ".dead"),
         admin_(endpoints_.front(), alternates(), opt_.connect_timeout),
-        publisher_(detail::AmqpPublisherOptions{.endpoint = endpoints_.front(),
-                                                .alternates = alternates(),
-                                                .connect_timeout = opt_.connect_timeout,
-                                                .timeout = opt_.confirm_timeout,
-                                                .log_name = "outbox " + opt_.queue}) {}
+        publisher_(publisher_options()) {}
 
   ~RabbitMqOutbox() override {
     std::lock_guard lock(consumer_mu_);
@@ -296,6 +292,16 @@ class RabbitMqOutbox final : public Outbox {
 
  private:
   std::vector<AmqpEndpoint> alternates() const { return {endpoints_.begin() + 1, endpoints_.end()}; }
+  // The options of the publisher the jobs go through (the queue itself is declared by admin_).
+  detail::AmqpPublisherOptions publisher_options() const {
+    detail::AmqpPublisherOptions o;
+    o.endpoint = endpoints_.front();
+    o.alternates = alternates();
+    o.connect_timeout = opt_.connect_timeout;
+    o.timeout = opt_.confirm_timeout;
+    o.log_name = "outbox " + opt_.queue;
+    return o;
+  }
 
   static std::function<bool(const AmqpDelivery&)> accept(const std::vector<std::string>& skip_hooks) {
     return [skip_hooks](const AmqpDelivery& d) {

@@ -128,7 +128,8 @@ std::string skip_clause(const std::vector<std::string>& skip, int first_param) {
   std::string s = " AND hook NOT IN (";
   for (std::size_t i = 0; i < skip.size(); ++i) {
     if (i) s += ",";
-    s += "?" + std::to_string(first_param + static_cast<int>(i));
+    s += '?';
+    s += std::to_string(first_param + static_cast<int>(i));
   }
   return s + ")";
 }
