@@ -95,7 +95,7 @@ int run_trigger(const TriggerOptions& options) {
       std::string known;
       for (const auto& entry : config->hooks)
         known.append(known.empty() ? "" : ", ").append(entry.hook->name());
-      print_error("--hook: no hook named '" + name + "' in " + options.config + " (hooks: " + known + ")");
+      print_error(fmt::format("--hook: no hook named '{}' in {} (hooks: {})", name, options.config, known));
       return exit_usage;
     }
   }

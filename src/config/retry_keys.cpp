@@ -1,8 +1,6 @@
 #include "config/retry_keys.hpp"
 
-namespace eventhooks {
-
-namespace detail {
+namespace eventhooks::detail {
 
 RetryPolicy read_retry_policy(ConfigReader& keys) {
   ConfigReader retry = keys.nested("retry");
@@ -30,6 +28,4 @@ std::optional<std::chrono::milliseconds> read_timeout(ConfigReader& keys) {
   return timeout;
 }
 
-}  // namespace detail
-
-}  // namespace eventhooks
+}  // namespace eventhooks::detail
