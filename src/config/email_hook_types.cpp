@@ -53,7 +53,8 @@ SmtpSecurity read_security(ConfigReader& keys, int port) {
 }
 
 HookPtr build_simple_email(HookCommon common, ConfigReader& keys) {
-  SimpleEmailOptions options{.common = std::move(common)};
+  SimpleEmailOptions options;
+  options.common = std::move(common);
   options.host = keys.optional_string("host");
   options.port = static_cast<int>(keys.optional_int("port", 0, 1, 65535));
   options.security = read_security(keys, options.port);
@@ -76,7 +77,8 @@ HookPtr build_simple_email(HookCommon common, ConfigReader& keys) {
 }
 
 HookPtr build_ses_email(HookCommon common, ConfigReader& keys) {
-  AwsSesOptions options{.common = std::move(common)};
+  AwsSesOptions options;
+  options.common = std::move(common);
   read_email_content(keys, options.email);
   options.region = keys.optional_string("region");
   if (aws_region(options.region).empty()) {

@@ -16,7 +16,8 @@ using std::chrono::milliseconds;
 
 HookPtr build_rabbitmq(HookCommon common, ConfigReader& keys) {
   const RabbitMqOptions defaults;
-  RabbitMqOptions o{.common = std::move(common)};
+  RabbitMqOptions o;
+  o.common = std::move(common);
 
   // A url may carry the password, so it is read like a secret (and may come from url_file).
   o.url = keys.secret("url", false);

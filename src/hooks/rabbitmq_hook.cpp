@@ -47,6 +47,7 @@ RabbitMqHook::RabbitMqHook(RabbitMqOptions options)
   }
   publisher_ = std::make_shared<detail::AmqpPublisher>(detail::AmqpPublisherOptions{
       .endpoint = endpoint_,
+      .alternates = {},
       .heartbeat = options_.heartbeat,
       .connect_timeout = options_.timeouts.connect,
       .timeout = options_.timeouts.total,

@@ -110,6 +110,17 @@ std::string hex64(std::uint64_t v) {
   return out;
 }
 
+// "has a character not allowed in its domain: '!'" (built with +=: GCC 12 misreads `"..." + std::string`
+// as an out-of-bounds copy).
+std::string char_not_allowed(std::string_view where, unsigned char c) {
+  std::string out = "has a character not allowed in ";
+  out += where;
+  out += ": '";
+  out += static_cast<char>(c);
+  out += '\'';
+  return out;
+}
+
 }  // namespace
 
 std::string address_problem(std::string_view address) {
@@ -131,8 +142,7 @@ std::string address_problem(std::string_view address) {
     return "has a misplaced '.' in its local part";
   }
   for (unsigned char c : local) {
-    if (c != '.' && !is_atext(c))
-      return std::string("has a character not allowed in its local part: '") + static_cast<char>(c) + "'";
+    if (c != '.' && !is_atext(c)) return char_not_allowed("its local part", c);
   }
   if (domain.empty()) return "has nothing after '@'";
   if (domain.front() == '[') {
@@ -151,8 +161,7 @@ std::string address_problem(std::string_view address) {
     if (label.empty() || label.size() > 63) return "has an empty or over-long label in its domain";
     if (label.front() == '-' || label.back() == '-') return "has a domain label starting or ending with '-'";
     for (unsigned char c : label) {
-      if (!is_alnum(c) && c != '-')
-        return std::string("has a character not allowed in its domain: '") + static_cast<char>(c) + "'";
+      if (!is_alnum(c) && c != '-') return char_not_allowed("its domain", c);
     }
     start = dot + 1;
   }
