@@ -77,9 +77,12 @@ class [[nodiscard]] Result {
 
   T& value() & { return std::get<0>(v_); }
   const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
+  // By value, not T&&: `for (auto& x : f().value())` then iterates a value that lives as long as the loop,
+  // where a reference into the temporary Result would dangle (the same trap as std::optional's and
+  // std::expected's rvalue value()).
+  T value() && { return std::get<0>(std::move(v_)); }
   const Error& error() const& { return std::get<1>(v_); }
-  Error&& error() && { return std::get<1>(std::move(v_)); }
+  Error error() && { return std::get<1>(std::move(v_)); }
 
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "eventhooks/error.hpp"
 #include "eventhooks/event.hpp"
 #include "eventhooks/hooks/file_hook.hpp"
 #include "eventhooks/outcome.hpp"
@@ -12,8 +13,32 @@
 #include "eventhooks/realms.hpp"
 #include "eventhooks/redact.hpp"
 
+using eventhooks::Error;
+using eventhooks::ErrorCode;
 using eventhooks::Payload;
 using eventhooks::Realms;
+using eventhooks::Result;
+
+// A Result returned from a call and used at once: its value must outlive the statement's loop. With a T&&
+// value() the loop below read a destroyed vector (caught by the ASan build as a use after free).
+TEST(Result, ValueOfATemporaryResult_CanBeIteratedInARangeFor) {
+  const auto make = [](int n) -> Result<std::vector<std::string>> {
+    std::vector<std::string> v;
+    for (int i = 0; i < n; ++i)
+      v.push_back("a string too long for the small-string buffer #" + std::to_string(i));
+    return v;
+  };
+  std::vector<std::string> seen;
+  for (const auto& s : make(3).value()) seen.push_back(s);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[2], "a string too long for the small-string buffer #2");
+  const auto failing = []() -> Result<std::vector<std::string>> {
+    return Error::permanent(ErrorCode::config, "no value");
+  };
+  std::string message;
+  for (const char c : failing().error().message) message.push_back(c);
+  EXPECT_EQ(message, "no value");
+}
 
 TEST(Realms, NoRealms_FiresWhateverRealmIsPassed) {
   Realms none;
