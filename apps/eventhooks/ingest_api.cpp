@@ -283,13 +283,17 @@ void IngestApi::post_event(HttpRequest&& request, const std::shared_ptr<Responde
   auto fail = [&](int status, std::string_view code, const std::string& message) {
     (*respond)(error_answer(status, code, message));
   };
-  if (is_media_type(request.content_type, "text/plain")) {
-    // The data travels as JSON text and in UTF-8 messages: a body in another encoding is refused, not
-    // altered.
+  // The data travels as JSON text and in UTF-8 messages, and JSON is UTF-8 (RFC 8259): a body declared in
+  // another encoding is refused, not altered or misread.
+  const bool text = is_media_type(request.content_type, "text/plain");
+  if (text || is_media_type(request.content_type, "application/json")) {
     const std::string_view charset = charset_of(request.content_type);
     if (!charset.empty() && !iequals(charset, "utf-8") && !iequals(charset, "us-ascii"))
-      return fail(415, "unsupported_media_type",
-                  fmt::format("a text/plain body must be UTF-8, not charset '{}'", charset));
+      return fail(
+          415, "unsupported_media_type",
+          fmt::format("a {} body must be UTF-8, not charset '{}'", text ? "text/plain" : "JSON", charset));
+  }
+  if (text) {
     if (const auto at = first_invalid_utf8(request.body))
       return fail(400, "bad_text", fmt::format("the text/plain body is not valid UTF-8 (byte {})", *at));
     data = Payload(std::move(request.body));
