@@ -28,8 +28,11 @@
 namespace eventhooks {
 namespace {
 
-// 1: jobs. 2: delivered jobs may be kept (state 2), jobs by event id, idempotency keys.
-constexpr int kSchemaVersion = 2;
+// 1: jobs. 2: delivered jobs may be kept (state 2), jobs by event id, idempotency keys. 3: job ids from
+// id_blocks instead of AUTOINCREMENT (next_job_id()).
+constexpr int kSchemaVersion = 3;
+// Job ids a writer reserves at a time: one write of the id_blocks row per this many jobs.
+constexpr std::int64_t kIdBlock = 1024;
 // Delivered jobs and used idempotency keys are pruned at most this often, inside a write batch.
 constexpr std::int64_t kPruneEveryMs = 10'000;
 constexpr int kPruneAtMost = 10'000;  // rows per prune, so one batch never stalls on a large backlog
@@ -182,13 +185,15 @@ class SqliteOutbox final : public Outbox {
         Stmt q(db_, cache_, "PRAGMA user_version");
         if (q.step()) version = q.col_int(0);
       }
-      bool has_jobs = false, has_other = false;
+      bool has_jobs = false, has_other = false, has_sequence = false;
       {
         Stmt q(db_, cache_, "SELECT name FROM sqlite_master WHERE type = 'table'");
         while (q.step()) {
           const auto name = q.col_text(0);
           if (name == "jobs") {
             has_jobs = true;
+          } else if (name == "sqlite_sequence") {
+            has_sequence = true;
           } else if (name.rfind("sqlite_", 0) != 0) {
             has_other = true;
           }
@@ -220,12 +225,13 @@ class SqliteOutbox final : public Outbox {
       }
       exec(options_.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
       if (version < kSchemaVersion) {
-        // A fresh file, or one of schema 1 (whose jobs stay as they are): everything below is IF NOT EXISTS.
+        // A fresh file, or one of schema 1 or 2 (whose jobs stay as they are, AUTOINCREMENT included):
+        // everything below is IF NOT EXISTS.
         exec("BEGIN IMMEDIATE");
         try {
           exec(
               "CREATE TABLE IF NOT EXISTS jobs ("
-              " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+              " id INTEGER PRIMARY KEY,"  // from id_blocks, never reused (next_job_id())
               " event_id TEXT NOT NULL, event_name TEXT NOT NULL, realm TEXT, payload TEXT NOT NULL,"
               " created_at INTEGER NOT NULL, hook TEXT NOT NULL,"
               " attempts INTEGER NOT NULL DEFAULT 0,"
@@ -239,6 +245,14 @@ class SqliteOutbox final : public Outbox {
               "CREATE TABLE IF NOT EXISTS idempotency ("
               " key TEXT PRIMARY KEY, answer TEXT NOT NULL, expires_at INTEGER NOT NULL)");
           exec("CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency(expires_at)");
+          // The first free job id: above every id an older file's AUTOINCREMENT handed out, even one whose
+          // job is gone.
+          exec("CREATE TABLE IF NOT EXISTS id_blocks (next INTEGER NOT NULL)");
+          exec(fmt::format(
+              "INSERT INTO id_blocks (next) SELECT max({}, coalesce((SELECT max(id) FROM jobs), 0)) + 1 "
+              "WHERE NOT EXISTS (SELECT 1 FROM id_blocks)",
+              has_sequence ? "coalesce((SELECT max(seq) FROM sqlite_sequence WHERE name = 'jobs'), 0)"
+                           : "0"));
           exec(fmt::format("PRAGMA user_version={}", kSchemaVersion));
           exec("COMMIT");
         } catch (...) {
@@ -665,7 +679,11 @@ class SqliteOutbox final : public Outbox {
       {
         std::unique_lock lock(mu_);
         work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) return;  // stopping, and every caller has been answered
+        if (queue_.empty()) {  // stopping, and every caller has been answered
+          lock.unlock();
+          return_unused_ids();
+          return;
+        }
         while (!queue_.empty() && batch.size() < options_.max_batch) {
           batch.push_back(queue_.front());
           queue_.pop_front();
@@ -688,7 +706,7 @@ class SqliteOutbox final : public Outbox {
             for (auto* r : batch) r->body(ctx);
           } catch (...) {  // DbFailure or anything else: the careful way says which request and why
             isolate = true;
-            sqlite().exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+            rollback("ROLLBACK");
             try {
               exec("BEGIN IMMEDIATE");
             } catch (const DbFailure& f) {
@@ -706,11 +724,11 @@ class SqliteOutbox final : public Outbox {
               Stmt(db_, cache_, kRelease).step();
             } catch (const DbFailure& f) {
               r->error = db_error(f.rc, f.message, "write");
-              sqlite().exec(db_, "ROLLBACK TO r; RELEASE r", nullptr, nullptr, nullptr);
+              rollback("ROLLBACK TO r; RELEASE r");
             } catch (const std::exception& e) {
               r->error = Error::permanent(ErrorCode::internal,
                                           fmt::format("outbox {}: {}", options_.path, e.what()));
-              sqlite().exec(db_, "ROLLBACK TO r; RELEASE r", nullptr, nullptr, nullptr);
+              rollback("ROLLBACK TO r; RELEASE r");
             }
           }
         }
@@ -722,7 +740,7 @@ class SqliteOutbox final : public Outbox {
         } catch (const DbFailure& f) {
           // Nothing of this batch is stored: every caller hears so, none is told "stored".
           batch_error = db_error(f.rc, f.message, "commit");
-          sqlite().exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+          rollback("ROLLBACK");
         }
       }
       std::vector<Request*> owned;  // enqueue_async()'s, answered below
@@ -774,13 +792,60 @@ class SqliteOutbox final : public Outbox {
     const auto now = now_ms();
     const auto created = to_ms(event.created_at);
     for (const auto& h : hooks) {
+      const std::int64_t id = next_job_id(c);
       Stmt q(c.db, c.cache,
-             "INSERT INTO jobs (event_id, event_name, realm, payload, created_at, hook, next_attempt_at,"
-             " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)");
+             "INSERT INTO jobs (id, event_id, event_name, realm, payload, created_at, hook, next_attempt_at,"
+             " updated_at) VALUES (?8, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)");
       q.bind(1, event.id).bind(2, event.name).bind(3, event.realm).bind(4, payload).bind(5, created);
-      q.bind(6, h).bind(7, now);
+      q.bind(6, h).bind(7, now).bind(8, id);
       q.step();
     }
+  }
+
+  // Inside the writer's transaction. A job id is never handed out twice: not after the job with the highest
+  // id is deleted (an ack, a purge), which would let a worker's stale ack (`WHERE id = ?`) hit a new job,
+  // and not by two processes sharing the file. AUTOINCREMENT guaranteed that by rewriting its
+  // sqlite_sequence row in every commit, one more WAL page each time (8 % of serve's ingest rate); a block
+  // of ids reserved in id_blocks costs one such write per kIdBlock jobs. The reservation is part of the
+  // transaction that uses it, and the block is forgotten on every rollback (rollback()), so a block whose
+  // reservation was undone is never used.
+  std::int64_t next_job_id(Ctx& c) {
+    if (next_id_ == block_end_) {
+      std::int64_t first = 0;
+      {
+        Stmt q(c.db, c.cache, "SELECT next FROM id_blocks");
+        if (!q.step()) throw DbFailure{SQLITE_CORRUPT, "the id_blocks table is empty"};
+        first = q.col_int(0);
+      }
+      Stmt u(c.db, c.cache, "UPDATE id_blocks SET next = ?1");
+      u.bind(1, first + kIdBlock).step();
+      next_id_ = first;
+      block_end_ = first + kIdBlock;
+    }
+    return next_id_++;
+  }
+
+  // At close: the ids reserved and not used go back unless another writer has reserved after them, so
+  // one-shot processes (`trigger --enqueue`) number their jobs one after another, not 1,024 apart.
+  void return_unused_ids() {
+    if (next_id_ == block_end_) return;
+    try {
+      exec("BEGIN IMMEDIATE");
+      {
+        Stmt u(db_, cache_, "UPDATE id_blocks SET next = ?1 WHERE next = ?2");
+        u.bind(1, next_id_).bind(2, block_end_).step();
+      }
+      exec("COMMIT");
+    } catch (const DbFailure&) {
+      rollback("ROLLBACK");  // the ids stay reserved and unused, which is harmless
+    }
+  }
+
+  // Undoes the open transaction or a savepoint of it, and forgets the block of job ids, whose reservation
+  // may have been undone with it.
+  void rollback(const char* sql) {
+    sqlite().exec(db_, sql, nullptr, nullptr, nullptr);
+    next_id_ = block_end_ = 0;
   }
 
   // Inside the writer's open transaction: delivered jobs past keep_delivered and expired idempotency keys
@@ -811,7 +876,7 @@ class SqliteOutbox final : public Outbox {
       }
       exec("RELEASE prune");
     } catch (const DbFailure& f) {
-      sqlite().exec(db_, "ROLLBACK TO prune; RELEASE prune", nullptr, nullptr, nullptr);
+      rollback("ROLLBACK TO prune; RELEASE prune");
       logger()->warn("outbox {}: pruning delivered jobs failed: {}", options_.path, f.message);
     }
   }
@@ -855,7 +920,8 @@ class SqliteOutbox final : public Outbox {
   std::condition_variable work_cv_, done_cv_;
   std::deque<Request*> queue_;
   bool stopping_ = false;
-  std::int64_t last_prune_ms_ = 0;  // writer thread only
+  std::int64_t last_prune_ms_ = 0;            // writer thread only
+  std::int64_t next_id_ = 0, block_end_ = 0;  // writer thread only: the job ids reserved and not yet used
   std::thread writer_;
 };
 

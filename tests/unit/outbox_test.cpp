@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <csignal>
 
+#include <atomic>
 #include <condition_variable>
 #include <fstream>
 #include <future>
@@ -485,6 +486,51 @@ TEST(SqliteOutbox_DiskFull, EnqueueFailsLoudlyAndNothingAcknowledgedIsMissing) {
 
 namespace {
 
+// Ids of the jobs in the file, in id order, read by SQLite itself.
+std::vector<std::int64_t> job_ids(const std::string& path) {
+  sqlite3* db = nullptr;
+  std::vector<std::int64_t> ids;
+  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK) {
+    sqlite3_exec(
+        db, "SELECT id FROM jobs ORDER BY id",
+        [](void* out, int, char** v, char**) {
+          static_cast<std::vector<std::int64_t>*>(out)->push_back(std::stoll(v[0]));
+          return 0;
+        },
+        &ids, nullptr);
+  }
+  sqlite3_close(db);
+  return ids;
+}
+
+// An outbox file as eventhooks 0.1 wrote it (schema 1, ids by AUTOINCREMENT), with `rows_sql` run in it.
+bool make_version_one_file(const std::string& path, const std::string& rows_sql) {
+  sqlite3* db = nullptr;
+  const std::string sql =
+      "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, event_name TEXT NOT "
+      "NULL, realm TEXT, payload TEXT NOT NULL, created_at INTEGER NOT NULL, hook TEXT NOT NULL, attempts "
+      "INTEGER NOT NULL DEFAULT 0, state INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, "
+      "claimed_by TEXT, last_error TEXT, dead_reason TEXT, updated_at INTEGER NOT NULL);"
+      "CREATE INDEX jobs_due ON jobs(state, next_attempt_at);" +
+      rows_sql + "PRAGMA user_version=1;";
+  const bool ok = sqlite3_open(path.c_str(), &db) == SQLITE_OK &&
+                  sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+  sqlite3_close(db);
+  return ok;
+}
+
+// A trigger that makes SQLite refuse the jobs of every event named "poison", as a failing write would.
+bool add_poison_trigger(const std::string& path) {
+  sqlite3* db = nullptr;
+  const bool ok = sqlite3_open(path.c_str(), &db) == SQLITE_OK &&
+                  sqlite3_exec(db,
+                               "CREATE TRIGGER poison BEFORE INSERT ON jobs WHEN NEW.event_name = 'poison' "
+                               "BEGIN SELECT RAISE(ABORT, 'poisoned event'); END",
+                               nullptr, nullptr, nullptr) == SQLITE_OK;
+  sqlite3_close(db);
+  return ok;
+}
+
 std::shared_ptr<Outbox> sqlite_outbox(const test::TempDir& dir,
                                       std::chrono::milliseconds keep_delivered = {}) {
   auto r = open_sqlite_outbox({.path = (dir / "outbox.db").string(), .keep_delivered = keep_delivered});
@@ -573,16 +619,7 @@ TEST(SqliteOutbox_EnqueueAsync, OneFailingEnqueueInABatch_FailsAloneTheOthersAre
   test::TempDir dir;
   const std::string path = (dir / "outbox.db").string();
   auto outbox = sqlite_outbox(dir);
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db,
-                           "CREATE TRIGGER poison BEFORE INSERT ON jobs WHEN NEW.event_name = 'poison' "
-                           "BEGIN SELECT RAISE(ABORT, 'poisoned event'); END",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(db);
-  }
+  ASSERT_TRUE(add_poison_trigger(path));
   constexpr int kEvents = 60;
   std::mutex mu;
   std::condition_variable cv;
@@ -751,27 +788,115 @@ TEST(SqliteOutbox_RequeueEvent, DeadAndFailedJobsAreDueAgainDeliveredOnesStay) {
 TEST(SqliteOutbox_Schema, VersionOneFile_IsUpgradedAndItsJobsKept) {
   test::TempDir dir;
   const auto path = (dir / "outbox.db").string();
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  // The schema eventhooks 0.1 wrote.
-  ASSERT_EQ(
-      sqlite3_exec(db,
-                   "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL,"
-                   " event_name TEXT NOT NULL, realm TEXT, payload TEXT NOT NULL, created_at INTEGER NOT "
-                   "NULL, hook TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, state INTEGER NOT NULL "
-                   "DEFAULT 0, next_attempt_at INTEGER NOT NULL, claimed_by TEXT, last_error TEXT, "
-                   "dead_reason TEXT, updated_at INTEGER NOT NULL);"
-                   "CREATE INDEX jobs_due ON jobs(state, next_attempt_at);"
-                   "INSERT INTO jobs (event_id, event_name, payload, created_at, hook, next_attempt_at, "
-                   "updated_at) VALUES ('e1', 'old', '{\"text\":\"hi\"}', 0, 'a', 0, 0);"
-                   "PRAGMA user_version=1;",
-                   nullptr, nullptr, nullptr),
-      SQLITE_OK);
-  sqlite3_close(db);
+  ASSERT_TRUE(make_version_one_file(
+      path,
+      "INSERT INTO jobs (event_id, event_name, payload, created_at, hook, next_attempt_at, updated_at) "
+      "VALUES ('e1', 'old', '{\"text\":\"hi\"}', 0, 'a', 0, 0);"));
   auto outbox = sqlite_outbox(dir);
   ASSERT_EQ(outbox->event_jobs("e1").value().size(), 1u);
   ASSERT_TRUE(outbox->enqueue_once(sample_event(), {"a"}, {.key = "k", .answer = "x"}).ok());
   EXPECT_EQ(outbox->stats().value().pending, 2u);
+}
+
+// A job id names one job forever: a worker whose lease ran out acks `WHERE id = ?`, and a reused id would
+// let that stale ack delete somebody else's new job.
+TEST(SqliteOutbox_Ids, NeverReused_AfterTheHighestIdIsDeleted_NorAfterReopening) {
+  test::TempDir dir;
+  const std::string path = (dir / "outbox.db").string();
+  std::int64_t highest = 0;
+  {
+    auto outbox = sqlite_outbox(dir);  // keep_delivered 0: an ack deletes the job
+    ASSERT_TRUE(outbox->enqueue(sample_event(), {"a", "b", "c"}).ok());
+    for (const auto& job : outbox->claim({.max_jobs = 10}).value()) {
+      highest = std::max<std::int64_t>(highest, std::stoll(job.id));
+      ASSERT_TRUE(outbox->ack(job).ok());
+    }
+    ASSERT_TRUE(job_ids(path).empty());
+    ASSERT_TRUE(outbox->enqueue(sample_event(), {"a"}).ok());
+    ASSERT_EQ(job_ids(path).size(), 1u);
+    EXPECT_GT(job_ids(path)[0], highest);
+    highest = job_ids(path)[0];
+    const auto jobs = outbox->claim({}).value();
+    ASSERT_EQ(jobs.size(), 1u);
+    ASSERT_TRUE(outbox->ack(jobs[0]).ok());
+  }
+  auto reopened = sqlite_outbox(dir);
+  ASSERT_TRUE(reopened->enqueue(sample_event(), {"a"}).ok());
+  ASSERT_EQ(job_ids(path).size(), 1u);
+  // Not reused, and not a block further either: the first outbox gave back the ids it had not used.
+  EXPECT_EQ(job_ids(path)[0], highest + 1);
+}
+
+// One-shot processes (`trigger --enqueue`) each open the file, store one event and close it.
+TEST(SqliteOutbox_Ids, OneShotOpeners_NumberTheirJobsOneAfterAnother) {
+  test::TempDir dir;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(sqlite_outbox(dir)->enqueue(sample_event(), {"a", "b"}).ok());
+  EXPECT_EQ(job_ids((dir / "outbox.db").string()), (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6}));
+}
+
+// Two outboxes on one file (two processes) take ids from the same counter. One of them had its reservation
+// of ids rolled back with a refused event (the trigger), and must not go on with ids the other then gets.
+TEST(SqliteOutbox_Ids, TwoOutboxesOnOneFile_NeverShareAnId_EvenAfterARolledBackReservation) {
+  test::TempDir dir;
+  const std::string path = (dir / "outbox.db").string();
+  auto a = sqlite_outbox(dir);
+  ASSERT_TRUE(add_poison_trigger(path));
+  // a's first job: the block of ids is reserved in the same transaction as the refused insert, and undone.
+  ASSERT_FALSE(a->enqueue(Event::make("poison", Payload("x")), {"a"}).ok());
+  auto b = sqlite_outbox(dir);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(b->enqueue(sample_event(), {"b"}).ok());
+    ASSERT_TRUE(a->enqueue(sample_event(), {"a"}).ok());  // with a's stale block this was b's id: refused
+  }
+  // And with the asynchronous (batched) enqueue, a refused event in a batch of fine ones.
+  std::atomic<int> answered = 0, refused = 0;
+  for (int i = 0; i < 20; ++i) {
+    a->enqueue_async(Event::make(i == 0 ? "poison" : "fine", Payload("y")), {"a"}, std::nullopt,
+                     [&](Result<EnqueueOnceResult> r) {
+                       refused += r.ok() ? 0 : 1;
+                       ++answered;
+                     });
+  }
+  for (int i = 0; i < 200 && answered < 20; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(answered, 20);
+  EXPECT_EQ(refused, 1);
+  ASSERT_TRUE(b->enqueue(sample_event(), {"b"}).ok());
+  ASSERT_TRUE(a->enqueue(sample_event(), {"a"}).ok());
+  const auto ids = job_ids(path);
+  EXPECT_EQ(ids.size(), 3u + 3u + 19u + 2u);
+  EXPECT_EQ(std::set<std::int64_t>(ids.begin(), ids.end()).size(), ids.size());
+  // At close only the block reserved last gives its unused ids back (a's); b's, reserved before it, must not
+  // take the counter back below a's jobs.
+  a.reset();
+  b.reset();
+  ASSERT_TRUE(sqlite_outbox(dir)->enqueue(sample_event(), {"c"}).ok());
+  const auto after = job_ids(path);
+  ASSERT_EQ(after.size(), ids.size() + 1);
+  EXPECT_EQ(after.back(), ids.back() + 1);
+}
+
+// A file of schema 1 or 2 numbered its jobs with AUTOINCREMENT: the ids it handed out stay used after the
+// upgrade, even those whose jobs are gone.
+TEST(SqliteOutbox_Schema, OlderFile_NewIdsStartAboveEveryIdItHandedOut) {
+  test::TempDir dir;
+  const auto path = (dir / "outbox.db").string();
+  ASSERT_TRUE(make_version_one_file(
+      path,
+      "INSERT INTO jobs (id, event_id, event_name, payload, created_at, hook, next_attempt_at, updated_at) "
+      "VALUES (40, 'e1', 'old', '{\"text\":\"hi\"}', 0, 'a', 0, 0), "
+      "(41, 'e2', 'old', '{\"text\":\"hi\"}', 0, 'a', 0, 0);"
+      "DELETE FROM jobs WHERE id = 41;"));  // delivered: gone, but 41 was handed out
+  {
+    auto outbox = sqlite_outbox(dir);
+    ASSERT_TRUE(outbox->enqueue(sample_event(), {"a"}).ok());
+    EXPECT_EQ(job_ids(path), (std::vector<std::int64_t>{40, 42}));
+  }
+  // Opened again (now schema 3): the next job takes the next id, not one of a block already handed out.
+  auto outbox = sqlite_outbox(dir);
+  ASSERT_TRUE(outbox->enqueue(sample_event(), {"a"}).ok());
+  const auto ids = job_ids(path);
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_GT(ids[2], 42);
 }
 
 TEST(MemoryOutbox_Capabilities, ServeOnlyCapabilities_FailSayingSo) {
