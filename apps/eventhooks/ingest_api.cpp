@@ -20,6 +20,8 @@ using Json = nlohmann::ordered_json;
 
 constexpr std::size_t kMaxIdempotencyKey = 255;
 constexpr auto kIdempotencyTtl = std::chrono::hours(24);
+// How often serve.max_pending's count of undelivered jobs is taken from the outbox, near the limit.
+constexpr auto kBacklogEvery = std::chrono::seconds(1);
 
 std::string dump(const Json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -142,6 +144,34 @@ IngestApi::IngestApi(const Config& config, const ServeConfig& serve, std::shared
   for (const auto& e : config_.hooks) {
     if (e.hook) hook_json_.emplace(e.hook->name(), dump(Json(e.hook->name())));
   }
+  if (serve_.max_pending > 0) {
+    count_backlog();  // before the first request
+    // Counting scans the undelivered jobs, on the outbox's writer: every second once the backlog is past
+    // half the limit, where deliveries must be seen soon; every 10 s below it. Between counts the estimate
+    // only grows, so a late count can refuse too early, never let too much in.
+    backlog_thread_ = std::thread([this] {
+      std::unique_lock lock(backlog_mu_);
+      auto last = std::chrono::steady_clock::now();
+      while (!backlog_cv_.wait_for(lock, kBacklogEvery, [this] { return backlog_stop_; })) {
+        const auto backlog = backlog_base_.load() + reserved_.load();
+        if (2 * backlog < static_cast<std::int64_t>(serve_.max_pending) &&
+            std::chrono::steady_clock::now() - last < 10 * kBacklogEvery)
+          continue;
+        lock.unlock();
+        count_backlog();
+        last = std::chrono::steady_clock::now();
+        lock.lock();
+      }
+    });
+  }
+}
+
+void IngestApi::count_backlog() {
+  const std::int64_t reserved = reserved_.load();
+  auto stats = outbox_->stats();
+  // An outbox that cannot count keeps the last count: /readyz and the stores' own 503s report it.
+  if (!stats) return;
+  backlog_base_ = static_cast<std::int64_t>(stats->pending + stats->in_flight) - reserved;
 }
 
 // {"id":"…","hooks":["…"]}: written directly (the id is a UUID, the names escaped once at start), the same
@@ -160,6 +190,12 @@ std::string IngestApi::accepted_body(const std::string& id, const std::vector<st
 }
 
 IngestApi::~IngestApi() {
+  {
+    std::lock_guard lock(backlog_mu_);
+    backlog_stop_ = true;
+  }
+  backlog_cv_.notify_all();
+  if (backlog_thread_.joinable()) backlog_thread_.join();
   {
     std::lock_guard lock(work_mu_);
     stopping_ = true;
@@ -361,6 +397,21 @@ void IngestApi::post_event(HttpRequest&& request, const std::shared_ptr<Responde
   if (idempotency_key.empty() && hooks.empty()) {  // nothing to store: no hook fires for it
     ++accepted_;
     return (*respond)(std::move(ok));
+  }
+  if (serve_.max_pending > 0 && !hooks.empty()) {
+    // Taken first and given back when refused: two loops cannot both let in the last free place.
+    const auto jobs = static_cast<std::int64_t>(hooks.size());
+    const std::int64_t backlog = backlog_base_.load() + reserved_.fetch_add(jobs);
+    if (backlog + jobs > static_cast<std::int64_t>(serve_.max_pending)) {
+      reserved_ -= jobs;
+      Answer full = error_answer(
+          503, "outbox_full",
+          fmt::format("the outbox holds {} undelivered jobs and this event has {} (serve.max_pending is {}); "
+                      "nothing was stored",
+                      std::max<std::int64_t>(backlog, 0), jobs, serve_.max_pending));
+      full.headers.emplace_back("Retry-After", "10");
+      return (*respond)(std::move(full));
+    }
   }
 
   auto store = std::make_shared<StoreRequest>(

@@ -123,6 +123,17 @@ class IngestApi {
   std::vector<std::thread> threads_;
   std::size_t idle_threads_ = 0;
   bool stopping_ = false;
+
+  // serve.max_pending: the outbox's undelivered jobs are backlog_base_ + reserved_. reserved_ counts the
+  // jobs of every event let through (a refused one is taken back); every second the backlog thread counts
+  // the outbox and sets backlog_base_ to that count minus reserved_ as it was just before counting.
+  void count_backlog();
+  std::atomic<std::int64_t> reserved_{0};
+  std::atomic<std::int64_t> backlog_base_{0};
+  std::mutex backlog_mu_;
+  std::condition_variable backlog_cv_;
+  bool backlog_stop_ = false;
+  std::thread backlog_thread_;
 };
 
 }  // namespace eventhooks::cli

@@ -124,6 +124,8 @@ ServeConfig read_serve_config(ConfigReader& keys, const std::string& base_dir) {
       keys.optional_int("threads", static_cast<std::int64_t>(serve.threads), 0, 256));
   serve.idle_timeout = std::chrono::seconds(
       keys.optional_int("idle_timeout", static_cast<std::int64_t>(serve.idle_timeout.count()), 1, 86'400));
+  serve.max_pending =
+      static_cast<std::uint64_t>(keys.optional_int("max_pending", 0, 0, std::int64_t{1'000'000'000'000}));
   serve.cert_file = keys.optional_string("cert_file");
   serve.key_file = keys.optional_string("key_file");
   if (serve.cert_file.empty() != serve.key_file.empty()) {

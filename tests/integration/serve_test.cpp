@@ -248,6 +248,44 @@ TEST_F(ServeTest, KnownPathWithAnotherMethod_Is405NamingTheAllowedOne_UnknownPat
   EXPECT_EQ(stop(), 0);
 }
 
+// serve.max_pending: while the outbox holds that many undelivered jobs, an event is refused with 503 and
+// nothing is stored; jobs are counted, not events; once a worker has delivered them, events are taken again.
+TEST_F(ServeTest, MaxPending_FullOutboxIs503NothingStored_TakenAgainOnceDelivered) {
+  write_config("  a:\n    type: FileHook\n    path: " + (dir_ / "a.jsonl").string() +
+                   "\n  b:\n    type: FileHook\n    path: " + (dir_ / "b.jsonl").string() + "\n",
+               "  max_pending: 3\n");
+  start({"--no-deliver"});
+  ASSERT_EQ(post(R"({"data": 1})").status, 202);  // a and b: 2 jobs
+  const Reply two_more = post(R"({"data": 2})");  // 2 + 2 > 3
+  ASSERT_EQ(two_more.status, 503) << two_more.body;
+  EXPECT_EQ(two_more.json()["error"]["code"], "outbox_full");
+  EXPECT_NE(two_more.body.find("holds 2 undelivered jobs and this event has 2 (serve.max_pending is 3)"),
+            std::string::npos)
+      << two_more.body;
+  EXPECT_NE(two_more.headers.find("Retry-After: 10\r\n"), std::string::npos) << two_more.headers;
+  ASSERT_EQ(post(R"({"data": 3, "hooks": ["a"]})").status, 202);  // one job fits
+  EXPECT_EQ(post(R"({"data": 4, "hooks": ["b"]})").status, 503);
+  {
+    auto outbox = open_sqlite_outbox({.path = (dir_ / "outbox.db").string()}).value();
+    EXPECT_EQ(outbox->stats().value().pending, 3u);  // the refused events left nothing behind
+  }
+  // A worker delivers the backlog; within a few seconds serve has counted it and takes events again.
+  const pid_t worker = test::spawn_cli({"worker", "--once", "-c", config_.string()}, dir_ / "worker.log");
+  int status = -1;
+  ASSERT_EQ(waitpid(worker, &status, 0), worker);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_file(dir_ / "worker.log");
+  EXPECT_EQ(lines("a.jsonl") + lines("b.jsonl"), 3u);
+  int answer = 0;
+  for (int i = 0; i < 100 && answer != 202; ++i) {  // serve counts the outbox every second near the limit
+    answer = post(R"({"data": 5})").status;
+    if (answer != 202) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(answer, 202);
+  const std::string metrics = http("GET", base_ + "/metrics").body;
+  EXPECT_NE(metrics.find("eventhooks_ingest_http_requests_total{status=\"503\"}"), std::string::npos);
+  EXPECT_EQ(stop(), 0);
+}
+
 TEST_F(ServeTest, BodyOverMaxBody_Is413WithAJsonError) {
   file_hooks();
   write_config("  sink:\n    type: FileHook\n    path: " + (dir_ / "sink.jsonl").string() + "\n",

@@ -244,6 +244,13 @@ TEST(ConfigServe, IdleTimeout_DefaultsToAMinute_AndIsBounded) {
                       {"serve.idle_timeout"});
 }
 
+TEST(ConfigServe, MaxPending_DefaultsToNoLimit_AndIsNotNegative) {
+  EXPECT_EQ(parse("serve: {api_keys: [k]}\nhooks: {}\n").serve->max_pending, 0u);
+  EXPECT_EQ(parse("serve: {api_keys: [k], max_pending: 100000}\nhooks: {}\n").serve->max_pending, 100000u);
+  expect_contains_all(error_of("serve: {api_keys: [k], max_pending: -1}\nhooks: {}\n"),
+                      {"serve.max_pending"});
+}
+
 TEST(ConfigServe, MalformedHashEntry_IsError) {
   expect_contains_all(error_of("serve:\n  api_keys: ['sha256:abc']\nhooks: {}\n"),
                       {"key 'serve.api_keys'", "64 hex digits"});
