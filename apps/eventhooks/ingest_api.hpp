@@ -125,8 +125,9 @@ class IngestApi {
   bool stopping_ = false;
 
   // serve.max_pending: the outbox's undelivered jobs are backlog_base_ + reserved_. reserved_ counts the
-  // jobs of every event let through (a refused one is taken back); every second the backlog thread counts
-  // the outbox and sets backlog_base_ to that count minus reserved_ as it was just before counting.
+  // jobs of every event let through (a refused one is taken back); the backlog thread counts the outbox
+  // (every second past half the limit, every 10 s below) and sets backlog_base_ to that count minus
+  // reserved_ as it was just before counting.
   void count_backlog();
   std::atomic<std::int64_t> reserved_{0};
   std::atomic<std::int64_t> backlog_base_{0};
