@@ -55,7 +55,8 @@ struct ServeConfig {
   // A kept-alive connection with no request for this long is closed (1 s to a day).
   std::chrono::seconds idle_timeout{60};
   // POST /v1/events answers 503 `outbox_full` while the outbox holds this many undelivered jobs (pending or
-  // being delivered; counted every second, plus what serve stored since); 0: no limit.
+  // being delivered; counted every second past half the limit, every 10 s below, plus what serve stored
+  // since); 0: no limit.
   std::uint64_t max_pending = 0;
 
   // Whether `key` is one of the API keys: its SHA-256 compared with every stored hash in constant time

@@ -20,7 +20,7 @@ using eventhooks::Realms;
 using eventhooks::Result;
 
 // A Result returned from a call and used at once: its value must outlive the statement's loop. With a T&&
-// value() the loop below read a destroyed vector (caught by the ASan build as a use after free).
+// value() the loop below read a destroyed vector (the ASan build reports a stack-use-after-scope).
 TEST(Result, ValueOfATemporaryResult_CanBeIteratedInARangeFor) {
   const auto make = [](int n) -> Result<std::vector<std::string>> {
     std::vector<std::string> v;
